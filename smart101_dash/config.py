@@ -1,0 +1,67 @@
+"""Settings in one typed place: study targets, endpoint definitions, where the export lives.
+
+Defaults follow docs/endpoints.md (and the trial's public description). Panels show the settings
+in force, so a reader always knows which definition produced a number.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+DATA_DIR_ENV = "SMART101_DATA_DIR"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "demo"
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """Accrual targets and the planned accrual line drawn against actual enrollment."""
+
+    study_id: str = "SMART101-01"
+    target_total: int = 36
+    target_per_arm: int = 18
+    arms: tuple[str, ...] = ("GROUP A", "GROUP B")
+    arm_labels: tuple[tuple[str, str], ...] = (
+        ("GROUP A", "Group A (adults)"),
+        ("GROUP B", "Group B (pediatric)"),
+        ("CONTROL", "Control"),
+    )
+    # Planned accrual: linear from the first planned enrollment to the target at this date.
+    planned_accrual_start: date = date(2022, 9, 1)
+    planned_accrual_end: date = date(2026, 12, 31)
+
+    def arm_label(self, arm: str) -> str:
+        return dict(self.arm_labels).get(arm, arm)
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """Definitions that are conventions rather than rules (docs/endpoints.md)."""
+
+    cd4_threshold_cells_per_ul: float = 50.0
+    cd4_threshold_inclusive: bool = False  # van Roessel 2020: "above 50"; Admiraal 2015: ">= 50"
+    cd4_window_days: int = 100
+    agvhd_windows_days: tuple[int, ...] = (100, 180)
+    landmark_days: tuple[int, ...] = (100, 365, 730)
+    follow_up_days: int = 730
+    # Protocol days for laboratory summaries and the half-width of their visit windows.
+    lab_visit_days: tuple[int, ...] = (30, 60, 100, 180, 365, 730)
+    lab_visit_window_days: tuple[int, ...] = (7, 7, 14, 21, 30, 45)
+
+
+@dataclass(frozen=True)
+class Settings:
+    study: StudySettings = field(default_factory=StudySettings)
+    endpoints: EndpointSettings = field(default_factory=EndpointSettings)
+
+
+SETTINGS = Settings()
+
+
+def data_dir() -> Path:
+    """The export folder: $SMART101_DATA_DIR if set, else the committed demo export."""
+    value = os.environ.get(DATA_DIR_ENV)
+    return Path(value).expanduser().resolve() if value else DEFAULT_DATA_DIR
