@@ -1,0 +1,50 @@
+"""Command line: `python -m smart101_dash {validate,demo} ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m smart101_dash",
+                                     description="Smart-101 outcomes dashboard tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check an export folder against the contract")
+    validate.add_argument("export_dir", type=Path)
+
+    demo = commands.add_parser("demo", help="write a synthetic demo export")
+    demo.add_argument("out", type=Path)
+    demo.add_argument("--seed", type=int, default=None, help="random seed (default: the demo's)")
+    demo.add_argument("--controls", type=int, default=150, help="size of the control cohort")
+
+    args = parser.parse_args(argv)
+    if args.command == "validate":
+        from smart101_dash.validate import validate_export
+
+        report = validate_export(args.export_dir)
+        print(report.format_text())
+        return 0 if report.ok else 1
+    if args.command == "demo":
+        from smart101_dash.demo import write_demo_export
+
+        if args.controls < 0:
+            parser.error("--controls must be zero or more")
+        options = {"n_controls": args.controls}
+        if args.seed is not None:
+            options["seed"] = args.seed
+        try:
+            counts = write_demo_export(args.out, **options)
+        except (FileExistsError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"Demo export written to {args.out}: "
+              + ", ".join(f"{name} {n} rows" for name, n in counts.items()))
+        return 0
+    return 2  # unreachable: argparse requires a command
+
+
+if __name__ == "__main__":
+    sys.exit(main())
