@@ -1,0 +1,41 @@
+# The two commands a new user needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+export SMART101_DATA_DIR ?= $(CURDIR)/data/demo
+
+.PHONY: run test lint validate demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test: requirements-test.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+run: $(VENV)/.runtime  ## install and open the dashboard on $(SMART101_DATA_DIR)
+	@echo "Smart-101 dashboard on http://localhost:$(PORT) (export: $(SMART101_DATA_DIR))"
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.test  ## lint, then the whole suite (unit, AppTest, browser)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+validate: $(VENV)/.runtime  ## check $(SMART101_DATA_DIR) against the contract
+	$(BIN)/python -m smart101_dash validate "$(SMART101_DATA_DIR)"
+
+demo: $(VENV)/.runtime  ## regenerate the committed demo export
+	rm -rf data/demo.new && $(BIN)/python -m smart101_dash demo data/demo.new
+	rm -rf data/demo && mv data/demo.new data/demo
+
+bench: $(VENV)/.test  ## timing and memory figures (docs/performance.md)
+	$(BIN)/python bench/bench_stats.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,163 @@
+"""Overview: how the trial is enrolling, where patients stand, and who they are.
+
+Enrollment and status describe the trial's treated patients (the two protocol arms); baseline
+characteristics compare the SMART101 cohort with the control cohort under the same filters.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from smart101_dash.charts import cumulative_enrollment_figure
+from smart101_dash.config import Settings
+from smart101_dash.filters import Filters, with_population
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.common import cohort_counts
+from smart101_dash.store import Database, ExportCut, Query
+
+TITLE = "Overview: enrollment, status and baseline characteristics"
+
+ENROLLMENT_SQL = with_population("""\
+SELECT ENRLDT AS enrollment_date, ARM AS arm, USUBJID AS usubjid
+FROM population
+WHERE COHORT = 'SMART101'
+ORDER BY ENRLDT, USUBJID""")
+
+STATUS_SQL = with_population("""\
+SELECT ARM AS arm,
+       count(*) AS enrolled,
+       count(HSCTDT) AS transplanted,
+       count(TRTSDT) AS infused,
+       count(*) FILTER (WHERE EOSSTT = 'ONGOING') AS on_study,
+       count(*) FILTER (WHERE EOSSTT = 'COMPLETED') AS completed,
+       count(*) FILTER (WHERE DTHFL = 'Y') AS died,
+       count(*) FILTER (WHERE EOSSTT = 'DISCONTINUED' AND DTHFL IS NULL) AS withdrawn
+FROM population
+WHERE COHORT = 'SMART101'
+GROUP BY ARM
+ORDER BY ARM""")
+
+BASELINE_SQL = with_population("""\
+SELECT COHORT AS cohort, AGE AS age, SEX AS sex, DIAG AS diagnosis,
+       DISSTAT AS disease_status, DONTYPE AS donor_type, DOSELVL AS dose_level
+FROM population
+ORDER BY COHORT DESC, USUBJID""")
+
+STATUS_LABELS = {
+    "enrolled": "Enrolled", "transplanted": "Transplanted (day 0)", "infused": "SMART101 infused",
+    "on_study": "On study", "completed": "Completed follow-up", "died": "Died",
+    "withdrawn": "Withdrawn (alive)",
+}
+SEX_LABELS = {"M": "Male", "F": "Female", "U": "Unknown"}
+
+
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) -> PanelResult:
+    cut.require("adsl")
+    counts = cohort_counts(db, cut, filters)
+    study = settings.study
+    messages: list[Message] = []
+    arms = (filters.arm,) if filters.arm else study.arms
+    labels = {a: study.arm_label(a) for a in (*study.arms, "CONTROL")}
+
+    q_enrollment = Query(ENROLLMENT_SQL, filters.params())
+    enrollment = cumulative_enrollment(db.query(cut, q_enrollment))
+    targets = {study.arm_label(a): study.target_per_arm for a in arms}
+    if not filters.arm:
+        targets["Target, both arms"] = study.target_total
+    planned = planned_accrual(study.planned_accrual_start, study.planned_accrual_end,
+                              study.target_total if not filters.arm else study.target_per_arm,
+                              cut.cutoff)
+    result = PanelResult(TITLE, cut, filters, n_per_group=counts)
+    if "SMART101" not in filters.cohorts:
+        messages.append(Message(Level.INFO, "Enrollment and status describe the SMART101 cohort, "
+                                            "which the cohort filter leaves out."))
+    elif enrollment.empty:
+        messages.append(Message(Level.INFO, "No SMART101 patient matches the filters."))
+    figure = cumulative_enrollment_figure(enrollment, targets, planned, cut.cutoff, labels,
+                                          result.footer, show_total=filters.arm is None)
+
+    q_status = Query(STATUS_SQL, filters.params())
+    status = enrollment_status(db.query(cut, q_status), arms, labels)
+
+    q_baseline = Query(BASELINE_SQL, filters.params())
+    baseline = baseline_characteristics(db.query(cut, q_baseline))
+    if any(n < 10 for n in counts.values()):
+        messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: percentages "
+                                               "are unstable; read the counts."))
+
+    items = (
+        PanelItem("enrollment", "Cumulative enrollment by arm", enrollment, figure, q_enrollment,
+                  f"Target {study.target_total} patients ({study.target_per_arm} per arm); "
+                  f"planned accrual drawn linearly from {study.planned_accrual_start} to "
+                  f"{study.planned_accrual_end}."),
+        PanelItem("enrollment_status", "Enrollment status by arm", status, None, q_status,
+                  "Withdrawn: discontinued the study alive. Died: any death before the cut-off."),
+        PanelItem("baseline", "Baseline characteristics by cohort", baseline, None, q_baseline,
+                  "Age: median (range), years. Categories: n (% of the cohort)."),
+    )
+    return PanelResult(TITLE, cut, filters, items, n_per_group=counts,
+                       definitions=(f"Target accrual {study.target_total} ({study.target_per_arm} per arm).",),
+                       messages=tuple(messages))
+
+
+def cumulative_enrollment(rows: pd.DataFrame) -> pd.DataFrame:
+    """Running counts per arm and overall, one row per enrolled patient in date order."""
+    frame = rows.sort_values(["enrollment_date", "usubjid"]).reset_index(drop=True)
+    frame["enrollment_date"] = pd.to_datetime(frame["enrollment_date"])
+    frame["cumulative_in_arm"] = frame.groupby("arm").cumcount().astype("int64") + 1
+    frame["cumulative_total"] = np.arange(1, len(frame) + 1, dtype="int64")
+    return frame[["enrollment_date", "arm", "usubjid", "cumulative_in_arm", "cumulative_total"]]
+
+
+def planned_accrual(start: date, end: date, target: int, cutoff: date | None) -> pd.DataFrame:
+    """The planned accrual line: linear from 0 at `start` to `target` at `end`."""
+    last = max(end, cutoff) if cutoff else end
+    days = pd.date_range(start, last, freq="MS")
+    span = (pd.Timestamp(end) - pd.Timestamp(start)).days
+    planned = np.clip((days - pd.Timestamp(start)).days / span * target, 0, target)
+    return pd.DataFrame({"date": days, "planned_total": np.round(planned, 1)})
+
+
+def enrollment_status(counts: pd.DataFrame, arms: tuple[str, ...],
+                      labels: dict[str, str]) -> pd.DataFrame:
+    """Status rows by arm columns (and the total), zero where an arm has nobody."""
+    by_arm = counts.set_index("arm").reindex(list(arms)).fillna(0).astype("int64")
+    table = by_arm.T.rename(index=STATUS_LABELS)
+    table.columns = [labels.get(a, a) for a in arms]
+    if len(arms) > 1:
+        table["Total"] = table.sum(axis=1)
+    table.index.name = "status"
+    return table.reset_index()
+
+
+def baseline_characteristics(rows: pd.DataFrame) -> pd.DataFrame:
+    """A 'Table 1': age median (range) and n (%) of each category, per cohort."""
+    cohorts = [c for c in ("SMART101", "CONTROL") if c in set(rows["cohort"])]
+    groups = {c: rows[rows["cohort"] == c] for c in cohorts}
+    out: list[dict[str, str]] = [
+        {"characteristic": "Patients", "category": "n",
+         **{c: str(len(g)) for c, g in groups.items()}},
+    ]
+    ages = {}
+    for c, g in groups.items():
+        age = g["age"].dropna()
+        ages[c] = (f"{age.median():.0f} ({age.min():.0f}-{age.max():.0f})" if len(age) else "-")
+    out.append({"characteristic": "Age, years", "category": "median (range)", **ages})
+    categorical = (("Sex", "sex"), ("Diagnosis", "diagnosis"), ("Disease status", "disease_status"),
+                   ("Donor type", "donor_type"), ("Dose level", "dose_level"))
+    for label, column in categorical:
+        values = rows[column].dropna()
+        for value in sorted(set(values)):
+            shown = SEX_LABELS.get(value, value) if column == "sex" else value
+            row = {"characteristic": label, "category": str(shown)}
+            for c, g in groups.items():
+                n = int((g[column] == value).sum())
+                if column == "dose_level" and c == "CONTROL":
+                    row[c] = "not applicable"  # controls receive no SMART101
+                else:
+                    row[c] = f"{n} ({100 * n / len(g):.0f}%)" if len(g) else "-"
+            out.append(row)
+    return pd.DataFrame(out, columns=["characteristic", "category", *cohorts])

@@ -1,0 +1,188 @@
+"""The data layer: one DuckDB database per process, views over each export cut, cached queries.
+
+- Each cut of the export (identified by its fingerprint: file names, sizes and modification
+  times) gets its own schema of views, so a query never mixes two cuts and a new export
+  written by temp-file-and-rename is picked up on the next call to `Database.load`.
+- Every query runs on a fresh cursor (DuckDB connections are not safe to share across
+  Streamlit's threads), with every value bound as a parameter.
+- Results are cached by (fingerprint, SQL, parameters); a cached frame is copied on the way out
+  so callers cannot change it for each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from smart101_dash.contract import DATASETS
+from smart101_dash.sql import quote_identifier
+from smart101_dash.validate import Finding, Severity, ValidationReport, validate_export
+
+KEPT_CUTS = 2  # schemas of older cuts kept for sessions still drawing them
+CACHED_RESULTS = 512
+
+
+def export_fingerprint(export_dir: Path) -> str:
+    """A short hash of the export's Parquet files: relative names, sizes, modification times."""
+    digest = hashlib.sha256()
+    if export_dir.is_dir():
+        for path in sorted(export_dir.rglob("*.parquet")):
+            stat = path.stat()
+            rel = path.relative_to(export_dir).as_posix()
+            digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A SQL text with its named parameters: what ran, and what "Show query" prints."""
+
+    sql: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def cache_key(self) -> tuple[str, tuple[tuple[str, Any], ...]]:
+        return self.sql, tuple(sorted((k, _hashable(v)) for k, v in self.params.items()))
+
+    def format_params(self) -> str:
+        return "\n".join(f"${k} = {v!r}" for k, v in sorted(self.params.items()))
+
+
+class DatasetUnavailable(Exception):
+    """A panel asked for a dataset that this export lacks or that failed validation."""
+
+    def __init__(self, dataset: str, findings: tuple[Finding, ...]) -> None:
+        self.dataset = dataset
+        self.findings = findings
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        if errors:
+            reason = "; ".join(f.format() for f in errors[:3])
+            message = f"Dataset {dataset} failed validation and is left out: {reason}"
+        else:
+            message = f"Dataset {dataset} is not in this export."
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ExportCut:
+    """One loaded cut of the export: where it is, its fingerprint, what validation found."""
+
+    export_dir: Path
+    fingerprint: str
+    report: ValidationReport
+    cutoff: date | None
+    study_id: str | None
+
+    @property
+    def schema(self) -> str:
+        return f"cut_{self.fingerprint}"
+
+    def require(self, *datasets: str) -> None:
+        """Raise DatasetUnavailable for the first of `datasets` that cannot be used."""
+        for name in datasets:
+            if not self.report.is_usable(name):
+                raise DatasetUnavailable(name, self.report.findings_for(name))
+
+
+class Database:
+    """The process's DuckDB database (in memory; views only, so nothing is written anywhere)."""
+
+    def __init__(self) -> None:
+        self._con = duckdb.connect(":memory:")
+        self._lock = threading.Lock()
+        self._cuts: OrderedDict[tuple[Path, str], ExportCut] = OrderedDict()
+        self._results: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+
+    def load(self, export_dir: Path | str) -> ExportCut:
+        """The cut currently in `export_dir`: validated and given views on first sight."""
+        export_dir = Path(export_dir).expanduser().resolve()
+        fingerprint = export_fingerprint(export_dir)
+        key = (export_dir, fingerprint)
+        with self._lock:
+            if key in self._cuts:
+                self._cuts.move_to_end(key)
+                return self._cuts[key]
+            cut = self._create_cut(export_dir, fingerprint)
+            self._cuts[key] = cut
+            while len(self._cuts) > KEPT_CUTS:
+                _, old = self._cuts.popitem(last=False)
+                self._con.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(old.schema)} CASCADE")
+                self._drop_results(old.fingerprint)
+            return cut
+
+    def _create_cut(self, export_dir: Path, fingerprint: str) -> ExportCut:
+        report = validate_export(export_dir)
+        schema = quote_identifier(f"cut_{fingerprint}")
+        cur = self._con.cursor()
+        try:
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            for name in report.usable_datasets:
+                scan = report.sources[name].scan_sql
+                cur.execute(f"CREATE OR REPLACE VIEW {schema}.{quote_identifier(name)} AS "
+                            f"SELECT * FROM {scan}")
+            cutoff, study_id = None, None
+            if report.is_usable("adsl"):
+                row = cur.execute(f"SELECT max(DCUTDT), min(STUDYID) FROM {schema}.adsl").fetchone()
+                if row is not None:
+                    cutoff, study_id = row
+        finally:
+            cur.close()
+        return ExportCut(export_dir, fingerprint, report, cutoff, study_id)
+
+    def query(self, cut: ExportCut, query: Query) -> pd.DataFrame:
+        """Run `query` against `cut` on a fresh cursor; cached by fingerprint, SQL and params."""
+        key = (cut.fingerprint, *query.cache_key())
+        with self._lock:
+            cached = self._results.get(key)
+            if cached is not None:
+                self._results.move_to_end(key)
+                return cached.copy()
+        cur = self._con.cursor()
+        try:
+            cur.execute(f"SET schema = {_literal_schema(cut.schema)}")
+            frame = cur.execute(query.sql, dict(query.params)).df()
+        finally:
+            cur.close()
+        with self._lock:
+            self._results[key] = frame
+            while len(self._results) > CACHED_RESULTS:
+                self._results.popitem(last=False)
+        return frame.copy()
+
+    def read(self, cut: ExportCut, dataset: str, columns: tuple[str, ...]) -> pd.DataFrame:
+        """Whole columns of one dataset (column names checked against the contract)."""
+        cut.require(dataset)
+        spec = DATASETS[dataset]
+        for column in columns:
+            if column not in spec.column_names:
+                raise ValueError(f"{dataset}.{column} is not a column of the export contract")
+        cols = ", ".join(quote_identifier(c) for c in columns)
+        return self.query(cut, Query(f"SELECT {cols} FROM {quote_identifier(dataset)}"))
+
+    def _drop_results(self, fingerprint: str) -> None:
+        for key in [k for k in self._results if k[0] == fingerprint]:
+            del self._results[key]
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _literal_schema(schema: str) -> str:
+    # Schema names are cut_<hex fingerprint>; checked so the SET statement can carry no surprise.
+    if not schema.startswith("cut_") or not schema[4:].isalnum():
+        raise ValueError(f"unexpected schema name {schema!r}")
+    return f"'{schema}'"
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(_hashable(v) for v in value)
+    return value
