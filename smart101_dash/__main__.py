@@ -1,4 +1,4 @@
-"""Command line: `python -m smart101_dash {validate,demo} ...`."""
+"""Command line: `python -m smart101_dash {validate,demo,contract} ...`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: the demo's)")
     demo.add_argument("--controls", type=int, default=150, help="size of the control cohort")
 
+    commands.add_parser("contract", help="print the export contract as Markdown")
+
     args = parser.parse_args(argv)
+    if args.command == "contract":
+        from smart101_dash.contract_doc import render_contract_markdown
+
+        print(render_contract_markdown(), end="")
+        return 0
     if args.command == "validate":
         from smart101_dash.validate import validate_export
 

@@ -1,0 +1,65 @@
+"""Render the export contract as Markdown (docs/data-contract.md is this output, kept by a test)."""
+
+from __future__ import annotations
+
+from smart101_dash.contract import CONTRACT, Column, Dataset
+
+INTRO = """\
+# The export contract
+
+The dashboard reads **one export folder**: `data/demo` by default, or the folder named by the
+environment variable `SMART101_DATA_DIR`. The folder holds ADaM-style datasets, each either
+`<name>.parquet` or a folder `<name>/` of Parquet parts (hive partitions such as
+`adlb/PARAMCD=CD4/part-0.parquet` are allowed; a partition column counts as a column). Names are
+lower case. Only `adsl` is required; a panel whose dataset is absent says so.
+
+Check a folder with `python -m smart101_dash validate DIR` (or `make validate
+SMART101_DATA_DIR=DIR`): it prints one line per finding (dataset, column, rule, number of rows,
+a few USUBJIDs) and exits 0 when the export is usable, 1 when not. The app runs the same checks
+when it loads an export and lists the findings on its **Data quality** page. Nothing is ever
+written into the export folder.
+
+## Conventions
+- **Day 0 is HSCTDT**, the day of the CD34+ selected graft, for both cohorts. The day of an event
+  is `date - HSCTDT` (day 0 exists; CDISC's ADY, which has no day 0, is not used).
+- Dates are Parquet `date32` (DuckDB `DATE`); text is `string`; `integer` columns are any
+  integer type; `number` columns any integer or floating type.
+- Flags are `"Y"` or null. Codes are upper-case strings from the allowed sets below.
+- Counts are in cells/uL (= cells/mm3 = 10^6/L).
+
+## What the checks do with a finding
+| severity | rules | effect |
+|---|---|---|
+| error | dataset missing (adsl) or unreadable/truncated; dataset empty; required column missing; wrong type; missing value in a non-nullable column; value outside its allowed set or range; duplicate USUBJID in adsl; more than one cut-off date; ARM inconsistent with COHORT | the dataset is left out; panels that need it say why; the other panels still work |
+| warning | records whose USUBJID is not in adsl; event dates before HSCTDT or after DCUTDT; DTHFL without DTHDT (or the reverse); AGEGR1 inconsistent with AGE; Group A not adult or Group B not pediatric; SMART101 infusion outside day 4-10 or without a transplant; a control with TRTSDT; transplant before enrollment; enrollment or transplant after the cut-off; last known alive after death; an overall aGvHD grade that is not the MAGIC grade of its organ stages | the dataset is used; those rows are left out of the endpoints that cannot use them (events after the cut-off are ignored, orphan records never join a subject) |
+| info | an optional dataset is absent | the panels that need it say so |
+"""
+
+
+def _values(col: Column) -> str:
+    parts = []
+    if col.allowed is not None:
+        parts.append(", ".join(f"`{v}`" for v in col.allowed))
+    if col.minimum is not None or col.maximum is not None:
+        lo = "" if col.minimum is None else f"{col.minimum:g}"
+        hi = "" if col.maximum is None else f"{col.maximum:g}"
+        parts.append(f"{lo} to {hi}" if lo and hi else f">= {lo}" if lo else f"<= {hi}")
+    return "; ".join(parts)
+
+
+def _dataset(spec: Dataset) -> str:
+    need = "required" if spec.required else "optional"
+    lines = [f"## `{spec.name}`: {spec.label} ({need})", "", f"Structure: {spec.structure}.", ""]
+    if spec.event_dates:
+        dated = ", ".join(f"`{c}`" for c in spec.event_dates)
+        lines += [f"Event dates checked against day 0 and the cut-off: {dated}.", ""]
+    lines += ["| column | type | required | null allowed | allowed values | meaning |",
+              "|---|---|---|---|---|---|"]
+    for col in spec.columns:
+        lines.append(f"| `{col.name}` | {col.kind.value} | {'yes' if col.required else 'no'} | "
+                     f"{'yes' if col.nullable else 'no'} | {_values(col)} | {col.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_contract_markdown() -> str:
+    return INTRO + "\n" + "\n".join(_dataset(spec) for spec in CONTRACT)
