@@ -26,10 +26,9 @@ def test_names_are_unique_and_upper_case() -> None:
 
 
 def test_issue_columns_are_in_the_contract() -> None:
-    adsl = ("STUDYID USUBJID SITEID AGE AGEGR1 SEX COHORT ARM DIAG DISSTAT DONTYPE ENRLDT HSCTDT "
-            "TRTSDT DOSELVL SAFFL DTHFL DTHDT DTHCAUS RLPSDT LSTALVDT EOSSTT DCUTDT").split()
-    adae = "USUBJID AESEQ AETERM AEDECOD AEBODSYS ATOXGR AESER AEREL ASTDT AENDT TRTEMFL".split()
-    adlb = "USUBJID PARAMCD PARAM AVAL AVALU ADT AVISIT AVISITN".split()
+    adsl = ["STUDYID", "USUBJID", "SITEID", "AGE", "AGEGR1", "SEX", "COHORT", "ARM", "DIAG", "DISSTAT", "DONTYPE", "ENRLDT", "HSCTDT", "TRTSDT", "DOSELVL", "SAFFL", "DTHFL", "DTHDT", "DTHCAUS", "RLPSDT", "LSTALVDT", "EOSSTT", "DCUTDT"]
+    adae = ["USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "ATOXGR", "AESER", "AEREL", "ASTDT", "AENDT", "TRTEMFL"]
+    adlb = ["USUBJID", "PARAMCD", "PARAM", "AVAL", "AVALU", "ADT", "AVISIT", "AVISITN"]
     for name, columns in (("adsl", adsl), ("adae", adae), ("adlb", adlb)):
         assert set(columns) <= set(DATASETS[name].column_names)
 
