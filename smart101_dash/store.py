@@ -167,6 +167,11 @@ class Database:
         cols = ", ".join(quote_identifier(c) for c in columns)
         return self.query(cut, Query(f"SELECT {cols} FROM {quote_identifier(dataset)}"))
 
+    def clear_results(self) -> None:
+        """Forget every cached query result (benchmarks measure the queries themselves)."""
+        with self._lock:
+            self._results.clear()
+
     def _drop_results(self, fingerprint: str) -> None:
         for key in [k for k in self._results if k[0] == fingerprint]:
             del self._results[key]

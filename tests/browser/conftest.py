@@ -1,0 +1,116 @@
+"""Browser tests: a real Streamlit server on loopback, driven by Playwright in Debian's Chromium.
+
+Screenshots go to test-artifacts/ (look at them). Without /usr/bin/chromium these tests are
+skipped locally and fail in CI (CI installs it: .ci/run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, export: Path) -> None:
+        self.export = export
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "SMART101_DATA_DIR": str(export)}
+        self.log = (ARTIFACTS / f"streamlit-{self.port}.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+             "--server.port", str(self.port), "--server.address", "127.0.0.1"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("streamlit did not start within 60 s; see test-artifacts/")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """A copy of the committed demo export, which a test may change."""
+    target = tmp_path / "export"
+    shutil.copytree(ROOT / "data" / "demo", target)
+    return target
+
+
+@pytest.fixture
+def server(export: Path) -> Iterator[Server]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    running = Server(export)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def page(chromium: str, server: Server) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 2600},
+                                      accept_downloads=True)
+        tab = context.new_page()
+        tab.goto(server.url)
+        wait_idle(tab)
+        yield tab
+        browser.close()
+
+
+def wait_idle(tab: object) -> None:
+    """Wait until Streamlit has finished running the script and the page has settled."""
+    tab.wait_for_timeout(300)  # let a just-triggered rerun begin
+    tab.wait_for_selector(IDLE, timeout=60_000)
+    tab.wait_for_timeout(500)  # let Plotly draw

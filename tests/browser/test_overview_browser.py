@@ -1,0 +1,84 @@
+"""The Overview in headless Chromium: charts render, a filter updates them, downloads match."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from conftest import ARTIFACTS, wait_idle
+
+
+def banner_counts(page: object) -> tuple[int, int]:
+    text = page.inner_text("[data-testid=stMain]")
+    treated = re.search(r"SMART101 n=(\d+)", text)
+    control = re.search(r"CONTROL n=(\d+)", text)
+    assert treated and control, text[:500]
+    return int(treated.group(1)), int(control.group(1))
+
+
+def adsl(export: Path) -> pd.DataFrame:
+    return pq.read_table(export / "adsl.parquet").to_pandas()
+
+
+def download(page: object, index: int) -> pd.DataFrame:
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").nth(index).click()
+    text = Path(info.value.path()).read_text()
+    assert text.startswith("# Smart-101 outcomes dashboard")
+    return pd.read_csv(io.StringIO(text), comment="#")
+
+
+def test_overview_renders_filters_and_downloads(page: object, export: Path) -> None:
+    subjects = adsl(export)
+    n_treated = int((subjects["COHORT"] == "SMART101").sum())
+    n_control = int((subjects["COHORT"] == "CONTROL").sum())
+    assert banner_counts(page) == (n_treated, n_control)
+    chart = page.locator("[data-testid=stPlotlyChart] .main-svg").first
+    assert chart.is_visible()
+    legend = page.locator("[data-testid=stPlotlyChart] .legendtext").all_inner_texts()
+    assert "Group A (adults)" in legend and "Group B (pediatric)" in legend
+    assert page.locator("[data-testid=stDataFrame]").count() == 2
+    page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+
+    page.get_by_text("Group A (adults)", exact=True).first.click()  # the Arm radio
+    wait_idle(page)
+    adults = subjects[((subjects["COHORT"] == "SMART101") & (subjects["ARM"] == "GROUP A"))
+                      | ((subjects["COHORT"] == "CONTROL") & (subjects["AGEGR1"] == "ADULT"))]
+    expected = ((adults["COHORT"] == "SMART101").sum(), (adults["COHORT"] == "CONTROL").sum())
+    assert banner_counts(page) == expected
+    legend = page.locator("[data-testid=stPlotlyChart] .legendtext").all_inner_texts()
+    assert "Group A (adults)" in legend and "Group B (pediatric)" not in legend
+    page.screenshot(path=str(ARTIFACTS / "overview-group-a.png"), full_page=True)
+
+    # The enrollment CSV holds exactly Group A's patients, in enrollment order.
+    rows = download(page, 0)
+    group_a = subjects[(subjects["COHORT"] == "SMART101") & (subjects["ARM"] == "GROUP A")]
+    group_a = group_a.sort_values(["ENRLDT", "USUBJID"])
+    assert list(rows["usubjid"]) == list(group_a["USUBJID"])
+    assert list(rows["cumulative_in_arm"]) == list(range(1, len(group_a) + 1))
+    # The baseline CSV: the N of each cohort under the filter.
+    baseline = download(page, 2).set_index(["characteristic", "category"])
+    assert baseline.loc[("Patients", "n")].astype(int).tolist() == list(expected)
+
+
+def test_new_export_shows_on_next_interaction(page: object, export: Path) -> None:
+    before = banner_counts(page)
+    table = pq.read_table(export / "adsl.parquet")
+    frame = table.to_pandas()
+    extra = frame[frame["COHORT"] == "CONTROL"].head(3).copy()
+    extra["USUBJID"] = extra["USUBJID"] + "-NEW"
+    new = pd.concat([frame, extra], ignore_index=True)
+    # Written beside the old file, then renamed over it: how a new cut arrives.
+    pq.write_table(pa.Table.from_pandas(new, schema=table.schema, preserve_index=False),
+                   export / ".adsl.tmp")
+    os.replace(export / ".adsl.tmp", export / "adsl.parquet")
+    page.get_by_text("Data quality").first.click()  # any interaction
+    wait_idle(page)
+    assert banner_counts(page) == (before[0], before[1] + 3)
+    assert "A new data cut was loaded" in page.inner_text("[data-testid=stMain]")
+    page.screenshot(path=str(ARTIFACTS / "data-quality-new-cut.png"), full_page=True)
