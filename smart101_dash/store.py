@@ -23,12 +23,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from smart101_dash.contract import DATASETS
+from smart101_dash.contract import DATASETS, Kind
 from smart101_dash.sql import quote_identifier
 from smart101_dash.validate import Finding, Severity, ValidationReport, validate_export
 
 KEPT_CUTS = 2  # schemas of older cuts kept for sessions still drawing them
 CACHED_RESULTS = 512
+SQL_TYPES = {Kind.STRING: "VARCHAR", Kind.INTEGER: "BIGINT", Kind.NUMBER: "DOUBLE",
+             Kind.DATE: "DATE"}
 
 
 def export_fingerprint(export_dir: Path) -> str:
@@ -126,8 +128,14 @@ class Database:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for name in report.usable_datasets:
                 scan = report.sources[name].scan_sql
+                present = {r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+                # Optional columns the export lacks become typed NULLs, so panel SQL can name
+                # every contract column.
+                absent = "".join(
+                    f", CAST(NULL AS {SQL_TYPES[c.kind]}) AS {quote_identifier(c.name)}"
+                    for c in DATASETS[name].columns if c.name not in present)
                 cur.execute(f"CREATE OR REPLACE VIEW {schema}.{quote_identifier(name)} AS "
-                            f"SELECT * FROM {scan}")
+                            f"SELECT *{absent} FROM {scan}")
             cutoff, study_id = None, None
             if report.is_usable("adsl"):
                 row = cur.execute(f"SELECT max(DCUTDT), min(STUDYID) FROM {schema}.adsl").fetchone()

@@ -132,3 +132,14 @@ def test_loading_and_querying_write_nothing_to_the_export(export: Path, db: Data
     db.read(cut, "adlb", ("USUBJID", "AVAL"))
     after = sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in export.rglob("*"))
     assert after == before
+
+
+def test_absent_optional_columns_read_as_null(tmp_path: Path, db: Database) -> None:
+    from export_factory import valid_tables
+
+    tables = valid_tables()
+    tables["adae"] = tables["adae"].drop(["AEOUT"])
+    cut = db.load(write_export(tmp_path / "no-aeout", tables))
+    assert cut.report.ok
+    frame = db.read(cut, "adae", ("USUBJID", "AEOUT"))
+    assert frame["AEOUT"].isna().all() and len(frame) == 3
