@@ -47,6 +47,7 @@ class EndpointSettings:
     agvhd_windows_days: tuple[int, ...] = (100, 180)
     landmark_days: tuple[int, ...] = (100, 365, 730)
     follow_up_days: int = 730
+    ae_window_days: int = 100  # primary outcome: cumulative adverse events through day 100
     # Protocol days for laboratory summaries and the half-width of their visit windows.
     lab_visit_days: tuple[int, ...] = (30, 60, 100, 180, 365, 730)
     lab_visit_window_days: tuple[int, ...] = (7, 7, 14, 21, 30, 45)
