@@ -123,3 +123,8 @@ def write_export(folder: Path, tables: dict[str, pa.Table] | None = None) -> Pat
 
 def valid_tables() -> dict[str, pa.Table]:
     return {n: to_table(n, f()) for n, f in ROWS.items()}
+
+
+def set_rows(name: str, extra: list[dict] | None = None) -> pa.Table:
+    """Dataset `name` of the valid export with `extra` rows appended."""
+    return to_table(name, ROWS[name]() + (extra or []))

@@ -1,0 +1,207 @@
+"""Adverse events: the primary safety outcome, cumulative adverse events through day 100.
+
+Counts are of patients, by their worst CTCAE v5 grade, in the safety population (SAFFL = "Y":
+infused SMART101 patients, transplanted controls). An event counts when it starts between day 0
+(HSCTDT) and the window's last day, on or before the data cut-off.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from smart101_dash.charts import COHORT_COLORS, with_footer
+from smart101_dash.config import Settings
+from smart101_dash.filters import Filters, with_population
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.store import Database, ExportCut, Query
+
+TITLE = "Adverse events"
+GROUPS = ("SMART101", "CONTROL")
+
+SAFETY_POPULATION_SQL = with_population("""\
+SELECT COHORT AS cohort, count(*) AS n
+FROM population
+WHERE SAFFL = 'Y' AND HSCTDT IS NOT NULL
+GROUP BY COHORT""")
+
+EVENTS_SQL = with_population("""\
+SELECT p.COHORT AS cohort, p.ARM AS arm, e.USUBJID AS usubjid, e.AESEQ AS aeseq,
+       e.AEBODSYS AS soc, e.AEDECOD AS pt, e.ATOXGR AS grade, e.AESER AS serious,
+       e.AEREL AS related, e.AEOUT AS outcome,
+       date_diff('day', p.HSCTDT, e.ASTDT) AS start_day,
+       date_diff('day', p.HSCTDT, e.AENDT) AS end_day
+FROM adae e
+JOIN population p USING (USUBJID)
+WHERE p.SAFFL = 'Y' AND p.HSCTDT IS NOT NULL
+  AND e.ASTDT >= p.HSCTDT AND e.ASTDT <= p.DCUTDT
+  AND date_diff('day', p.HSCTDT, e.ASTDT) <= $window_days
+ORDER BY p.COHORT DESC, e.USUBJID, start_day, e.AESEQ""")
+
+DEATHS_SQL = with_population("""\
+SELECT COHORT AS cohort, ARM AS arm, USUBJID AS usubjid,
+       date_diff('day', HSCTDT, DTHDT) AS death_day, DTHCAUS AS cause,
+       RLPSDT IS NOT NULL AND RLPSDT <= DTHDT AS relapsed_before_death
+FROM population
+WHERE DTHDT IS NOT NULL AND DTHDT <= DCUTDT AND HSCTDT IS NOT NULL
+ORDER BY death_day, USUBJID""")
+
+
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
+          window_days: int | None = None) -> PanelResult:
+    cut.require("adsl", "adae")
+    window = settings.endpoints.ae_window_days if window_days is None else window_days
+    params = {**filters.params(), "window_days": window}
+    q_n = Query(SAFETY_POPULATION_SQL, filters.params())
+    n_at_risk = {str(r.cohort): int(r.n) for r in db.query(cut, q_n).itertuples()}
+    groups = tuple(g for g in GROUPS if n_at_risk.get(g))
+    base = PanelResult(TITLE, cut, filters, n_per_group={g: n_at_risk[g] for g in groups})
+    if not groups:
+        return PanelResult(TITLE, cut, filters, messages=(Message(
+            Level.INFO, "No patient of the safety population matches the filters."),))
+
+    q_events = Query(EVENTS_SQL, params)
+    events = db.query(cut, q_events)
+    q_deaths = Query(DEATHS_SQL, filters.params())
+    deaths = db.query(cut, q_deaths)
+
+    summary = patient_summary(events, n_at_risk, groups)
+    by_term = worst_grade_by_term(events, n_at_risk, groups)
+    distribution = worst_grade_distribution(events, n_at_risk, groups)
+    figure = with_footer(worst_grade_figure(distribution, window), base.footer)
+    serious = events[events["serious"] == "Y"].drop(columns=["serious"]).reset_index(drop=True)
+
+    messages = []
+    if events.empty:
+        messages.append(Message(Level.INFO, f"No adverse event through day {window} in the "
+                                            "patients selected."))
+    if any(n < 10 for n in base.n_per_group.values()):
+        messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: read the "
+                                               "counts, not the percentages."))
+    window_text = f"day 0 to day {window}"
+    items = (
+        PanelItem("ae_summary", f"Patients with adverse events, {window_text}", summary, None,
+                  q_events, "n (%) of the safety population; a patient counts once per row."),
+        PanelItem("ae_worst_grade", f"Worst grade per patient, {window_text}", distribution,
+                  figure, q_events, "Each patient counted once, at the worst grade of any event."),
+        PanelItem("ae_by_term", f"Worst grade by system organ class and preferred term, "
+                  f"{window_text}", by_term, None, q_events,
+                  "Patients with the term at any grade and at grade 3 or worse; click a column "
+                  "heading to sort."),
+        PanelItem("sae_listing", f"Serious adverse events, {window_text}", serious, None,
+                  q_events, "Days count from the transplant (day 0)."),
+        PanelItem("death_listing", "Deaths (any time before the cut-off)", deaths, None,
+                  q_deaths, "Death day counts from the transplant (day 0)."),
+    )
+    return PanelResult(
+        TITLE, cut, filters, items, n_per_group=base.n_per_group, messages=tuple(messages),
+        definitions=(
+            f"Adverse events starting {window_text} (and on or before the cut-off), in the "
+            "safety population (SAFFL = Y).",
+            "Grades: CTCAE v5 (1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death).",
+            "SMART101-related: AEREL = Y (treated patients only).",
+        ))
+
+
+def _n_pct(n: int, total: int) -> str:
+    return f"{n} ({100 * n / total:.0f}%)" if total else "-"
+
+
+def patient_summary(events: pd.DataFrame, n_at_risk: dict[str, int],
+                    groups: tuple[str, ...]) -> pd.DataFrame:
+    """Patients with any AE, grade 3 or worse, grade 5, serious, and SMART101-related."""
+    rows = []
+    criteria = (
+        ("Any adverse event", events["grade"].notna()),
+        ("Grade 3 or worse", events["grade"] >= 3),
+        ("Grade 4 or worse", events["grade"] >= 4),
+        ("Grade 5 (fatal)", events["grade"] == 5),
+        ("Serious", events["serious"] == "Y"),
+        ("SMART101-related", events["related"] == "Y"),
+        ("Serious and SMART101-related", (events["serious"] == "Y") & (events["related"] == "Y")),
+    )
+    for label, mask in criteria:
+        row: dict[str, object] = {"patients with": label}
+        for g in groups:
+            n = events.loc[mask & (events["cohort"] == g), "usubjid"].nunique()
+            if label.endswith("related") and g == "CONTROL":
+                row[g] = "not applicable"  # controls receive no SMART101
+            else:
+                row[g] = _n_pct(int(n), n_at_risk[g])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["patients with", *groups])
+
+
+def worst_grade_distribution(events: pd.DataFrame, n_at_risk: dict[str, int],
+                             groups: tuple[str, ...]) -> pd.DataFrame:
+    """Patients by their worst grade (0 = no event), per group: n and % of the group."""
+    worst = events.groupby(["cohort", "usubjid"])["grade"].max().reset_index()
+    rows = []
+    for g in groups:
+        grades = worst.loc[worst["cohort"] == g, "grade"]
+        counts = {0: n_at_risk[g] - len(grades)}
+        counts.update({k: int((grades == k).sum()) for k in range(1, 6)})
+        for grade, n in counts.items():
+            rows.append({"group": g, "worst_grade": grade, "patients": n,
+                         "percent": round(100 * n / n_at_risk[g], 1)})
+    return pd.DataFrame(rows, columns=["group", "worst_grade", "patients", "percent"])
+
+
+def worst_grade_by_term(events: pd.DataFrame, n_at_risk: dict[str, int],
+                        groups: tuple[str, ...]) -> pd.DataFrame:
+    """Per SOC (all terms) and preferred term: patients at any grade and at grade >= 3."""
+    columns = ["system_organ_class", "preferred_term"]
+    for g in groups:
+        columns += [f"{g}_any_n", f"{g}_any_pct", f"{g}_grade3plus_n", f"{g}_grade3plus_pct"]
+    if events.empty:
+        return pd.DataFrame(columns=columns)
+    per_patient = events.groupby(["cohort", "usubjid", "soc", "pt"])["grade"].max().reset_index()
+    soc_level = events.groupby(["cohort", "usubjid", "soc"])["grade"].max().reset_index()
+    soc_level["pt"] = "(any term)"
+    both = pd.concat([soc_level, per_patient], ignore_index=True)
+    rows = []
+    for (soc, pt), block in both.groupby(["soc", "pt"], sort=True):
+        row: dict[str, object] = {"system_organ_class": soc, "preferred_term": pt}
+        for g in groups:
+            mine = block[block["cohort"] == g]
+            any_n, severe_n = len(mine), int((mine["grade"] >= 3).sum())
+            row[f"{g}_any_n"] = any_n
+            row[f"{g}_any_pct"] = round(100 * any_n / n_at_risk[g], 1)
+            row[f"{g}_grade3plus_n"] = severe_n
+            row[f"{g}_grade3plus_pct"] = round(100 * severe_n / n_at_risk[g], 1)
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=columns)
+    # SOC header rows first within each SOC, SOCs by overall frequency.
+    table["_soc_total"] = table.groupby("system_organ_class")[
+        [f"{g}_any_n" for g in groups]].transform("max").sum(axis=1)
+    table["_is_term"] = table["preferred_term"] != "(any term)"
+    table = table.sort_values(["_soc_total", "system_organ_class", "_is_term", "preferred_term"],
+                              ascending=[False, True, True, True])
+    return table.drop(columns=["_soc_total", "_is_term"]).reset_index(drop=True)
+
+
+GRADE_COLORS = {0: "#d9d9d9", 1: "#c6dbef", 2: "#6baed6", 3: "#fd8d3c", 4: "#d94801",
+                5: "#7f2704"}
+
+
+def worst_grade_figure(distribution: pd.DataFrame, window: int) -> go.Figure:
+    """Stacked horizontal bars: % of each group by worst grade."""
+    fig = go.Figure()
+    for grade in range(6):
+        rows = distribution[distribution["worst_grade"] == grade]
+        fig.add_trace(go.Bar(
+            y=rows["group"], x=rows["percent"], orientation="h",
+            name="No event" if grade == 0 else f"Grade {grade}",
+            marker=dict(color=GRADE_COLORS[grade]),
+            text=[f"{n}" if n else "" for n in rows["patients"]], textposition="inside",
+            hovertemplate="%{y}: %{x:.1f}% (n=%{text})<extra>" +
+                          ("No event" if grade == 0 else f"Grade {grade}") + "</extra>"))
+    fig.update_layout(barmode="stack", height=300, xaxis_title=f"% of patients (worst grade, "
+                      f"day 0 to {window})", legend=dict(orientation="h", y=1.15, x=0),
+                      yaxis=dict(autorange="reversed"))
+    fig.update_yaxes(tickfont=dict(color="#333333"))
+    for g, color in COHORT_COLORS.items():
+        if g in set(distribution["group"]):
+            fig.add_annotation(x=-0.01, xref="paper", y=g, text="●", showarrow=False,
+                               xanchor="right", font=dict(color=color, size=16))
+    return fig
