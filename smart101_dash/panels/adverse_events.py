@@ -96,8 +96,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
     return PanelResult(
         TITLE, cut, filters, items, n_per_group=base.n_per_group, messages=tuple(messages),
         definitions=(
-            f"Adverse events starting {window_text} (and on or before the cut-off), in the "
-            "safety population (SAFFL = Y).",
+            (f"Adverse events starting {window_text} (and on or before the cut-off), in the "
+             "safety population (SAFFL = Y)."),
             "Grades: CTCAE v5 (1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death).",
             "SMART101-related: AEREL = Y (treated patients only).",
         ))
