@@ -1,4 +1,4 @@
-"""Command line: `python -m smart101_dash {validate,demo,contract} ...`."""
+"""Command line: `python -m smart101_dash {validate,demo,tables,contract} ...`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: the demo's)")
     demo.add_argument("--controls", type=int, default=150, help="size of the control cohort")
 
+    tables = commands.add_parser("tables", help="write every panel's tables as CSV files")
+    tables.add_argument("export_dir", type=Path)
+    tables.add_argument("out", type=Path)
+
     commands.add_parser("contract", help="print the export contract as Markdown")
 
     args = parser.parse_args(argv)
@@ -34,6 +38,19 @@ def main(argv: list[str] | None = None) -> int:
         report = validate_export(args.export_dir)
         print(report.format_text())
         return 0 if report.ok else 1
+    if args.command == "tables":
+        from smart101_dash.store import DatasetUnavailable
+        from smart101_dash.tables import write_tables
+
+        try:
+            written = write_tables(args.export_dir, args.out)
+        except (DatasetUnavailable, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"{len(written.files)} tables written to {args.out}")
+        for name, reason in written.skipped.items():
+            print(f"not built: {name}: {reason}")
+        return 0
     if args.command == "demo":
         from smart101_dash.demo import write_demo_export
 

@@ -1,0 +1,68 @@
+"""The `tables` command writes the very frames the panels show, and never into the export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from export_factory import valid_tables, write_export
+
+from smart101_dash.config import SETTINGS
+from smart101_dash.filters import Filters
+from smart101_dash.panels.registry import PANELS
+from smart101_dash.store import Database
+from smart101_dash.tables import write_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_item_of_every_panel_is_written_as_shown(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export")
+    written = write_tables(export, tmp_path / "out")
+    assert written.skipped == {}
+    db = Database()
+    cut = db.load(export)
+    for build in PANELS.values():
+        for item in build(db, cut, Filters(), SETTINGS).items:
+            on_disk = pd.read_csv(tmp_path / "out" / f"{item.key}.csv")
+            expected = pd.read_csv(pd.io.common.StringIO(item.data.to_csv(index=False)))
+            pd.testing.assert_frame_equal(on_disk, expected)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["data_cutoff"] == "2025-06-30"
+    assert manifest["export_fingerprint"] == cut.fingerprint
+    assert len(manifest["files"]) == len(written.files)
+
+
+def test_a_missing_dataset_skips_its_panels_only(tmp_path: Path) -> None:
+    tables = valid_tables()
+    del tables["adae"]
+    written = write_tables(write_export(tmp_path / "export", tables), tmp_path / "out")
+    assert set(written.skipped) == {"adverse_events"}
+    assert (tmp_path / "out" / "baseline.csv").exists()
+    assert not (tmp_path / "out" / "ae_summary.csv").exists()
+
+
+def test_refuses_to_write_into_the_export(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export")
+    with pytest.raises(ValueError, match="refusing to write into the export folder"):
+        write_tables(export, export / "tables")
+
+
+def test_cli(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export")
+    run = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", str(export),
+                          str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "tables written" in run.stdout
+    (export / "adsl.parquet").unlink()
+    run = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", str(export),
+                          str(tmp_path / "out2")], cwd=ROOT, capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert run.returncode == 1
+    assert "error: Dataset adsl failed validation" in run.stderr
+    assert "Traceback" not in run.stderr
