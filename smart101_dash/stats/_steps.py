@@ -1,0 +1,49 @@
+"""Counting helpers shared by the estimators: distinct times, risk sets, step-function look-ups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Per distinct time (sorted): subjects at risk (time >= t) and how many left by each code."""
+
+    time: FloatArray
+    n_risk: IntArray
+    by_status: IntArray  # shape (len(time), n_codes): column k counts status code k
+
+
+def counts(time: FloatArray, status: IntArray, n_codes: int) -> Counts:
+    """Distinct times with the risk set and the number of each status code at each time."""
+    utime, inverse = np.unique(time, return_inverse=True)
+    n_times = utime.size
+    by_status = np.bincount(
+        inverse * n_codes + status, minlength=n_times * n_codes
+    ).reshape(n_times, n_codes)
+    leaving = by_status.sum(axis=1)
+    # At risk at t: everyone whose time is >= t (the counting-process convention of R).
+    n_risk = time.size - np.concatenate(([0], np.cumsum(leaving)[:-1]))
+    return Counts(time=utime, n_risk=n_risk.astype(np.int64), by_status=by_status.astype(np.int64))
+
+
+def step_index(times: FloatArray, at: FloatArray) -> IntArray:
+    """Index of the last of `times` (sorted) at or before each of `at`; -1 if none."""
+    return np.searchsorted(times, at, side="right") - 1
+
+
+def at_risk(times: FloatArray, at: FloatArray) -> IntArray:
+    """Number of `times` (sorted) that are >= each of `at`."""
+    return (times.size - np.searchsorted(times, at, side="left")).astype(np.int64)
+
+
+def nullable(values: FloatArray) -> pd.arrays.FloatingArray:
+    """Floats for a table: NaN (an undefined value) becomes <NA>, never a number."""
+    return pd.array(values, dtype="Float64")

@@ -1,0 +1,129 @@
+"""One input checker for every estimator: arrays in, clear errors out.
+
+Every public estimator calls `survival_input` (or `counts_input`) at its top, so a bad input
+(negative or missing times, an unknown status code, arrays of different lengths, nothing at all)
+raises `StatsInputError`, a `ValueError` whose message names the problem. Degenerate but valid
+inputs (all censored, one subject, one group) are not errors: each estimator documents the
+defined result it returns for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+ArrayLike = npt.ArrayLike
+SINGLE_GROUP = "All"
+
+
+class StatsInputError(ValueError):
+    """An estimator was given input it cannot use; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class SurvivalInput:
+    """Checked survival data: float times, integer status codes, group labels as strings."""
+
+    time: npt.NDArray[np.float64]
+    status: npt.NDArray[np.int64]
+    group: npt.NDArray[np.str_]
+    groups: tuple[str, ...]  # sorted labels of the groups that have subjects
+
+
+def _as_1d(values: ArrayLike, name: str) -> np.ndarray:
+    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values)
+    if arr.ndim != 1:
+        raise StatsInputError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def survival_input(
+    time: ArrayLike,
+    status: ArrayLike,
+    group: ArrayLike | None = None,
+    *,
+    allowed_status: Sequence[int] = (0, 1),
+    what: str = "estimator",
+) -> SurvivalInput:
+    """Check (time, status[, group]) and return them as clean numpy arrays.
+
+    `time` must be finite and >= 0 (days from day 0); `status` integer codes from
+    `allowed_status` (booleans count as 0/1); `group` any labels without missing values. An
+    empty input raises: there is nothing to estimate.
+    """
+    t = _as_1d(time, "time")
+    s = _as_1d(status, "status")
+    if t.size == 0:
+        raise StatsInputError(f"{what}: no subjects (empty input)")
+    if s.size != t.size:
+        raise StatsInputError(f"{what}: time has {t.size} values but status has {s.size}")
+    try:
+        t = t.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise StatsInputError(f"{what}: time must be numeric ({exc})") from None
+    if not np.all(np.isfinite(t)):
+        raise StatsInputError(f"{what}: time has {int(np.sum(~np.isfinite(t)))} missing or "
+                              "infinite values")
+    if np.any(t < 0):
+        raise StatsInputError(f"{what}: time has {int(np.sum(t < 0))} negative values "
+                              f"(smallest {t.min():g}); times count days from day 0")
+    if s.dtype == bool:
+        s = s.astype(np.int64)
+    try:
+        s_float = s.astype(np.float64)
+    except (TypeError, ValueError):
+        raise StatsInputError(f"{what}: status must be integer codes") from None
+    if not np.all(np.isfinite(s_float)) or np.any(s_float != np.round(s_float)):
+        raise StatsInputError(f"{what}: status must be whole numbers without missing values")
+    s = s_float.astype(np.int64)
+    bad = sorted(set(np.unique(s).tolist()) - set(allowed_status))
+    if bad:
+        raise StatsInputError(f"{what}: status codes {bad} not in {tuple(allowed_status)}")
+    if group is None:
+        g = np.full(t.size, SINGLE_GROUP)
+    else:
+        graw = _as_1d(group, "group")
+        if graw.size != t.size:
+            raise StatsInputError(f"{what}: time has {t.size} values but group has {graw.size}")
+        if pd.isna(graw).any():
+            raise StatsInputError(f"{what}: group has missing values")
+        g = graw.astype(str)
+    return SurvivalInput(time=t, status=s, group=g, groups=tuple(sorted(np.unique(g).tolist())))
+
+
+def conf_level_input(conf_level: float) -> float:
+    """Check a confidence level strictly between 0 and 1."""
+    if not 0.0 < float(conf_level) < 1.0:
+        raise StatsInputError(f"conf_level must be between 0 and 1, got {conf_level}")
+    return float(conf_level)
+
+
+def count_input(value: float, name: str, *, integer: bool = True, positive: bool = False) -> float:
+    """Check a count (or an exposure): finite, >= 0 (> 0 if `positive`), whole if `integer`."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise StatsInputError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(v) or v < 0 or (positive and v == 0):
+        raise StatsInputError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+    if integer and v != round(v):
+        raise StatsInputError(f"{name} must be a whole number, got {value!r}")
+    return v
+
+
+def sample_input(values: ArrayLike, name: str) -> npt.NDArray[np.float64]:
+    """Check a sample of numbers for a rank test: non-empty, no missing values."""
+    arr = _as_1d(values, name)
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise StatsInputError(f"{name} must be numeric") from None
+    if arr.size == 0:
+        raise StatsInputError(f"{name} is empty")
+    if not np.all(np.isfinite(arr)):
+        raise StatsInputError(f"{name} has missing or infinite values")
+    return arr
