@@ -51,6 +51,11 @@ class EndpointSettings:
     # Protocol days for laboratory summaries and the half-width of their visit windows.
     lab_visit_days: tuple[int, ...] = (30, 60, 100, 180, 365, 730)
     lab_visit_window_days: tuple[int, ...] = (7, 7, 14, 21, 30, 45)
+    # Censor every time-to-event endpoint at follow_up_days (the protocol's 24 months) as well
+    # as at the data cut-off. Off by default: estimates up to day 730 are the same either way.
+    censor_at_follow_up: bool = False
+    # Chronic GvHD: relapse competes with cGvHD as death does (a common choice; domain.md).
+    cgvhd_relapse_competes: bool = False
 
 
 @dataclass(frozen=True)
