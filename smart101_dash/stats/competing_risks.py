@@ -70,8 +70,8 @@ def cif_log_log_limits(
     """
     z = norm.ppf(1 - (1 - conf_level) / 2)
     f = np.where((est > 0) & (est < 1), est, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        half = z * np.sqrt(var) / np.abs(f * np.log(f))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        half = z * np.sqrt(np.maximum(var, 0.0)) / np.abs(f * np.log(f))
         centre = np.log(-np.log(f))
         return np.exp(-np.exp(centre + half)), np.exp(-np.exp(centre - half))
 
@@ -157,7 +157,7 @@ def cumulative_incidence(
             blocks.append(pd.DataFrame({
                 "group": g, "cause": b["cause"], "time": times, "n_risk": n_risk,
                 "n_event": b["n_event"], "est": b["est"], "var": b["var"],
-                "std_err": np.sqrt(b["var"]), "lower": nullable(lower), "upper": nullable(upper),
+                "std_err": np.sqrt(np.maximum(b["var"], 0.0)), "lower": nullable(lower), "upper": nullable(upper),
             }))
     table = (pd.concat(blocks, ignore_index=True) if blocks
              else pd.DataFrame(columns=list(CIF_COLUMNS)))
