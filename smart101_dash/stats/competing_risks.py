@@ -157,7 +157,8 @@ def cumulative_incidence(
             blocks.append(pd.DataFrame({
                 "group": g, "cause": b["cause"], "time": times, "n_risk": n_risk,
                 "n_event": b["n_event"], "est": b["est"], "var": b["var"],
-                "std_err": np.sqrt(np.maximum(b["var"], 0.0)), "lower": nullable(lower), "upper": nullable(upper),
+                "std_err": np.sqrt(np.maximum(b["var"], 0.0)),
+                "lower": nullable(lower), "upper": nullable(upper),
             }))
     table = (pd.concat(blocks, ignore_index=True) if blocks
              else pd.DataFrame(columns=list(CIF_COLUMNS)))

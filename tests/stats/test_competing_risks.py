@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TOL, assert_no_nan_numbers, floats
+from stats_helpers import TOL, assert_no_nan_numbers, floats
 
 from smart101_dash.stats import cumulative_incidence, gray_test, kaplan_meier, landmarks
 

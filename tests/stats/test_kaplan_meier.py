@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TOL, assert_no_nan_numbers, floats
+from stats_helpers import TOL, assert_no_nan_numbers, floats
 
 from smart101_dash.stats import kaplan_meier, landmarks, median_follow_up, number_at_risk
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TOL
+from stats_helpers import TOL
 
 from smart101_dash.stats import log_rank_test
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import floats
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stats_helpers import floats
 
 from smart101_dash.stats import cumulative_incidence, gray_test, kaplan_meier, log_rank_test
 

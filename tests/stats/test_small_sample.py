@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TOL
 from scipy.stats import poisson
+from stats_helpers import TOL
 
 from smart101_dash.stats import (
     StatsInputError,
