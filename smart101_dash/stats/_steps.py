@@ -47,3 +47,8 @@ def at_risk(times: FloatArray, at: FloatArray) -> IntArray:
 def nullable(values: FloatArray) -> pd.arrays.FloatingArray:
     """Floats for a table: NaN (an undefined value) becomes <NA>, never a number."""
     return pd.array(values, dtype="Float64")
+
+
+def group_column(codes: IntArray, labels: tuple[str, ...]) -> pd.Categorical:
+    """The group column of a result table: categorical, its categories the sorted labels."""
+    return pd.Categorical.from_codes(codes, categories=list(labels))

@@ -26,12 +26,30 @@ class StatsInputError(ValueError):
 
 @dataclass(frozen=True)
 class SurvivalInput:
-    """Checked survival data: float times, integer status codes, group labels as strings."""
+    """Checked survival data: float times, integer status codes, groups as codes and labels."""
 
     time: npt.NDArray[np.float64]
     status: npt.NDArray[np.int64]
-    group: npt.NDArray[np.str_]
-    groups: tuple[str, ...]  # sorted labels of the groups that have subjects
+    codes: npt.NDArray[np.int64]  # index into `groups` of each subject's group
+    groups: tuple[str, ...]  # sorted labels (as strings) of the groups that have subjects
+
+    @property
+    def group(self) -> npt.NDArray[np.str_]:
+        """Each subject's group label."""
+        return np.asarray(self.groups)[self.codes]
+
+
+def group_codes(group: ArrayLike, size: int, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes 0..k-1 of each subject's group and the k sorted labels (hash-based, no big sort)."""
+    raw = group if isinstance(group, pd.Series) else _as_1d(group, "group")
+    if len(raw) != size:
+        raise StatsInputError(f"{what}: time has {size} values but group has {len(raw)}")
+    codes, uniques = pd.factorize(raw)
+    if np.any(codes < 0):
+        raise StatsInputError(f"{what}: group has missing values")
+    labels = np.asarray([str(u) for u in uniques])
+    sorted_labels, remap = np.unique(labels, return_inverse=True)
+    return remap[codes].astype(np.int64), tuple(sorted_labels.tolist())
 
 
 def _as_1d(values: ArrayLike, name: str) -> np.ndarray:
@@ -73,26 +91,26 @@ def survival_input(
                               f"(smallest {t.min():g}); times count days from day 0")
     if s.dtype == bool:
         s = s.astype(np.int64)
-    try:
-        s_float = s.astype(np.float64)
-    except (TypeError, ValueError):
-        raise StatsInputError(f"{what}: status must be integer codes") from None
-    if not np.all(np.isfinite(s_float)) or np.any(s_float != np.round(s_float)):
-        raise StatsInputError(f"{what}: status must be whole numbers without missing values")
-    s = s_float.astype(np.int64)
-    bad = sorted(set(np.unique(s).tolist()) - set(allowed_status))
+    if s.dtype.kind not in "iu":  # floats (from pandas) or objects: must hold whole numbers
+        try:
+            s_float = s.astype(np.float64)
+        except (TypeError, ValueError):
+            raise StatsInputError(f"{what}: status must be integer codes") from None
+        if not np.all(np.isfinite(s_float)) or np.any(s_float != np.round(s_float)):
+            raise StatsInputError(f"{what}: status must be whole numbers without missing "
+                                  "values")
+        s = s_float
+    s = s.astype(np.int64, copy=False)
+    lo, hi = int(s.min()), int(s.max())
+    codes_seen = np.flatnonzero(np.bincount(s - lo)) + lo if hi - lo < 1000 else np.unique(s)
+    bad = sorted(set(codes_seen.tolist()) - set(allowed_status))
     if bad:
         raise StatsInputError(f"{what}: status codes {bad} not in {tuple(allowed_status)}")
     if group is None:
-        g = np.full(t.size, SINGLE_GROUP)
+        codes, groups = np.zeros(t.size, dtype=np.int64), (SINGLE_GROUP,)
     else:
-        graw = _as_1d(group, "group")
-        if graw.size != t.size:
-            raise StatsInputError(f"{what}: time has {t.size} values but group has {graw.size}")
-        if pd.isna(graw).any():
-            raise StatsInputError(f"{what}: group has missing values")
-        g = graw.astype(str)
-    return SurvivalInput(time=t, status=s, group=g, groups=tuple(sorted(np.unique(g).tolist())))
+        codes, groups = group_codes(group, t.size, what)
+    return SurvivalInput(time=t, status=s, codes=codes, groups=groups)
 
 
 def conf_level_input(conf_level: float) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2, norm
 
-from smart101_dash.stats._steps import FloatArray, counts, nullable
+from smart101_dash.stats._steps import FloatArray, counts, group_column, nullable
 from smart101_dash.stats._validate import (
     ArrayLike,
     StatsInputError,
@@ -54,10 +54,9 @@ class GrayTest:
     note: str = ""
 
 
-def _tie_factor(nd: FloatArray, rs: FloatArray) -> FloatArray:
-    """cmprsk's correction for tied events: 1 - (d - 1) / (n - 1) when d > 1, else 1."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(nd > 1, 1.0 - (nd - 1.0) / (rs - 1.0), 1.0)
+def _tied(nd: FloatArray, rs: FloatArray) -> FloatArray:
+    """d times cmprsk's correction for tied events, 1 - (d - 1) / (n - 1) when d > 1."""
+    return np.where(nd > 1, nd * (rs - nd) / np.maximum(rs - 1.0, 1.0), nd)
 
 
 def cif_log_log_limits(
@@ -69,11 +68,12 @@ def cif_log_log_limits(
     + z se)), upper = exp(-exp(log(-log F) - z se)). NaN where F is 0 or 1 (undefined).
     """
     z = norm.ppf(1 - (1 - conf_level) / 2)
-    f = np.where((est > 0) & (est < 1), est, np.nan)
+    inside = (est > 0) & (est < 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        half = z * np.sqrt(np.maximum(var, 0.0)) / np.abs(f * np.log(f))
-        centre = np.log(-np.log(f))
-        return np.exp(-np.exp(centre + half)), np.exp(-np.exp(centre - half))
+        log_f = np.log(np.where(inside, est, np.nan))
+        # exp(-exp(log(-log F) +/- h)) = exp(log F * exp(+/- h)), h = z se / |F log F|.
+        stretch = np.exp(z * np.sqrt(np.maximum(var, 0.0)) / np.abs(est * log_f))
+        return np.exp(log_f * stretch), np.exp(log_f / stretch)
 
 
 def _cif_block(time: FloatArray, status: np.ndarray, causes: Sequence[int], n_codes: int
@@ -85,6 +85,9 @@ def _cif_block(time: FloatArray, status: np.ndarray, causes: Sequence[int], n_co
     surv = np.cumprod(1.0 - nd / rs)  # Kaplan-Meier of all causes, S(t)
     surv_before = np.concatenate(([1.0], surv[:-1]))  # S(t-)
     inv_surv = np.divide(1.0, surv, out=np.zeros_like(surv), where=surv > 0)
+    # Common factor of cmprsk's terms: S(t-)^2 / n^2 per event, with its tie correction.
+    base = surv_before**2 / rs**2
+    positions = np.arange(rs.size)
     out = []
     for k in causes:
         nd1 = c.by_status[:, k].astype(np.float64)
@@ -93,25 +96,23 @@ def _cif_block(time: FloatArray, status: np.ndarray, causes: Sequence[int], n_co
         est = np.cumsum(surv_before * nd1 / rs)
         # Gray's delta-method variance (cmprsk `cinc`): three running sums v1, v2, v3, with a
         # term for events of other causes (only while S > 0) and one for this cause.
-        t6_other = np.where((nd2 > 0) & (surv > 0),
-                            surv_before**2 * _tie_factor(nd2, rs) * nd2 / rs**2, 0.0)
+        t6_other = np.where(surv > 0, base * _tied(nd2, rs), 0.0)
+        t6_own = base * _tied(nd1, rs)
         t4_other = est * inv_surv
-        t6_own = np.where(nd1 > 0, surv_before**2 * _tie_factor(nd1, rs) * nd1 / rs**2, 0.0)
-        t4_own = 1.0 + inv_surv * est
+        t4_own = 1.0 + t4_other
         v1 = np.cumsum(t4_other**2 * t6_other + t4_own**2 * t6_own)
-        v2 = np.cumsum(inv_surv * t4_other * t6_other + inv_surv * t4_own * t6_own)
+        v2 = np.cumsum(inv_surv * (t4_other * t6_other + t4_own * t6_own))
         v3 = np.cumsum(inv_surv**2 * (t6_other + t6_own))
-        var_at = v1 + est**2 * v3 - 2.0 * est * v2
+        var_at = v1 + est * (est * v3 - 2.0 * v2)
         # cmprsk reports (and holds) the variance only where this cause's estimate jumps.
-        jump = np.flatnonzero(nd1 > 0)
-        idx = np.searchsorted(jump, np.arange(rs.size), side="right") - 1
-        var = np.where(idx >= 0, var_at[jump[np.maximum(idx, 0)]] if jump.size else 0.0, 0.0)
+        last_jump = np.maximum.accumulate(np.where(nd1 > 0, positions, -1))
+        var = np.where(last_jump >= 0, var_at[np.maximum(last_jump, 0)], 0.0)
         out.append(dict(cause=k, n_event=c.by_status[:, k], est=est, var=var))
     return c.time, c.n_risk, out
 
 
 def _causes_input(status: np.ndarray, causes: Sequence[int] | None) -> tuple[int, ...]:
-    present = tuple(int(k) for k in np.unique(status) if k > 0)
+    present = tuple(int(k) for k in np.flatnonzero(np.bincount(status)) if k > 0)
     if causes is None:
         return present
     chosen = tuple(int(k) for k in causes)
@@ -146,22 +147,30 @@ def cumulative_incidence(
     chosen = _causes_input(data.status, causes)
     n_codes = int(max(data.status.max(), *chosen, 1)) + 1 if chosen else int(
         data.status.max()) + 1
-    blocks, max_time = [], {}
-    for g in data.groups:
-        mask = data.group == g
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in CIF_COLUMNS[:7]}
+    max_time: dict[str, float] = {}
+    for i, g in enumerate(data.groups):
+        mask = data.codes == i
         times, n_risk, per_cause = _cif_block(data.time[mask], data.status[mask], chosen,
                                               n_codes)
         max_time[g] = float(times[-1])
         for b in per_cause:
-            lower, upper = cif_log_log_limits(b["est"], b["var"], conf_level)
-            blocks.append(pd.DataFrame({
-                "group": g, "cause": b["cause"], "time": times, "n_risk": n_risk,
-                "n_event": b["n_event"], "est": b["est"], "var": b["var"],
-                "std_err": np.sqrt(np.maximum(b["var"], 0.0)),
-                "lower": nullable(lower), "upper": nullable(upper),
-            }))
-    table = (pd.concat(blocks, ignore_index=True) if blocks
-             else pd.DataFrame(columns=list(CIF_COLUMNS)))
+            parts["group"].append(np.full(times.size, i))
+            parts["cause"].append(np.full(times.size, b["cause"]))
+            parts["time"].append(times)
+            parts["n_risk"].append(n_risk)
+            for col in ("n_event", "est", "var"):
+                parts[col].append(b[col])
+    if not parts["time"]:
+        table = pd.DataFrame(columns=list(CIF_COLUMNS))
+    else:
+        cols = {c: np.concatenate(v) for c, v in parts.items()}
+        lower, upper = cif_log_log_limits(cols["est"], cols["var"], conf_level)
+        table = pd.DataFrame({
+            **cols, "group": group_column(cols["group"], data.groups),
+            "std_err": np.sqrt(np.maximum(cols["var"], 0.0)),
+            "lower": nullable(lower), "upper": nullable(upper),
+        })
     return CumulativeIncidence(table=table, conf_level=conf_level, groups=data.groups,
                                causes=chosen, max_time=max_time)
 
@@ -218,7 +227,7 @@ def _gray_stratum(time: FloatArray, code: np.ndarray, grp: np.ndarray, ng: int, 
     ev2 = (d2 > 0) & (skm > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         t4b = np.where(ev2, (1 - f)[:, None] / np.where(skm > 0, skm, 1.0), 0.0)
-        t3b = np.where(ev2, _tie_factor(d2, rs) * skmm**2 * d2 / safe_rs**2, 0.0)
+        t3b = np.where(ev2, _tied(d2, rs) * skmm**2 / safe_rs**2, 0.0)
     v3 += (t4b**2 * t3b).sum(axis=0)
     big_t1b = t4b[:, None, :] * c
     v2 -= np.einsum("tik,tk->ik", big_t1b, t4b * t3b)
@@ -250,7 +259,7 @@ def gray_test(
     data = survival_input(time, status, group, allowed_status=STATUS_CODES, what="gray_test")
     chosen = _causes_input(data.status, causes)
     ng = len(data.groups)
-    grp = np.searchsorted(np.asarray(data.groups), data.group)
+    grp = data.codes
     st = (np.zeros(data.time.size, dtype=int) if strata is None
           else survival_input(data.time, np.zeros(data.time.size, int), strata).group)
     rows, notes = [], []

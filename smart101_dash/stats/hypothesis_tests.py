@@ -46,7 +46,7 @@ def log_rank_test(time: ArrayLike, event: ArrayLike, group: ArrayLike) -> LogRan
     """
     data = survival_input(time, event, group, what="log_rank_test")
     ng = len(data.groups)
-    gi = np.searchsorted(np.asarray(data.groups), data.group)
+    gi = data.codes
     utime, inverse = np.unique(data.time, return_inverse=True)
     d = np.zeros((utime.size, ng))
     np.add.at(d, (inverse, gi), data.status.astype(float))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from smart101_dash.stats._steps import FloatArray, at_risk, counts, nullable
+from smart101_dash.stats._steps import FloatArray, at_risk, counts, group_column, nullable
 from smart101_dash.stats._validate import (
     ArrayLike,
     StatsInputError,
@@ -142,18 +142,18 @@ def kaplan_meier(
     conf_level = conf_level_input(conf_level)
     if conf_type not in CONF_TYPES:
         raise StatsInputError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
-    blocks, medians, max_time = [], [], {}
-    for g in data.groups:
-        mask = data.group == g
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in KM_COLUMNS}
+    medians, max_time = [], {}
+    for i, g in enumerate(data.groups):
+        mask = data.codes == i
         b = _km_block(data.time[mask], data.status[mask])
         lower, upper = confidence_limits(b["surv"], b["se_log"], conf_type, conf_level)
         with np.errstate(invalid="ignore"):
             std_err = np.where(b["surv"] > 0, b["surv"] * b["se_log"], np.nan)
-        blocks.append(pd.DataFrame({
-            "group": g, "time": b["time"], "n_risk": b["n_risk"], "n_event": b["n_event"],
-            "n_censor": b["n_censor"], "surv": b["surv"], "std_err": nullable(std_err),
-            "lower": nullable(lower), "upper": nullable(upper),
-        }))
+        block = dict(b, group=np.full(b["time"].size, i), std_err=std_err, lower=lower,
+                     upper=upper)
+        for col in KM_COLUMNS:
+            parts[col].append(block[col])
         drops = b["n_event"] > 0
         medians.append({
             "group": g, "n": int(mask.sum()), "n_event": int(b["n_event"].sum()),
@@ -163,11 +163,14 @@ def kaplan_meier(
             "upper": _median_from_curve(b["time"], upper, drops),
         })
         max_time[g] = float(b["time"][-1])
+    cols = {c: np.concatenate(v) for c, v in parts.items()}
+    table = pd.DataFrame({**cols, "group": group_column(cols["group"], data.groups),
+                          **{c: nullable(cols[c]) for c in ("std_err", "lower", "upper")}})
     med = pd.DataFrame(medians, columns=list(MEDIAN_COLUMNS))
     for col in ("median", "lower", "upper"):
         med[col] = nullable(med[col].to_numpy(dtype=float))
     return KaplanMeier(
-        table=pd.concat(blocks, ignore_index=True), medians=med, conf_type=conf_type,
+        table=table, medians=med, conf_type=conf_type,
         conf_level=conf_level, groups=data.groups, max_time=max_time,
     )
 
@@ -198,7 +201,7 @@ def number_at_risk(
     if points.ndim != 1 or not np.all(np.isfinite(points)):
         raise StatsInputError("number_at_risk: grid must be a list of finite times")
     rows = []
-    for g in data.groups:
-        times = np.sort(data.time[data.group == g])
+    for i, g in enumerate(data.groups):
+        times = np.sort(data.time[data.codes == i])
         rows.append(pd.DataFrame({"group": g, "time": points, "n_risk": at_risk(times, points)}))
     return pd.concat(rows, ignore_index=True)

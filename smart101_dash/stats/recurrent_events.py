@@ -68,8 +68,8 @@ def mean_cumulative_count(
         raise StatsInputError(f"mean_cumulative_count: episodes in groups without subjects: "
                               f"{unknown}")
     blocks, max_time = [], {}
-    for g in subjects.groups:
-        mask = subjects.group == g
+    for i, g in enumerate(subjects.groups):
+        mask = subjects.codes == i
         t = subjects.time[mask]
         died = subjects.status[mask] > 0
         order = np.argsort(t, kind="stable")
