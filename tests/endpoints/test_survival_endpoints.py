@@ -103,3 +103,14 @@ def test_follow_up_horizon(settings):
 def test_missing_column_is_named(settings):
     with pytest.raises(EndpointInputError, match="RLPSDT"):
         overall_survival(EXPORT.drop(columns="RLPSDT"), settings)
+
+
+def test_feeds_the_estimators(settings):
+    from smart101_dash.stats import cumulative_incidence, kaplan_meier
+
+    os_ = overall_survival(EXPORT, settings)
+    fit = kaplan_meier(os_["time"], os_["status"])
+    assert fit.table["n_event"].sum() == 5
+    rel = relapse(EXPORT, settings)
+    cif = cumulative_incidence(rel["time"], rel["status"])
+    assert cif.causes == (1, 2)

@@ -60,3 +60,13 @@ def test_cumulative_incidence_single_subject_and_all_censored():
     assert one.table["lower"].isna().all()  # F = 1: the log-log interval is undefined
     censored = cumulative_incidence([1, 2], [0, 0])
     assert censored.causes == () and censored.table.empty
+
+
+def test_empty_categories_are_not_groups():
+    import pandas as pd
+
+    group = pd.Series(pd.Categorical(["a", "a", "b"], categories=["a", "b", "unused"]))
+    fit = kaplan_meier([1, 2, 3], [1, 0, 1], group)
+    assert fit.groups == ("a", "b")
+    assert log_rank_test([1, 2, 3], [1, 0, 1], group).df == 1
+    assert gray_test([1, 2, 3], [1, 2, 1], group).table["df"].tolist() == [1, 1]
