@@ -91,8 +91,9 @@ def result(base: pd.DataFrame, time: np.ndarray, status: np.ndarray, horizon: fl
                          "time": time.astype(np.int64), "status": status.astype(np.int64)})
 
 
-def first_day(rows: pd.DataFrame, base: pd.DataFrame, date_col: str, limit: np.ndarray | None
-              = None) -> np.ndarray:
+def first_day(
+    rows: pd.DataFrame, base: pd.DataFrame, date_col: str, limit: np.ndarray | None = None
+) -> np.ndarray:
     """Each subject's first transplant day among `rows` (day 0..end of follow-up), else NaN.
 
     `limit` (one per subject of `base`) further bounds the days, for a window.
