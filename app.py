@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from smart101_dash import ui
+
 st.set_page_config(page_title="Smart-101 outcomes", page_icon=":bar_chart:", layout="wide")
 
 PAGES = [
@@ -21,4 +23,4 @@ PAGES = [
     st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
 ]
 
-st.navigation(PAGES).run()
+ui.run_navigation(PAGES)

@@ -1,6 +1,6 @@
-"""Survival, relapse and non-relapse mortality (not built yet: it says so rather than show invented numbers)."""
+"""Survival, relapse and NRM: Kaplan-Meier with risk tables, cumulative incidence, landmarks."""
 
 from smart101_dash import ui
+from smart101_dash.panels import survival
 
-ui.page_start()
-ui.not_built_yet("Survival, relapse and non-relapse mortality", "Kaplan-Meier overall and disease-free survival with numbers at risk, 1- and 2-year landmarks, and the cumulative incidence of relapse and NRM")
+ui.run_panel(survival.build, ui.page_start())

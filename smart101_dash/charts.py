@@ -63,3 +63,71 @@ def cumulative_enrollment_figure(enrollment: pd.DataFrame, targets: dict[str, in
                       legend=dict(orientation="h", y=1.08, x=0), height=460)
     fig.update_yaxes(rangemode="tozero")
     return with_footer(fig, footer)
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str,
+                       ticks: tuple[int, ...], footer: str, rising: bool = False,
+                       x_title: str = "Days after transplant (day 0)") -> go.Figure:
+    """Kaplan-Meier or cumulative-incidence step curves with 95% bands and a risk table.
+
+    `curves`: curve (legend label), group (SMART101/CONTROL: the colour), dash, time, estimate,
+    lower, upper, n_censor; each curve starts at day 0. `risk`: group, time, n_risk at `ticks`.
+    The number-at-risk table sits under the time axis, one row per group, as in a journal figure.
+    """
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.76, 0.24],
+                        vertical_spacing=0.16)
+    for label, block in curves.groupby("curve", sort=False):
+        color = COHORT_COLORS.get(str(block["group"].iloc[0]), "#000000")
+        dash = str(block["dash"].iloc[0]) if "dash" in block else "solid"
+        x = block["time"].astype(float).tolist()
+        est = block["estimate"].astype(float)
+        lower = block["lower"].astype("Float64").fillna(est).astype(float)
+        upper = block["upper"].astype("Float64").fillna(est).astype(float)
+        fig.add_trace(go.Scatter(x=x, y=upper, mode="lines", line=dict(width=0, shape="hv"),
+                                 hoverinfo="skip", showlegend=False, legendgroup=str(label)),
+                      row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=lower, mode="lines", line=dict(width=0, shape="hv"),
+                                 fill="tonexty", fillcolor=_rgba(color, 0.13), hoverinfo="skip",
+                                 showlegend=False, legendgroup=str(label)), row=1, col=1)
+        fig.add_trace(go.Scatter(
+            x=x, y=est, mode="lines", name=str(label), legendgroup=str(label),
+            line=dict(color=color, width=2.5, shape="hv", dash=dash),
+            customdata=list(zip(lower, upper, strict=True)),
+            hovertemplate=("day %{x:.0f}: %{y:.1%} (95% CI %{customdata[0]:.1%}-"
+                           "%{customdata[1]:.1%})<extra>" + str(label) + "</extra>")),
+            row=1, col=1)
+        if "n_censor" in block:
+            censored = block[block["n_censor"] > 0]
+            fig.add_trace(go.Scatter(x=censored["time"], y=censored["estimate"], mode="markers",
+                                     marker=dict(symbol="line-ns-open", size=9, color=color),
+                                     hoverinfo="skip", showlegend=False,
+                                     legendgroup=str(label)), row=1, col=1)
+    groups = list(dict.fromkeys(risk["group"].astype(str)))
+    for group in groups:
+        rows = risk[risk["group"].astype(str) == group]
+        fig.add_trace(go.Scatter(x=rows["time"], y=[group] * len(rows), mode="text",
+                                 text=rows["n_risk"].astype(str), showlegend=False,
+                                 textfont=dict(color=COHORT_COLORS.get(group, "#000000"),
+                                               size=12),
+                                 hovertemplate="%{text} at risk on day %{x}<extra>"
+                                               + group + "</extra>"),
+                      row=2, col=1)
+    x_max = max(ticks)
+    fig.update_xaxes(range=[-x_max * 0.02, x_max * 1.03], tickvals=list(ticks), row=1, col=1,
+                     showticklabels=True, title_text=x_title)
+    fig.update_xaxes(range=[-x_max * 0.02, x_max * 1.03], tickvals=list(ticks), row=2, col=1,
+                     showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(title_text=y_title, tickformat=".0%", range=[0, 1.02] if not rising
+                     else None, rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(categoryorder="array", categoryarray=groups[::-1], showgrid=False,
+                     title_text="At risk", row=2, col=1)
+    fig.update_layout(height=600, legend=dict(orientation="h", y=1.1, x=0),
+                      hovermode="closest")
+    return with_footer(fig, footer)

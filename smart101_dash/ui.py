@@ -7,6 +7,7 @@ the context, call a panel's `build`, and hand the result to `draw_panel`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,18 @@ class PageContext:
     cut: ExportCut
     filters: Filters
     settings: Settings
+
+
+_navigation = threading.local()  # set while app.py runs a page through st.navigation
+
+
+def run_navigation(pages: list[st.Page]) -> None:
+    """app.py's one call: run the chosen page through st.navigation (and mark it so)."""
+    _navigation.active = True
+    try:
+        st.navigation(pages).run()
+    finally:
+        _navigation.active = False
 
 
 @st.cache_resource

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from smart101_dash.panels import adverse_events, overview
+from smart101_dash.panels import adverse_events, overview, survival
 from smart101_dash.panels.base import PanelResult
 
 PanelBuild = Callable[..., PanelResult]
@@ -13,4 +13,5 @@ PanelBuild = Callable[..., PanelResult]
 PANELS: dict[str, PanelBuild] = {
     "overview": overview.build,
     "adverse_events": adverse_events.build,
+    "survival": survival.build,
 }

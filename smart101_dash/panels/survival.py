@@ -1,0 +1,173 @@
+"""Survival, relapse and non-relapse mortality, SMART101 against control, and the landmark table.
+
+Overall and disease-free survival: Kaplan-Meier with log-log 95% bands, the number at risk under
+the time axis, the log-rank test and the median follow-up (reverse Kaplan-Meier). Relapse and NRM:
+Aalen-Johansen cumulative incidence, each the other's competing event, with Gray's test. The
+landmark table gathers every endpoint at day 100, 1 and 2 years.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from smart101_dash import endpoints
+from smart101_dash.charts import step_curves_figure
+from smart101_dash.config import Settings
+from smart101_dash.filters import Filters
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.curves import (
+    LANDMARK_COLUMNS,
+    Estimate,
+    format_p,
+    incidence_estimate,
+    landmark_rows,
+    present_groups,
+    risk_table,
+    sort_groups,
+    survival_estimate,
+    with_groups,
+)
+from smart101_dash.panels.datasets import gvhd_assessments, lab_values, subjects
+from smart101_dash.stats import median_follow_up
+from smart101_dash.store import Database, DatasetUnavailable, ExportCut
+
+TITLE = "Survival, relapse and non-relapse mortality"
+TICKS = (0, 100, 180, 365, 548, 730)
+
+
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) -> PanelResult:
+    adsl, q_subjects = subjects(db, cut, filters)
+    ep = settings.endpoints
+    groups_n = adsl.groupby("COHORT").size().to_dict()
+    n_per_group = {g: int(groups_n[g]) for g in ("SMART101", "CONTROL") if g in groups_n}
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+    if adsl.empty:
+        return PanelResult(TITLE, cut, filters, messages=(Message(
+            Level.INFO, "No transplanted patient matches the filters."),))
+
+    os_data = with_groups(endpoints.overall_survival(adsl, ep), adsl)
+    dfs_data = with_groups(endpoints.disease_free_survival(adsl, ep), adsl)
+    relapse_data = with_groups(endpoints.relapse(adsl, ep), adsl)
+    nrm_data = with_groups(endpoints.non_relapse_mortality(adsl, ep), adsl)
+    os_fit = survival_estimate(os_data, "overall survival")
+    dfs_fit = survival_estimate(dfs_data, "disease-free survival")
+    relapse_fit = incidence_estimate(relapse_data, "relapse", dash="solid")
+    nrm_fit = incidence_estimate(nrm_data, "NRM", dash="dot")
+
+    follow = median_follow_up(os_data["time"], os_data["status"] == 1, os_data["group"])
+    follow["group"] = follow["group"].astype(str)
+    follow = sort_groups(follow)
+    follow_text = "; ".join(f"{r.group} {_days(r.median)}{_interval(r.lower, r.upper)}"
+                            for r in follow.itertuples())
+
+    messages = list(_small_group_messages(os_data))
+    table, table_messages = landmark_table(db, cut, filters, settings, adsl, {
+        "OS": (os_data, True), "DFS": (dfs_data, True), "NRM": (nrm_data, False),
+        "RELAPSE": (relapse_data, False)})
+    messages += table_messages
+
+    def curve_item(key: str, title: str, fit: Estimate, data: pd.DataFrame, y_title: str,
+                   rising: bool) -> PanelItem:
+        figure = step_curves_figure(fit.curves, risk_table(data, TICKS), y_title=y_title,
+                                    ticks=TICKS, footer=base.footer, rising=rising)
+        caption = f"{fit.test_name} test: {format_p(fit.p_value)}"
+        if fit.note:
+            caption += f" ({fit.note})"
+        return PanelItem(key, title, fit.table, figure, q_subjects, caption)
+
+    cif_fit = Estimate(
+        table=pd.concat([relapse_fit.table.assign(endpoint="RELAPSE"),
+                         nrm_fit.table.assign(endpoint="NRM")], ignore_index=True),
+        curves=pd.concat([relapse_fit.curves, nrm_fit.curves], ignore_index=True),
+        test_name="Gray", statistic=None, df=None, p_value=None)
+    cif_item = curve_item("relapse_nrm", "Cumulative incidence of relapse and NRM", cif_fit,
+                          relapse_data, "Cumulative incidence", rising=True)
+    cif_item = PanelItem(cif_item.key, cif_item.title, cif_item.data, cif_item.figure,
+                         cif_item.query, f"Gray's test, relapse: {format_p(relapse_fit.p_value)}; "
+                                         f"NRM: {format_p(nrm_fit.p_value)}.")
+    tests = pd.DataFrame([
+        {"endpoint": code, "test": fit.test_name, "statistic": fit.statistic, "df": fit.df,
+         "p_value": fit.p_value, "note": fit.note}
+        for code, fit in (("OS", os_fit), ("DFS", dfs_fit), ("RELAPSE", relapse_fit),
+                          ("NRM", nrm_fit))])
+    items = (
+        curve_item("overall_survival", "Overall survival", os_fit, os_data, "Overall survival",
+                   rising=False),
+        curve_item("disease_free_survival", "Disease-free survival", dfs_fit, dfs_data,
+                   "Disease-free survival", rising=False),
+        cif_item,
+        PanelItem("landmarks", "Landmark estimates: day 100, 1 and 2 years", table, None,
+                  q_subjects, "Estimate and 95% interval (Kaplan-Meier log-log for OS and DFS; "
+                              "cumulative incidence with log(-log) interval otherwise); n_risk "
+                              "at the day; n_events on or before it. Empty: no follow-up that "
+                              "far."),
+        PanelItem("survival_tests", "Tests between cohorts", tests, None, q_subjects,
+                  "Descriptive: the control cohort is external and non-randomized."),
+        PanelItem("follow_up", "Median follow-up (reverse Kaplan-Meier)", follow, None,
+                  q_subjects, f"Median follow-up in days: {follow_text}."),
+    )
+    definitions = (
+        endpoints.definition("overall_survival", ep),
+        endpoints.definition("disease_free_survival", ep),
+        endpoints.definition("relapse", ep),
+        endpoints.definition("non_relapse_mortality", ep),
+        ("Kaplan-Meier with Greenwood variance and log-log 95% interval; log-rank test. "
+         "Cumulative incidence: Aalen-Johansen with cmprsk's variance; Gray's test."),
+    )
+    return PanelResult(TITLE, cut, filters, items, definitions=definitions,
+                       n_per_group=n_per_group, messages=tuple(messages))
+
+
+def landmark_table(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
+                   adsl: pd.DataFrame, ready: dict[str, tuple[pd.DataFrame, bool]]
+                   ) -> tuple[pd.DataFrame, list[Message]]:
+    """Every endpoint at its landmark days (aGvHD to its window, CD4+IR at its window)."""
+    ep = settings.endpoints
+    days = tuple(ep.landmark_days)
+    rows = [landmark_rows(code, data, days, survival=km) for code, (data, km) in ready.items()]
+    messages: list[Message] = []
+    try:
+        gvhd, _ = gvhd_assessments(db, cut, filters)
+        longest = max(ep.agvhd_windows_days)
+        agvhd_days = tuple(d for d in (*ep.agvhd_windows_days, *days) if d <= longest)
+        for code, grade in (("AGVHD24", 2), ("AGVHD34", 3)):
+            data = with_groups(endpoints.acute_gvhd(adsl, gvhd, ep, min_grade=grade,
+                                                    window_days=longest), adsl)
+            rows.append(landmark_rows(code, data, sorted(set(agvhd_days)), survival=False))
+        for code, severity in (("CGVHD", "any"), ("CGVHDMS", "moderate_severe")):
+            data = with_groups(endpoints.chronic_gvhd(adsl, gvhd, ep, severity=severity), adsl)
+            rows.append(landmark_rows(code, data, days, survival=False))
+    except DatasetUnavailable as exc:
+        messages.append(Message(Level.WARNING, f"Landmark table without GvHD endpoints: {exc}"))
+    try:
+        labs, _ = lab_values(db, cut, filters, ("CD4",))
+        data = with_groups(endpoints.cd4_reconstitution(adsl, labs, ep), adsl)
+        rows.append(landmark_rows("CD4IR", data, (ep.cd4_window_days,), survival=False))
+    except DatasetUnavailable as exc:
+        messages.append(Message(Level.WARNING, f"Landmark table without CD4+IR: {exc}"))
+    table = pd.concat([r for r in rows if not r.empty], ignore_index=True) if rows else \
+        pd.DataFrame(columns=LANDMARK_COLUMNS)
+    return table[LANDMARK_COLUMNS], messages
+
+
+def _small_group_messages(data: pd.DataFrame) -> list[Message]:
+    messages = []
+    for group in present_groups(data):
+        n = int((data["group"] == group).sum())
+        if n < 10:
+            messages.append(Message(Level.WARNING, f"{group} has {n} patients: the curves and "
+                                                   "intervals are very uncertain."))
+    if len(present_groups(data)) < 2:
+        messages.append(Message(Level.INFO, "Only one cohort is selected: no comparison."))
+    return messages
+
+
+def _interval(lower: object, upper: object) -> str:
+    if pd.isna(lower) and pd.isna(upper):
+        return ""
+    return f" (95% CI {_days(lower)} to {_days(upper)})"
+
+
+def _days(value: object) -> str:
+    return "not reached" if value is None or value is pd.NA or pd.isna(value) else \
+        f"{float(value):.0f}"
