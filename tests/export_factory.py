@@ -12,7 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from smart101_dash.contract import DATASETS, Kind
+from smart101_dash.contract import DATASETS
+from smart101_dash.demo import ARROW_TYPES
 
 CUTOFF = date(2025, 6, 30)
 D0 = date(2024, 1, 10)  # every subject's day 0 unless a test says otherwise
@@ -99,8 +100,6 @@ def adae_rows() -> list[dict]:
 
 ROWS = {"adsl": adsl_rows, "adlb": adlb_rows, "adgvhd": adgvhd_rows, "adinf": adinf_rows,
         "adae": adae_rows}
-ARROW_TYPES = {Kind.STRING: pa.string(), Kind.INTEGER: pa.int32(), Kind.NUMBER: pa.float64(),
-               Kind.DATE: pa.date32()}
 
 
 def to_table(name: str, rows: list[dict]) -> pa.Table:

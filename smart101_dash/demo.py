@@ -1,0 +1,419 @@
+"""A synthetic export that follows the contract and looks like Smart-101 (docs/demo-data.md).
+
+36 treated patients (18 Group A adults, 18 Group B children) and a control cohort of routine
+CD34+ selected transplants at the same centre, with CD4 recovery, GvHD, infections, adverse
+events, relapses and deaths drawn at rates in the range published for T-cell-depleted HSCT.
+Same seed and arguments, same bytes. Nothing here is real patient data.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from smart101_dash.contract import DATASETS, Kind
+from smart101_dash.grading import magic_grade
+
+DEFAULT_SEED = 20221201
+DEFAULT_CUTOFF = date(2026, 10, 31)
+FOLLOW_UP_DAYS = 730
+ARROW_TYPES = {Kind.STRING: pa.string(), Kind.INTEGER: pa.int32(), Kind.NUMBER: pa.float64(),
+               Kind.DATE: pa.date32()}
+
+# Cumulative probabilities by 2 years if nothing competed (Weibull margins; docs/demo-data.md).
+RELAPSE_2Y = {"SMART101": 0.27, "CONTROL": 0.30}
+NRM_2Y = {"SMART101": 0.13, "CONTROL": 0.19}
+# Maximum acute GvHD grade 0-IV by day 100.
+AGVHD_GRADE_P = {"SMART101": (0.60, 0.17, 0.16, 0.05, 0.02),
+                 "CONTROL": (0.55, 0.17, 0.18, 0.07, 0.03)}
+CGVHD_2Y = {"SMART101": 0.12, "CONTROL": 0.16}
+# Median CD4+ (cells/uL) at the protocol days, before each patient's own level.
+CD4_MEDIAN = {"SMART101": (70, 130, 190, 280, 420, 600), "CONTROL": (35, 65, 95, 160, 300, 500)}
+VISIT_DAYS = (30, 60, 100, 180, 365, 730)
+OTHER_LYMPHOCYTES = {  # median counts at the protocol days
+    "CD3": (90, 160, 240, 420, 700, 1000), "CD8": (40, 70, 110, 200, 320, 430),
+    "CD19": (2, 8, 30, 120, 300, 450), "NK": (180, 200, 210, 230, 250, 260)}
+PARAM_LABELS = {"CD4": "CD4+ T cells (cells/uL)", "CD3": "CD3+ T cells (cells/uL)",
+                "CD8": "CD8+ T cells (cells/uL)", "CD19": "CD19+ B cells (cells/uL)",
+                "NK": "NK cells (cells/uL)"}
+# Mean infection episodes per patient over follow-up, by category.
+INFECTION_RATE = {"BACTERIAL": {"SMART101": 0.8, "CONTROL": 0.9},
+                  "VIRAL": {"SMART101": 0.7, "CONTROL": 1.2},
+                  "FUNGAL": {"SMART101": 0.15, "CONTROL": 0.2},
+                  "OTHER": {"SMART101": 0.1, "CONTROL": 0.15}}
+PATHOGENS = {
+    "BACTERIAL": (("E. coli", "Blood"), ("Klebsiella pneumoniae", "Blood"),
+                  ("Staphylococcus aureus", "Skin"), ("Clostridioides difficile", "Gut"),
+                  ("Enterococcus faecium", "Urine")),
+    "VIRAL": (("CMV", "Blood"), ("CMV", "Blood"), ("EBV", "Blood"), ("Adenovirus", "Blood"),
+              ("HHV-6", "Blood"), ("BK virus", "Urine"), ("RSV", "Lung")),
+    "FUNGAL": (("Aspergillus fumigatus", "Lung"), ("Candida albicans", "Blood")),
+    "OTHER": (("Pneumocystis jirovecii", "Lung"), ("Toxoplasma gondii", "Blood")),
+}
+REACTIVATING = {"CMV", "EBV", "Adenovirus", "HHV-6", "BK virus"}
+# (preferred term, system organ class, probability through day 100, grades, serious if >= 3)
+AE_CATALOG = (
+    ("Febrile neutropenia", "Blood and lymphatic system disorders", 0.60, (3, 3, 4), False),
+    ("Stomatitis", "Gastrointestinal disorders", 0.50, (1, 2, 3), False),
+    ("Nausea", "Gastrointestinal disorders", 0.45, (1, 1, 2), False),
+    ("Diarrhoea", "Gastrointestinal disorders", 0.35, (1, 2, 3), False),
+    ("Pyrexia", "General disorders and administration site conditions", 0.40, (1, 1, 2), False),
+    ("Hypokalaemia", "Metabolism and nutrition disorders", 0.30, (1, 2, 3), False),
+    ("Alanine aminotransferase increased", "Investigations", 0.20, (1, 2, 3), False),
+    ("Hypertension", "Vascular disorders", 0.20, (2, 2, 3), False),
+    ("Rash maculo-papular", "Skin and subcutaneous tissue disorders", 0.15, (1, 1, 2), False),
+    ("Sepsis", "Infections and infestations", 0.10, (3, 4, 4), True),
+    ("Acute kidney injury", "Renal and urinary disorders", 0.08, (2, 3, 3), True),
+)
+TREATED_ONLY_AES = (  # possible reactions to SMART101 itself (related)
+    ("Infusion related reaction", "Injury, poisoning and procedural complications", 0.08,
+     (1, 1, 2), False),
+    ("Cytokine release syndrome", "Immune system disorders", 0.05, (1, 2, 2), False),
+)
+FATAL_AE = {"Infection": ("Sepsis", "Infections and infestations"),
+            "GvHD": ("Graft versus host disease", "Immune system disorders"),
+            "Organ toxicity": ("Multiple organ dysfunction syndrome",
+                               "General disorders and administration site conditions")}
+
+
+def arrow_table(name: str, frame: pd.DataFrame) -> pa.Table:
+    """A frame as an Arrow table with the contract's types, in the contract's column order."""
+    columns = [c for c in DATASETS[name].columns if c.name in frame.columns]
+    arrays = {}
+    for col in columns:
+        values = frame[col.name]
+        if col.kind is Kind.DATE:
+            values = values.map(lambda d: None if d is None or pd.isna(d) else d)
+        elif col.kind is Kind.STRING:
+            values = values.map(lambda v: None if v is None or pd.isna(v) else str(v))
+        arrays[col.name] = pa.array(values.tolist(), ARROW_TYPES[col.kind], from_pandas=True)
+    return pa.table(arrays)
+
+
+def _weibull_days(rng: np.random.Generator, p_2y: float, shape: float, size: int) -> np.ndarray:
+    """Event days with P(T <= 730) = p_2y; shape < 1 puts more events early."""
+    scale = FOLLOW_UP_DAYS / (-np.log(1 - p_2y)) ** (1 / shape)
+    return scale * rng.weibull(shape, size)
+
+
+def _spread_dates(rng: np.random.Generator, n: int, first: date, last: date) -> list[date]:
+    """n sorted dates from first to last with irregular gaps (single-centre accrual)."""
+    gaps = rng.exponential(1.0, n)
+    position = np.cumsum(gaps) - gaps[0]
+    position = position / position[-1] if n > 1 else np.zeros(1)
+    span = (last - first).days
+    return [first + timedelta(days=round(p * span)) for p in position]
+
+
+def _subjects(rng: np.random.Generator, n_controls: int, cutoff: date) -> pd.DataFrame:
+    rows = []
+    arms = (("GROUP A", "ADULT", date(2022, 11, 2), date(2026, 5, 20)),
+            ("GROUP B", "PEDIATRIC", date(2023, 5, 8), date(2026, 10, 12)))
+    for arm, age_group, first, last in arms:
+        for i, enrolled in enumerate(_spread_dates(rng, 18, first, last), start=1):
+            prefix = "A" if arm == "GROUP A" else "B"
+            transplant = enrolled + timedelta(days=int(rng.integers(14, 43)))
+            rows.append({"USUBJID": f"SMART101-01-{prefix}{i:03d}", "COHORT": "SMART101",
+                         "ARM": arm, "AGEGR1": age_group, "ENRLDT": enrolled,
+                         "HSCTDT": transplant if transplant <= cutoff else None})
+    # Controls: contemporaneous routine transplants, entered in the database before day 0.
+    for i, transplant in enumerate(_spread_dates(rng, n_controls, date(2021, 6, 1),
+                                                 cutoff - timedelta(days=21)), start=1):
+        adult = rng.random() < 0.6
+        rows.append({"USUBJID": f"CTRL-{i:04d}", "COHORT": "CONTROL", "ARM": "CONTROL",
+                     "AGEGR1": "ADULT" if adult else "PEDIATRIC", "HSCTDT": transplant,
+                     "ENRLDT": transplant - timedelta(days=int(rng.integers(7, 31)))})
+    frame = pd.DataFrame(rows)
+    n = len(frame)
+    adult = (frame["AGEGR1"] == "ADULT").to_numpy()
+    frame["AGE"] = np.where(adult, rng.integers(18, 71, n), rng.integers(1, 18, n)).astype(float)
+    frame["SEX"] = np.where(rng.random(n) < 0.56, "M", "F")
+    frame["DIAG"] = [rng.choice(["AML", "ALL", "ALAL", "MDS"],
+                                p=[0.60, 0.32, 0.05, 0.03] if a else [0.33, 0.60, 0.07, 0.0])
+                     for a in adult]
+    frame["DISSTAT"] = rng.choice(["CR1", "CR2", "CR3+", "ACTIVE"], n, p=[0.55, 0.30, 0.1, 0.05])
+    frame["DONTYPE"] = rng.choice(["MRD", "MUD", "MMUD", "HAPLO"], n, p=[0.25, 0.4, 0.15, 0.2])
+    frame["HLAMATCH"] = frame["DONTYPE"].map({"MRD": "10/10", "MUD": "10/10", "MMUD": "9/10",
+                                              "HAPLO": "5/10"})
+    frame["CONDINT"] = np.where(rng.random(n) < 0.85, "MAC", "RIC")
+    return frame
+
+
+def build_demo_export(seed: int = DEFAULT_SEED, n_controls: int = 150,
+                      cutoff: date = DEFAULT_CUTOFF) -> dict[str, pd.DataFrame]:
+    """The demo export as DataFrames with the contract's columns (see write_demo_export)."""
+    if n_controls < 0:
+        raise ValueError("n_controls must be zero or more")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    adsl = _subjects(rng, n_controls, cutoff)
+    _treatment(rng, adsl, cutoff)
+    _outcomes(rng, adsl, cutoff)
+    adsl["STUDYID"] = "SMART101-01"
+    adsl["SUBJID"] = adsl["USUBJID"].str.split("-").str[-1]
+    adsl["SITEID"] = "MSK"
+    adsl["AGEU"] = "YEARS"
+    adsl["RACE"] = rng.choice(["WHITE", "BLACK OR AFRICAN AMERICAN", "ASIAN", "OTHER"],
+                              len(adsl), p=[0.62, 0.16, 0.12, 0.10])
+    adsl["DCUTDT"] = cutoff
+    adsl = adsl.sort_values("USUBJID").reset_index(drop=True)
+    transplanted = adsl[adsl["HSCTDT"].notna()].reset_index(drop=True)
+    return {
+        "adsl": adsl,
+        "adlb": _lymphocytes(rng, transplanted),
+        "adgvhd": _gvhd(rng, transplanted),
+        "adinf": _infections(rng, transplanted),
+        "adae": _adverse_events(rng, transplanted),
+    }
+
+
+def _treatment(rng: np.random.Generator, adsl: pd.DataFrame, cutoff: date) -> None:
+    """SMART101 at day 4-10 (mostly 7); dose levels escalate in order of infusion."""
+    adsl["TRTSDT"] = None
+    adsl["DOSELVL"] = None
+    treated = adsl.index[(adsl["COHORT"] == "SMART101") & adsl["HSCTDT"].notna()]
+    order = sorted(treated, key=lambda i: (adsl.at[i, "HSCTDT"], adsl.at[i, "USUBJID"]))
+    withdrawn = order[len(order) // 2]  # one adult or child withdraws before infusion
+    adsl["_withdrawn"] = False
+    adsl.at[withdrawn, "_withdrawn"] = True
+    infused = [i for i in order if i != withdrawn]
+    for rank, i in enumerate(infused):
+        day = int(rng.choice([4, 5, 6, 7, 7, 7, 7, 7, 8, 9, 10]))
+        infusion = adsl.at[i, "HSCTDT"] + timedelta(days=day)
+        if infusion <= cutoff:
+            adsl.at[i, "TRTSDT"] = infusion
+            adsl.at[i, "DOSELVL"] = ("DL1", "DL2", "DL3")[min(rank // 9, 2)]
+
+
+def _outcomes(rng: np.random.Generator, adsl: pd.DataFrame, cutoff: date) -> None:
+    """Relapse, death (after relapse or without it: NRM) and the end-of-study status."""
+    n = len(adsl)
+    cohort = adsl["COHORT"].to_numpy()
+    relapse_day = np.array([_weibull_days(rng, RELAPSE_2Y[c], 0.9, 1)[0] for c in cohort])
+    nrm_day = np.array([_weibull_days(rng, NRM_2Y[c], 0.6, 1)[0] for c in cohort])
+    death_after_relapse = relapse_day + rng.exponential(220, n)
+    dies_of_relapse = rng.random(n) < 0.65
+    columns = {k: [None] * n for k in ("DTHFL", "DTHDT", "DTHCAUS", "RLPSDT", "LSTALVDT",
+                                       "EOSSTT", "DCSREAS", "SAFFL")}
+    for i in range(n):
+        hsct = adsl.at[i, "HSCTDT"]
+        if hsct is None or pd.isna(hsct):
+            withdrawn = bool(adsl.at[i, "_withdrawn"])
+            columns["LSTALVDT"][i] = min(cutoff, adsl.at[i, "ENRLDT"] + timedelta(days=10))
+            columns["EOSSTT"][i] = "DISCONTINUED" if withdrawn else "ONGOING"
+            columns["DCSREAS"][i] = "WITHDRAWAL BY SUBJECT" if withdrawn else None
+            continue
+        if adsl.at[i, "_withdrawn"]:
+            columns["LSTALVDT"][i] = hsct + timedelta(days=3)
+            columns["EOSSTT"][i] = "DISCONTINUED"
+            columns["DCSREAS"][i] = "WITHDRAWAL BY SUBJECT"
+            continue
+        columns["SAFFL"][i] = "Y"
+        end = min((cutoff - hsct).days, FOLLOW_UP_DAYS)
+        relapse, death, cause = None, None, None
+        if relapse_day[i] < nrm_day[i] and relapse_day[i] <= end:
+            relapse = int(relapse_day[i])
+            if dies_of_relapse[i] and death_after_relapse[i] <= end:
+                death, cause = int(death_after_relapse[i]), "Relapse"
+        elif nrm_day[i] <= end:
+            death = int(nrm_day[i])
+            cause = str(rng.choice(["Infection", "GvHD", "Organ toxicity"], p=[0.45, 0.3, 0.25]))
+        if relapse is not None:
+            columns["RLPSDT"][i] = hsct + timedelta(days=max(relapse, 21))
+        if death is not None:
+            death = max(death, 14, relapse or 0)
+            columns["DTHFL"][i], columns["DTHCAUS"][i] = "Y", cause
+            columns["DTHDT"][i] = columns["LSTALVDT"][i] = hsct + timedelta(days=death)
+            columns["EOSSTT"][i], columns["DCSREAS"][i] = "DISCONTINUED", "DEATH"
+        elif end >= FOLLOW_UP_DAYS:
+            columns["LSTALVDT"][i] = hsct + timedelta(days=FOLLOW_UP_DAYS)
+            columns["EOSSTT"][i] = "COMPLETED"
+        else:
+            last_visit = max(end - int(rng.integers(0, 21)), 0)
+            columns["LSTALVDT"][i] = hsct + timedelta(days=last_visit)
+            columns["EOSSTT"][i] = "ONGOING"
+    for key, values in columns.items():
+        adsl[key] = values
+    del adsl["_withdrawn"]
+
+
+def _last_day(subject: pd.Series) -> int:
+    """The last transplant day on which this subject can have a record."""
+    return (subject["LSTALVDT"] - subject["HSCTDT"]).days
+
+
+def _lymphocytes(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, s in subjects.iterrows():
+        last = _last_day(s)
+        own = rng.normal(0, 0.55)  # the patient's own level, on the log scale
+        child = 1.2 if s["AGEGR1"] == "PEDIATRIC" else 1.0
+        medians = {"CD4": CD4_MEDIAN[s["COHORT"]], **OTHER_LYMPHOCYTES}
+        for v, visit in enumerate(VISIT_DAYS):
+            day = visit + int(rng.integers(-3, 4))
+            if day > last or rng.random() < 0.08:  # not yet due, or a missed visit
+                continue
+            for param, curve in medians.items():
+                value = curve[v] * child * np.exp(own + rng.normal(0, 0.3))
+                rows.append(_lab_row(s, param, value, day, f"DAY {visit}", float(visit)))
+        if rng.random() < 0.1 and last >= 45:  # an unscheduled CD4 count
+            value = CD4_MEDIAN[s["COHORT"]][1] * child * np.exp(own + rng.normal(0, 0.3))
+            rows.append(_lab_row(s, "CD4", value, 45, "UNSCHEDULED", None))
+    return pd.DataFrame(rows).sort_values(["PARAMCD", "USUBJID", "ADT"]).reset_index(drop=True)
+
+
+def _lab_row(s: pd.Series, param: str, value: float, day: int, visit: str,
+             visit_n: float | None) -> dict[str, object]:
+    return {"USUBJID": s["USUBJID"], "PARAMCD": param, "PARAM": PARAM_LABELS[param],
+            "AVAL": round(float(value), 1), "AVALU": "cells/uL",
+            "ADT": s["HSCTDT"] + timedelta(days=day), "AVISIT": visit, "AVISITN": visit_n}
+
+
+def _stages_for(rng: np.random.Generator, grade: int) -> tuple[int, int, int, int]:
+    """Organ stages (skin, liver, upper GI, lower GI) whose MAGIC grade is `grade`."""
+    options = {
+        0: [(0, 0, 0, 0)],
+        1: [(1, 0, 0, 0), (2, 0, 0, 0)],
+        2: [(3, 0, 0, 0), (2, 0, 1, 0), (1, 0, 0, 1), (2, 1, 0, 0), (0, 0, 1, 1)],
+        3: [(2, 0, 0, 2), (3, 0, 1, 3), (1, 2, 0, 1), (0, 0, 1, 2)],
+        4: [(4, 0, 0, 1), (2, 1, 1, 4), (1, 4, 0, 2)],
+    }[grade]
+    stages = options[int(rng.integers(0, len(options)))]
+    assert magic_grade(*stages) == grade
+    return stages
+
+
+def _gvhd(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, s in subjects.iterrows():
+        last = _last_day(s)
+        grade = int(rng.choice(5, p=AGVHD_GRADE_P[s["COHORT"]]))
+        onset = int(rng.integers(14, 85)) if rng.random() < 0.85 else int(rng.integers(100, 170))
+        duration = int(rng.integers(14, 36))
+        stages = _stages_for(rng, grade)
+        for day in range(7, 181, 7 if grade else 14):
+            if day > last or (day > 100 and not grade):
+                break
+            active = grade and onset <= day < onset + duration
+            stage = stages if active else (0, 0, 0, 0)
+            rows.append({"USUBJID": s["USUBJID"], "ADT": s["HSCTDT"] + timedelta(days=day),
+                         "SKINSTG": stage[0], "LIVERSTG": stage[1], "UGISTG": stage[2],
+                         "LGISTG": stage[3], "AGVHDGR": magic_grade(*stage), "CGVHDSEV": None})
+        chronic = rng.random() < CGVHD_2Y[s["COHORT"]]
+        chronic_onset = int(rng.integers(120, 500))
+        severity = str(rng.choice(["MILD", "MODERATE", "SEVERE"], p=[0.5, 0.35, 0.15]))
+        for day in (100, 180, 270, 365, 545, 730):
+            if day > last:
+                break
+            rows.append({"USUBJID": s["USUBJID"], "ADT": s["HSCTDT"] + timedelta(days=day),
+                         "SKINSTG": None, "LIVERSTG": None, "UGISTG": None, "LGISTG": None,
+                         "AGVHDGR": None,
+                         "CGVHDSEV": severity if chronic and day >= chronic_onset else "NONE"})
+    return pd.DataFrame(rows).sort_values(["USUBJID", "ADT", "CGVHDSEV"], na_position="first",
+                                          kind="stable").reset_index(drop=True)
+
+
+def _infections(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, s in subjects.iterrows():
+        last = _last_day(s)
+        episodes = []
+        for category, rates in INFECTION_RATE.items():
+            for _ in range(int(rng.poisson(rates[s["COHORT"]]))):
+                early = rng.random() < 0.7
+                day = int(rng.exponential(35)) + 1 if early else int(rng.integers(100, 731))
+                if day > last:
+                    continue
+                pathogen, site = PATHOGENS[category][int(rng.integers(len(PATHOGENS[category])))]
+                episodes.append((day, category, pathogen, site,
+                                 int(rng.choice([1, 2, 3], p=[0.45, 0.4, 0.15]))))
+        for seq, (day, category, pathogen, site, severity) in enumerate(sorted(episodes), 1):
+            rows.append({"USUBJID": s["USUBJID"], "INFSEQ": seq,
+                         "ASTDT": s["HSCTDT"] + timedelta(days=day), "INFCAT": category,
+                         "PATHOGEN": pathogen, "INFSITE": site, "INFSEV": severity,
+                         "VIRREACT": "Y" if pathogen in REACTIVATING else None})
+    return pd.DataFrame(rows).sort_values(["USUBJID", "INFSEQ"]).reset_index(drop=True)
+
+
+def _adverse_events(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, s in subjects.iterrows():
+        last = _last_day(s)
+        treated = s["COHORT"] == "SMART101"
+        catalog = AE_CATALOG + (TREATED_ONLY_AES if treated else ())
+        events = []
+        for term, soc, p, grades, serious_if_severe in catalog:
+            if rng.random() >= p:
+                continue
+            related_to_product = term in {t[0] for t in TREATED_ONLY_AES}
+            start = 8 + int(rng.integers(0, 3)) if related_to_product else \
+                int(rng.integers(0, 90))
+            if rng.random() < 0.15:  # a later episode, in the second year of follow-up
+                start = int(rng.integers(100, 731))
+            if start > last:
+                continue
+            grade = int(grades[int(rng.integers(len(grades)))])
+            serious = grade >= 4 or (grade >= 3 and (serious_if_severe or rng.random() < 0.2))
+            related = related_to_product or (treated and rng.random() < 0.05)
+            events.append((start, term, soc, grade, serious, related))
+        if s["DTHFL"] == "Y" and s["DTHCAUS"] in FATAL_AE:
+            term, soc = FATAL_AE[s["DTHCAUS"]]
+            events.append((max(_last_day(s) - int(rng.integers(0, 6)), 0), term, soc, 5, True,
+                           False))
+        for seq, (start, term, soc, grade, serious, related) in enumerate(sorted(events), 1):
+            began = s["HSCTDT"] + timedelta(days=start)
+            fatal = grade == 5
+            end_day = start + int(rng.integers(1, 22))
+            ended = s["DTHDT"] if fatal else (
+                s["HSCTDT"] + timedelta(days=end_day) if end_day <= last else None)
+            on_treatment = began >= s["TRTSDT"] if treated and s["TRTSDT"] is not None else True
+            rows.append({
+                "USUBJID": s["USUBJID"], "AESEQ": seq, "AETERM": term.lower(), "AEDECOD": term,
+                "AEBODSYS": soc, "ATOXGR": grade, "AESER": "Y" if serious else "N",
+                "AEREL": ("Y" if related else "N") if treated else None,
+                "AEOUT": "FATAL" if fatal else ("RECOVERED" if ended else "NOT RECOVERED"),
+                "ASTDT": began, "AENDT": ended, "TRTEMFL": "Y" if on_treatment else None})
+    return pd.DataFrame(rows).sort_values(["USUBJID", "AESEQ"]).reset_index(drop=True)
+
+
+def write_demo_export(out_dir: Path | str, seed: int = DEFAULT_SEED, n_controls: int = 150,
+                      cutoff: date = DEFAULT_CUTOFF) -> dict[str, int]:
+    """Write the demo export into `out_dir` (adlb as hive parts by PARAMCD); rows per dataset.
+
+    The files are written into a temporary folder beside `out_dir` and renamed into place, so a
+    reader never sees half an export. An existing `out_dir` is replaced only if it holds
+    nothing but contract datasets (a previous export); anything else is refused.
+    """
+    out = Path(out_dir).expanduser().resolve()
+    if out.exists():
+        allowed = {f"{n}.parquet" for n in DATASETS} | set(DATASETS)
+        strangers = [p.name for p in out.iterdir() if p.name not in allowed]
+        if strangers:
+            raise FileExistsError(f"{out} holds other files ({', '.join(sorted(strangers)[:3])}); "
+                                  "choose an empty or new folder")
+    tables = build_demo_export(seed, n_controls, cutoff)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, frame in tables.items():
+            if name == "adlb":
+                for param, part in frame.groupby("PARAMCD", sort=True):
+                    folder = staging / "adlb" / f"PARAMCD={param}"
+                    folder.mkdir(parents=True)
+                    table = arrow_table(name, part.drop(columns=["PARAMCD"]))
+                    pq.write_table(table, folder / "part-0.parquet")
+            else:
+                pq.write_table(arrow_table(name, frame), staging / f"{name}.parquet")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return {name: len(frame) for name, frame in tables.items()}
