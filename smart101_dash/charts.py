@@ -50,7 +50,7 @@ def cumulative_enrollment_figure(enrollment: pd.DataFrame, targets: dict[str, in
                                  line=dict(color=ARM_COLORS["ALL"], width=2.5)))
     if not planned.empty:
         fig.add_trace(go.Scatter(x=planned["date"], y=planned["planned_total"], mode="lines",
-                                 name="Planned accrual (both arms)",
+                                 name="Planned accrual",
                                  line=dict(color=TARGET_COLOR, dash="dot", width=2)))
     if end is not None:
         fig.add_vline(x=end, line=dict(color="#555555", dash="dot", width=1))

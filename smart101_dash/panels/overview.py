@@ -64,9 +64,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
 
     q_enrollment = Query(ENROLLMENT_SQL, filters.params())
     enrollment = cumulative_enrollment(db.query(cut, q_enrollment))
-    targets = {study.arm_label(a): study.target_per_arm for a in arms}
-    if not filters.arm:
-        targets["Target, both arms"] = study.target_total
+    if filters.arm:
+        targets = {f"Target, {study.arm_label(filters.arm)}": study.target_per_arm}
+    else:  # one line for both arms' equal targets, one for the total
+        targets = {"Target per arm": study.target_per_arm,
+                   "Target, both arms": study.target_total}
     planned = planned_accrual(study.planned_accrual_start, study.planned_accrual_end,
                               study.target_total if not filters.arm else study.target_per_arm,
                               cut.cutoff)

@@ -113,4 +113,7 @@ def wait_idle(tab: object) -> None:
     """Wait until Streamlit has finished running the script and the page has settled."""
     tab.wait_for_timeout(300)  # let a just-triggered rerun begin
     tab.wait_for_selector(IDLE, timeout=60_000)
-    tab.wait_for_timeout(500)  # let Plotly draw
+    charts = tab.locator("[data-testid=stPlotlyChart]")
+    for i in range(charts.count()):  # Plotly draws after the script has finished
+        charts.nth(i).locator(".main-svg").first.wait_for(state="visible", timeout=30_000)
+    tab.wait_for_timeout(300)

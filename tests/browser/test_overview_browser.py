@@ -39,8 +39,9 @@ def test_overview_renders_filters_and_downloads(page: object, export: Path) -> N
     n_control = int((subjects["COHORT"] == "CONTROL").sum())
     assert banner_counts(page) == (n_treated, n_control)
     chart = page.locator("[data-testid=stPlotlyChart] .main-svg").first
-    assert chart.is_visible()
-    legend = page.locator("[data-testid=stPlotlyChart] .legendtext").all_inner_texts()
+    chart.wait_for(state="visible", timeout=30_000)
+    assert chart.bounding_box()["height"] > 300
+    legend = page.locator("[data-testid=stPlotlyChart] .legendtext").all_text_contents()
     assert "Group A (adults)" in legend and "Group B (pediatric)" in legend
     assert page.locator("[data-testid=stDataFrame]").count() == 2
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
@@ -51,7 +52,7 @@ def test_overview_renders_filters_and_downloads(page: object, export: Path) -> N
                       | ((subjects["COHORT"] == "CONTROL") & (subjects["AGEGR1"] == "ADULT"))]
     expected = ((adults["COHORT"] == "SMART101").sum(), (adults["COHORT"] == "CONTROL").sum())
     assert banner_counts(page) == expected
-    legend = page.locator("[data-testid=stPlotlyChart] .legendtext").all_inner_texts()
+    legend = page.locator("[data-testid=stPlotlyChart] .legendtext").all_text_contents()
     assert "Group A (adults)" in legend and "Group B (pediatric)" not in legend
     page.screenshot(path=str(ARTIFACTS / "overview-group-a.png"), full_page=True)
 

@@ -42,7 +42,7 @@ def test_arm_filter_keeps_that_arm_only(setup: tuple) -> None:
     assert list(status.columns) == ["status", "Group B (pediatric)"]
     assert result.n_per_group == {"SMART101": 1, "CONTROL": 1}
     names = [t.name for t in result.item("enrollment").figure.data]
-    assert names == ["Group B (pediatric)", "Planned accrual (both arms)"]
+    assert names == ["Group B (pediatric)", "Planned accrual"]
 
 
 def test_enrollment_status(setup: tuple) -> None:
