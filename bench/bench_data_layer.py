@@ -1,4 +1,4 @@
-"""Time and memory of the data layer: validating and loading a cut, and building the Overview.
+"""Time and memory of the data layer: validating and loading a cut, and building each panel.
 
 Usage: python bench/bench_data_layer.py [EXPORT_DIR ...]
 Without arguments it benchmarks the committed demo export and a generated export with 20,000
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
-from smart101_dash.panels import overview
+from smart101_dash.panels.registry import PANELS
 from smart101_dash.store import Database
 from smart101_dash.validate import validate_export
 
@@ -53,18 +53,20 @@ def bench(export: Path) -> None:
     cut = db.load(export)
     print(f"  load of a known cut (fingerprint)     {median_ms(lambda: db.load(export)):8.2f} ms")
 
-    def overview_panel(filters: Filters, cached: bool) -> Callable[[], object]:
+    def panel(build: Callable[..., object], filters: Filters, cached: bool
+              ) -> Callable[[], object]:
         def run() -> object:
             if not cached:
                 db.clear_results()
-            return overview.build(db, cut, filters, SETTINGS)
+            return build(db, cut, filters, SETTINGS)
         return run
 
-    for label, filters in (("all subjects", Filters()), ("Group A", Filters(arm="GROUP A"))):
-        for cached in (False, True):
-            ms = median_ms(overview_panel(filters, cached))
-            state = "cached  " if cached else "uncached"
-            print(f"  Overview panel, {label:12}, {state}  {ms:8.1f} ms")
+    for name, build in PANELS.items():
+        for label, filters in (("all", Filters()), ("Group A", Filters(arm="GROUP A"))):
+            for cached in (False, True):
+                ms = median_ms(panel(build, filters, cached))
+                state = "cached" if cached else "uncached"
+                print(f"  panel {name:15} {label:8} {state:9} {ms:8.1f} ms")
     db.close()
 
 
