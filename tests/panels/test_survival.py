@@ -8,8 +8,6 @@ T-A2 and C-2 have none.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from export_factory import write_export
 
