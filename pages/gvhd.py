@@ -1,6 +1,6 @@
-"""GvHD (not built yet: it says so rather than show invented numbers)."""
+"""GvHD: maximum acute grade by day 100, acute and chronic GvHD cumulative incidence."""
 
 from smart101_dash import ui
+from smart101_dash.panels import gvhd
 
-ui.page_start()
-ui.not_built_yet("GvHD", "maximum acute GvHD grade by day 100 and the cumulative incidence of acute and chronic GvHD")
+ui.run_panel(gvhd.build, ui.page_start())

@@ -76,7 +76,8 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
     """Kaplan-Meier or cumulative-incidence step curves with 95% bands and a risk table.
 
     `curves`: curve (legend label), group (SMART101/CONTROL: the colour), dash, time, estimate,
-    lower, upper, n_censor; each curve starts at day 0. `risk`: group, time, n_risk at `ticks`.
+    lower, upper, n_censor; each curve starts at day 0. `risk`: group, time, n_risk at `ticks`
+    (and `row`, the row's label, when it is not the group).
     The number-at-risk table sits under the time axis, one row per group, as in a journal figure.
     """
     from plotly.subplots import make_subplots
@@ -109,15 +110,17 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
                                      marker=dict(symbol="line-ns-open", size=9, color=color),
                                      hoverinfo="skip", showlegend=False,
                                      legendgroup=str(label)), row=1, col=1)
-    groups = list(dict.fromkeys(risk["group"].astype(str)))
-    for group in groups:
-        rows = risk[risk["group"].astype(str) == group]
-        fig.add_trace(go.Scatter(x=rows["time"], y=[group] * len(rows), mode="text",
+    # One row per group, or per `row` label when several endpoints share the plot.
+    labels = risk["row"].astype(str) if "row" in risk else risk["group"].astype(str)
+    groups = list(dict.fromkeys(labels))
+    for label in groups:
+        rows = risk[labels == label]
+        color = COHORT_COLORS.get(str(rows["group"].iloc[0]), "#000000")
+        fig.add_trace(go.Scatter(x=rows["time"], y=[label] * len(rows), mode="text",
                                  text=rows["n_risk"].astype(str), showlegend=False,
-                                 textfont=dict(color=COHORT_COLORS.get(group, "#000000"),
-                                               size=12),
+                                 textfont=dict(color=color, size=12),
                                  hovertemplate="%{text} at risk on day %{x}<extra>"
-                                               + group + "</extra>"),
+                                               + label + "</extra>"),
                       row=2, col=1)
     x_max = max(ticks)
     fig.update_xaxes(range=[-x_max * 0.02, x_max * 1.03], tickvals=list(ticks), row=1, col=1,
@@ -131,3 +134,29 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
     fig.update_layout(height=600, legend=dict(orientation="h", y=1.1, x=0),
                       hovermode="closest")
     return with_footer(fig, footer)
+
+
+def grade_distribution_figure(distribution: pd.DataFrame, *, grade_labels: dict[int, str],
+                              grade_colors: dict[int, str], x_title: str) -> go.Figure:
+    """Stacked horizontal bars, one per group: % of patients by their worst grade.
+
+    `distribution`: group, grade, patients, percent (one row per group and grade). A dot in the
+    cohort's colour before each bar keeps the cohort colours of every other chart.
+    """
+    fig = go.Figure()
+    for grade, label in grade_labels.items():
+        rows = distribution[distribution["grade"] == grade]
+        fig.add_trace(go.Bar(
+            y=rows["group"], x=rows["percent"], orientation="h", name=label,
+            marker=dict(color=grade_colors[grade]),
+            text=[f"{n}" if n else "" for n in rows["patients"]], textposition="inside",
+            hovertemplate="%{y}: %{x:.1f}% (n=%{text})<extra>" + label + "</extra>"))
+    fig.update_layout(barmode="stack", height=300, xaxis_title=x_title,
+                      legend=dict(orientation="h", y=1.15, x=0),
+                      yaxis=dict(autorange="reversed"))
+    fig.update_yaxes(tickfont=dict(color="#333333"))
+    for group, color in COHORT_COLORS.items():
+        if group in set(distribution["group"]):
+            fig.add_annotation(x=-0.01, xref="paper", y=group, text="●", showarrow=False,
+                               xanchor="right", font=dict(color=color, size=16))
+    return fig

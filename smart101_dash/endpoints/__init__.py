@@ -8,7 +8,7 @@ Definitions and conventions: docs/endpoints.md.
 
 from smart101_dash.endpoints._frame import EndpointInputError, transplant_day
 from smart101_dash.endpoints.definitions import definition
-from smart101_dash.endpoints.gvhd import acute_grade, acute_gvhd, chronic_gvhd
+from smart101_dash.endpoints.gvhd import acute_grade, acute_gvhd, acute_gvhd_grade, chronic_gvhd
 from smart101_dash.endpoints.immune import cd4_reconstitution
 from smart101_dash.endpoints.infections import (
     InfectionEpisodes,
@@ -27,6 +27,7 @@ __all__ = [
     "InfectionEpisodes",
     "acute_grade",
     "acute_gvhd",
+    "acute_gvhd_grade",
     "cd4_reconstitution",
     "chronic_gvhd",
     "definition",

@@ -38,6 +38,11 @@ def definition(name: str, settings: EndpointSettings, **params: object) -> str:
         win = window if window is not None else 100
         return (f"Acute GvHD grade {_ROMAN[grade]}-IV (MAGIC) by day {win}: first assessment "
                 f"with that grade, death without it competing; {cens}.")
+    if name == "acute_gvhd_grade":
+        win = window if window is not None else 100
+        return (f"Maximum acute GvHD grade (MAGIC 0-IV) by day {win}: the worst overall grade "
+                f"of the assessments on day 0-{win} within follow-up; 0 when none recorded; "
+                f"every transplanted patient in the denominator.")
     if name == "chronic_gvhd":
         sev = params.get("severity", "any")
         which = "any severity" if sev == "any" else "moderate or severe"

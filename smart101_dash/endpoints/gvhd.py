@@ -15,6 +15,7 @@ from smart101_dash.endpoints._frame import (
     follow_up,
     horizon_days,
     require,
+    transplant_day,
 )
 from smart101_dash.grading import magic_grades
 
@@ -95,3 +96,44 @@ def chronic_gvhd(
     if settings.cgvhd_relapse_competes:
         competing = np.fmin(competing, base["relapse_day"].to_numpy())
     return event_or_competing(base, event, competing, horizon)
+
+
+STAGE_COLUMNS = ("SKINSTG", "LIVERSTG", "UGISTG", "LGISTG")
+
+
+def acute_gvhd_grade(
+    adsl: pd.DataFrame,
+    adgvhd: pd.DataFrame,
+    settings: EndpointSettings,
+    *,
+    window_days: int = 100,
+) -> pd.DataFrame:
+    """Maximum overall acute GvHD grade (MAGIC, 0-4) per transplanted subject by `window_days`.
+
+    One row per subject: USUBJID, max_grade (0 when no graded assessment on day 0..window
+    within follow-up: no aGvHD recorded), worst_day (the first assessment at that grade; NaN
+    for grade 0) and the organ stages SKINSTG, LIVERSTG, UGISTG, LGISTG at that assessment
+    (missing stages beside a recorded grade are left missing, not guessed). The grade of an
+    assessment is AGVHDGR, or MAGIC from its stages when AGVHDGR is missing (`acute_grade`).
+    """
+    require(adgvhd, "adgvhd", ("USUBJID", "ADT", "AGVHDGR"))
+    base = follow_up(adsl)
+    horizon = horizon_days(settings, window_days)
+    stages = [c for c in STAGE_COLUMNS if c in adgvhd.columns]
+    rows = adgvhd[["USUBJID", "ADT", *stages]].assign(grade=acute_grade(adgvhd).to_numpy())
+    rows = rows.merge(base[["USUBJID", "HSCTDT", "end_day"]], on="USUBJID", how="inner")
+    rows["day"] = transplant_day(rows["ADT"], rows["HSCTDT"])
+    rows = rows[rows["grade"].notna() & (rows["day"] >= 0) & (rows["day"] <= horizon)
+                & (rows["day"] <= rows["end_day"])]
+    # The worst assessment: highest grade, then the earliest day at that grade.
+    worst = (rows.sort_values(["USUBJID", "grade", "day"], ascending=[True, False, True],
+                              kind="stable")
+             .drop_duplicates("USUBJID").set_index("USUBJID"))
+    out = pd.DataFrame({"USUBJID": base["USUBJID"].to_numpy()})
+    grade = out["USUBJID"].map(worst["grade"]).fillna(0)
+    out["max_grade"] = grade.astype(np.int64)
+    out["worst_day"] = out["USUBJID"].map(worst["day"]).astype("float64")
+    for col in STAGE_COLUMNS:
+        values = worst[col] if col in worst.columns else pd.Series(dtype="float64")
+        out[col] = pd.to_numeric(out["USUBJID"].map(values), errors="coerce").astype("Int64")
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from smart101_dash.charts import COHORT_COLORS, with_footer
+from smart101_dash.charts import grade_distribution_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
@@ -182,26 +182,11 @@ def worst_grade_by_term(events: pd.DataFrame, n_at_risk: dict[str, int],
 
 GRADE_COLORS = {0: "#d9d9d9", 1: "#c6dbef", 2: "#6baed6", 3: "#fd8d3c", 4: "#d94801",
                 5: "#7f2704"}
+GRADE_LABELS = {0: "No event", **{g: f"Grade {g}" for g in range(1, 6)}}
 
 
 def worst_grade_figure(distribution: pd.DataFrame, window: int) -> go.Figure:
     """Stacked horizontal bars: % of each group by worst grade."""
-    fig = go.Figure()
-    for grade in range(6):
-        rows = distribution[distribution["worst_grade"] == grade]
-        fig.add_trace(go.Bar(
-            y=rows["group"], x=rows["percent"], orientation="h",
-            name="No event" if grade == 0 else f"Grade {grade}",
-            marker=dict(color=GRADE_COLORS[grade]),
-            text=[f"{n}" if n else "" for n in rows["patients"]], textposition="inside",
-            hovertemplate="%{y}: %{x:.1f}% (n=%{text})<extra>" +
-                          ("No event" if grade == 0 else f"Grade {grade}") + "</extra>"))
-    fig.update_layout(barmode="stack", height=300, xaxis_title=f"% of patients (worst grade, "
-                      f"day 0 to {window})", legend=dict(orientation="h", y=1.15, x=0),
-                      yaxis=dict(autorange="reversed"))
-    fig.update_yaxes(tickfont=dict(color="#333333"))
-    for g, color in COHORT_COLORS.items():
-        if g in set(distribution["group"]):
-            fig.add_annotation(x=-0.01, xref="paper", y=g, text="●", showarrow=False,
-                               xanchor="right", font=dict(color=color, size=16))
-    return fig
+    return grade_distribution_figure(
+        distribution.rename(columns={"worst_grade": "grade"}), grade_labels=GRADE_LABELS,
+        grade_colors=GRADE_COLORS, x_title=f"% of patients (worst grade, day 0 to {window})")

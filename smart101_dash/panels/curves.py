@@ -28,10 +28,14 @@ LANDMARK_COLUMNS = ["endpoint", "group", "day", "estimate", "lower", "upper", "n
 
 
 def with_groups(endpoint: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
-    """Endpoint rows (USUBJID, time, status) with each subject's cohort as `group`."""
+    """Endpoint rows (USUBJID, time, status, or any per-subject rows) with the cohort as `group`.
+
+    Sorted SMART101 first, then by time when there is one.
+    """
     merged = endpoint.merge(subjects[["USUBJID", "COHORT"]], on="USUBJID", how="inner")
     merged = merged.rename(columns={"COHORT": "group"})
-    return merged.sort_values(["group", "time", "USUBJID"], ascending=[False, True, True])
+    keys = ["group", "time", "USUBJID"] if "time" in merged else ["group", "USUBJID"]
+    return merged.sort_values(keys, ascending=[False] + [True] * (len(keys) - 1))
 
 
 def sort_groups(table: pd.DataFrame) -> pd.DataFrame:

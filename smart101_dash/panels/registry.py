@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from smart101_dash.panels import adverse_events, overview, survival
+from smart101_dash.panels import adverse_events, gvhd, overview, survival
 from smart101_dash.panels.base import PanelResult
 
 PanelBuild = Callable[..., PanelResult]
@@ -12,6 +12,7 @@ PanelBuild = Callable[..., PanelResult]
 # name -> build(db, cut, filters, settings); the name is also the page file in pages/.
 PANELS: dict[str, PanelBuild] = {
     "overview": overview.build,
+    "gvhd": gvhd.build,
     "adverse_events": adverse_events.build,
     "survival": survival.build,
 }

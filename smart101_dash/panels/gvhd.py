@@ -1,0 +1,208 @@
+"""GvHD, SMART101 against control: acute GvHD (MAGIC) by day 100/180 and chronic GvHD (NIH).
+
+Acute GvHD is a secondary endpoint and, for a T-cell add-back product, the main safety worry:
+the maximum grade by day 100 (counts with exact intervals), the cumulative incidence of grade
+II-IV and III-IV to day 180 with death competing and Gray's test, and which organs were involved
+at each patient's worst grade. Chronic GvHD: cumulative incidence of any and of moderate-severe
+to 2 years. The day-100/180 and 1/2-year estimates are the landmark table's rows (AGVHD24,
+AGVHD34, CGVHD, CGVHDMS), computed by the same function.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from smart101_dash import endpoints
+from smart101_dash.charts import grade_distribution_figure, step_curves_figure, with_footer
+from smart101_dash.config import Settings
+from smart101_dash.endpoints.gvhd import STAGE_COLUMNS
+from smart101_dash.filters import Filters
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.curves import (
+    format_p,
+    incidence_estimate,
+    landmark_rows,
+    present_groups,
+    risk_table,
+    sort_groups,
+    with_groups,
+)
+from smart101_dash.panels.datasets import gvhd_assessments, subjects
+from smart101_dash.stats import clopper_pearson
+from smart101_dash.store import Database, ExportCut
+
+TITLE = "Graft-versus-host disease"
+ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
+GRADE_COLORS = {0: "#d9d9d9", 1: "#c6dbef", 2: "#6baed6", 3: "#fd8d3c", 4: "#a63603"}
+ORGANS = {"SKINSTG": "Skin", "LIVERSTG": "Liver", "UGISTG": "Upper GI", "LGISTG": "Lower GI"}
+ACUTE_TICKS = (0, 30, 60, 100, 180)
+CHRONIC_TICKS = (0, 100, 180, 365, 548, 730)
+MAX_GRADE_COLUMNS = ["group", "grade", "patients", "n", "percent", "lower", "upper"]
+ORGAN_COLUMNS = ["group", "organ", "patients_with_agvhd", "involved", "percent", "stage_1",
+                 "stage_2", "stage_3", "stage_4"]
+TEST_COLUMNS = ["endpoint", "test", "statistic", "df", "p_value", "note"]
+
+
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) -> PanelResult:
+    adsl, _ = subjects(db, cut, filters)
+    assessments, query = gvhd_assessments(db, cut, filters)
+    ep = settings.endpoints
+    counts = adsl.groupby("COHORT").size().to_dict()
+    n_per_group = {g: int(counts[g]) for g in ("SMART101", "CONTROL") if g in counts}
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+    if adsl.empty:
+        return PanelResult(TITLE, cut, filters, messages=(Message(
+            Level.INFO, "No transplanted patient matches the filters."),))
+
+    grade_window = min(ep.agvhd_windows_days)
+    acute_window = max(ep.agvhd_windows_days)
+    cgvhd_days = tuple(d for d in ep.landmark_days if d >= 365)
+    grades = with_groups(endpoints.acute_gvhd_grade(adsl, assessments, ep,
+                                                    window_days=grade_window), adsl)
+    max_grade = max_grade_table(grades)
+    organs = organ_involvement(grades)
+
+    acute = {code: with_groups(endpoints.acute_gvhd(adsl, assessments, ep, min_grade=grade,
+                                                    window_days=acute_window), adsl)
+             for code, grade in (("AGVHD24", 2), ("AGVHD34", 3))}
+    chronic = {code: with_groups(endpoints.chronic_gvhd(adsl, assessments, ep,
+                                                        severity=severity), adsl)
+               for code, severity in (("CGVHD", "any"), ("CGVHDMS", "moderate_severe"))}
+    labels = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGvHD",
+              "CGVHDMS": "moderate-severe cGvHD"}
+    dashes = {"AGVHD24": "solid", "AGVHD34": "dot", "CGVHD": "solid", "CGVHDMS": "dot"}
+    fits = {code: incidence_estimate(data, labels[code], dash=dashes[code])
+            for code, data in {**acute, **chronic}.items()}
+    acute_days = sorted({*ep.agvhd_windows_days,
+                         *(d for d in ep.landmark_days if d <= acute_window)})
+    acute_table = pd.concat([landmark_rows(code, data, acute_days, survival=False)
+                             for code, data in acute.items()], ignore_index=True)
+    chronic_table = pd.concat([landmark_rows(code, data, cgvhd_days, survival=False)
+                               for code, data in chronic.items()], ignore_index=True)
+    tests = pd.DataFrame([{"endpoint": code, "test": fit.test_name, "statistic": fit.statistic,
+                           "df": fit.df, "p_value": fit.p_value, "note": fit.note}
+                          for code, fit in fits.items()], columns=TEST_COLUMNS)
+
+    def curves_item(key: str, title: str, codes: tuple[str, str],
+                    ticks: tuple[int, ...]) -> PanelItem:
+        """Two endpoints in one chart; the risk table has a row per group and endpoint."""
+        data = {**acute, **chronic}
+        table = pd.concat([fits[c].table.assign(endpoint=c) for c in codes], ignore_index=True)
+        curves = pd.concat([fits[c].curves for c in codes], ignore_index=True)
+        risk = pd.concat([risk_table(data[c], ticks).assign(row=lambda r, c=c: r["group"] +
+                                                            " · " + labels[c])
+                          for c in codes], ignore_index=True)
+        risk = sort_groups(risk)
+        figure = step_curves_figure(curves, risk, y_title="Cumulative incidence", ticks=ticks,
+                                    footer=base.footer, rising=True)
+        caption = "Gray's test, " + "; ".join(
+            f"{labels[c]}: {format_p(fits[c].p_value)}" for c in codes) + "."
+        return PanelItem(key, title, table, figure, query, caption)
+
+    distribution = max_grade[max_grade["grade"].isin(ROMAN.values())].copy()
+    distribution["grade"] = distribution["grade"].map({v: k for k, v in ROMAN.items()})
+    grade_figure = with_footer(grade_distribution_figure(
+        distribution, grade_labels={g: f"Grade {r}" for g, r in ROMAN.items()},
+        grade_colors=GRADE_COLORS,
+        x_title=f"% of patients (maximum acute GvHD grade by day {grade_window})"),
+        base.footer)
+    items = (
+        PanelItem("gvhd_max_grade_chart", f"Maximum acute GvHD grade by day {grade_window}",
+                  distribution, grade_figure, query,
+                  "Each patient counted once, at the worst MAGIC grade recorded by the day."),
+        PanelItem("gvhd_max_grade", f"Maximum acute GvHD grade by day {grade_window}: counts",
+                  max_grade, None, query,
+                  "n = transplanted patients of the group (a patient with no assessment counts "
+                  "as grade 0); percent with the exact (Clopper-Pearson) 95% interval."),
+        curves_item("gvhd_acute_incidence",
+                    f"Cumulative incidence of acute GvHD to day {acute_window}",
+                    ("AGVHD24", "AGVHD34"), ACUTE_TICKS),
+        PanelItem("gvhd_acute_estimates", f"Acute GvHD: estimates at day "
+                  f"{', '.join(str(d) for d in acute_days)}", acute_table, None, query,
+                  "Cumulative incidence with 95% interval (death without aGvHD competing); "
+                  "n_risk at the day, n_events on or before it."),
+        PanelItem("gvhd_organ_involvement",
+                  f"Organ involvement at the worst acute GvHD grade (by day {grade_window})",
+                  organs, None, query,
+                  "Among patients with acute GvHD (grade I or worse): organs with stage 1 or "
+                  "more at the assessment of their worst grade, and the stage counts."),
+        curves_item("gvhd_chronic_incidence", "Cumulative incidence of chronic GvHD to 2 years",
+                    ("CGVHD", "CGVHDMS"), CHRONIC_TICKS),
+        PanelItem("gvhd_chronic_estimates", "Chronic GvHD: estimates at 1 and 2 years",
+                  chronic_table, None, query,
+                  "Cumulative incidence with 95% interval; empty when no one was followed "
+                  "that far."),
+        PanelItem("gvhd_tests", "Tests between cohorts (Gray)", tests, None, query,
+                  "Descriptive: the control cohort is external and non-randomized."),
+    )
+    definitions = (
+        endpoints.definition("acute_gvhd_grade", ep, window_days=grade_window),
+        endpoints.definition("acute_gvhd", ep, min_grade=2, window_days=acute_window),
+        endpoints.definition("acute_gvhd", ep, min_grade=3, window_days=acute_window),
+        endpoints.definition("chronic_gvhd", ep, severity="any"),
+        endpoints.definition("chronic_gvhd", ep, severity="moderate_severe"),
+        ("MAGIC grade from organ stages (Harris et al. 2016) when the export gives no overall "
+         "grade. Cumulative incidence: Aalen-Johansen with cmprsk's variance and log(-log) "
+         "interval; Gray's test."),
+    )
+    return PanelResult(TITLE, cut, filters, items, definitions=definitions,
+                       n_per_group=n_per_group,
+                       messages=tuple(_messages(grades, assessments, acute, chronic)))
+
+
+def max_grade_table(grades: pd.DataFrame) -> pd.DataFrame:
+    """Patients by maximum aGvHD grade (0-IV) and the II-IV and III-IV totals, per group."""
+    rows = []
+    for group in present_groups(grades):
+        worst = grades.loc[grades["group"] == group, "max_grade"]
+        n = len(worst)
+        bands = [(ROMAN[g], worst == g) for g in ROMAN]
+        bands += [("II-IV", worst >= 2), ("III-IV", worst >= 3)]
+        for label, mask in bands:
+            x = int(mask.sum())
+            ci = clopper_pearson(x, n)
+            rows.append({"group": group, "grade": label, "patients": x, "n": n,
+                         "percent": round(100 * x / n, 1), "lower": ci.lower,
+                         "upper": ci.upper})
+    return pd.DataFrame(rows, columns=MAX_GRADE_COLUMNS)
+
+
+def organ_involvement(grades: pd.DataFrame) -> pd.DataFrame:
+    """Organs staged 1+ at each patient's worst aGvHD assessment, among patients with aGvHD."""
+    rows = []
+    for group in present_groups(grades):
+        ill = grades[(grades["group"] == group) & (grades["max_grade"] >= 1)]
+        for column in STAGE_COLUMNS:
+            stage = ill[column]
+            involved = int((stage >= 1).sum())
+            row: dict[str, object] = {
+                "group": group, "organ": ORGANS[column], "patients_with_agvhd": len(ill),
+                "involved": involved,
+                "percent": round(100 * involved / len(ill), 1) if len(ill) else None}
+            for s in range(1, 5):
+                row[f"stage_{s}"] = int((stage == s).sum())
+            rows.append(row)
+    return pd.DataFrame(rows, columns=ORGAN_COLUMNS)
+
+
+def _messages(grades: pd.DataFrame, assessments: pd.DataFrame,
+              acute: dict[str, pd.DataFrame], chronic: dict[str, pd.DataFrame]
+              ) -> list[Message]:
+    messages = []
+    for group in present_groups(grades):
+        n = int((grades["group"] == group).sum())
+        if n < 10:
+            messages.append(Message(Level.WARNING, f"{group} has {n} patients: the estimates "
+                                                   "and intervals are very uncertain."))
+    if len(present_groups(grades)) < 2:
+        messages.append(Message(Level.INFO, "Only one cohort is selected: no comparison."))
+    if assessments.empty:
+        messages.append(Message(Level.INFO, "No GvHD assessment is recorded for the patients "
+                                            "selected: every patient counts as grade 0."))
+    elif not (acute["AGVHD24"]["status"] == 1).any():
+        messages.append(Message(Level.INFO, "No grade II-IV acute GvHD in the patients "
+                                            "selected: the incidence is 0."))
+    if not assessments.empty and not (chronic["CGVHD"]["status"] == 1).any():
+        messages.append(Message(Level.INFO, "No chronic GvHD in the patients selected: the "
+                                            "incidence is 0."))
+    return messages
