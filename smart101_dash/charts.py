@@ -6,14 +6,19 @@ palette, readable with colour-blindness).
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 COHORT_COLORS = {"SMART101": "#0072B2", "CONTROL": "#D55E00"}
 ARM_COLORS = {"GROUP A": "#0072B2", "GROUP B": "#56B4E9", "ALL": "#333333"}
 TARGET_COLOR = "#999999"
+# Hover labels show the true day; the drawn points of the two groups sit this far apart.
+GROUP_OFFSET_DAYS = {"SMART101": -4.0, "CONTROL": 4.0}
 FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=13)
 
 
@@ -80,8 +85,6 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
     (and `row`, the row's label, when it is not the group).
     The number-at-risk table sits under the time axis, one row per group, as in a journal figure.
     """
-    from plotly.subplots import make_subplots
-
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.76, 0.24],
                         vertical_spacing=0.16)
     for label, block in curves.groupby("curve", sort=False):
@@ -159,4 +162,112 @@ def grade_distribution_figure(distribution: pd.DataFrame, *, grade_labels: dict[
         if group in set(distribution["group"]):
             fig.add_annotation(x=-0.01, xref="paper", y=group, text="●", showarrow=False,
                                xanchor="right", font=dict(color=color, size=16))
+    return fig
+
+
+def _median_iqr_traces(summary: pd.DataFrame, *, legend: bool, label: str = "median (IQR)"
+                       ) -> list[go.Scatter]:
+    """One trace per group: medians joined by a line, error bars from q1 to q3."""
+    traces = []
+    for group, color in COHORT_COLORS.items():
+        rows = summary[(summary["group"] == group) & (summary["n"] > 0)]
+        if rows.empty:
+            continue
+        median, q1, q3 = (rows[c].astype(float) for c in ("median", "q1", "q3"))
+        traces.append(go.Scatter(
+            x=rows["day"] + GROUP_OFFSET_DAYS.get(group, 0.0), y=median,
+            mode="lines+markers", name=f"{group} {label}", legendgroup=group,
+            showlegend=legend, line=dict(color=color, width=2.5),
+            marker=dict(size=8), error_y=dict(type="data", symmetric=False,
+                                              array=q3 - median, arrayminus=median - q1,
+                                              thickness=1.5, width=5),
+            customdata=np.column_stack([rows["day"], rows["n"], q1, q3]),
+            hovertemplate=("day %{customdata[0]}: median %{y:.0f} (IQR %{customdata[2]:.0f}-"
+                           "%{customdata[3]:.0f}), n=%{customdata[1]}<extra>" + group
+                           + "</extra>")))
+    return traces
+
+
+def counts_over_time_figure(by_visit: pd.DataFrame, trajectories: pd.DataFrame | None, *,
+                            threshold: float, threshold_label: str,
+                            log_axis: bool) -> go.Figure:
+    """Median and IQR of CD4 by protocol day and group, the threshold, optional trajectories.
+
+    `by_visit`: group, day, to_day, n, median, q1, q3; `trajectories`: group, USUBJID, day,
+    cd4_cells_per_ul.
+
+    A trajectory is one thin, faint line per patient in the cohort colour, drawn under the
+    medians (it joins all of the patient's counts, scheduled or not).
+    """
+    fig = go.Figure()
+    if trajectories is not None:
+        for (group, usubjid), rows in trajectories.groupby(["group", "USUBJID"], sort=False):
+            fig.add_trace(go.Scatter(
+                x=rows["day"], y=rows["cd4_cells_per_ul"], mode="lines+markers",
+                name=str(usubjid), legendgroup=str(group), showlegend=False, opacity=0.3,
+                line=dict(color=COHORT_COLORS.get(str(group), "#000000"), width=1),
+                marker=dict(size=3),
+                hovertemplate="day %{x}: %{y:.0f}<extra>" + str(usubjid) + "</extra>"))
+    last = max(by_visit["to_day"].max(), 0 if trajectories is None else
+               trajectories["day"].max())
+    fig.add_trace(go.Scatter(
+        x=[0, last], y=[threshold] * 2, mode="lines", name=threshold_label,
+        line=dict(color="#555555", dash="dash", width=1), hoverinfo="skip"))
+    for trace in _median_iqr_traces(by_visit, legend=True):
+        fig.add_trace(trace)
+    fig.update_xaxes(title_text="Days after transplant (day 0)",
+                     tickvals=[0, *by_visit["day"].drop_duplicates()])
+    fig.update_yaxes(title_text="CD4+ T cells (cells/uL)", type="log" if log_axis else "linear")
+    fig.update_layout(height=500, legend=dict(orientation="h", y=1.12, x=0),
+                      hovermode="closest")
+    return fig
+
+
+def subsets_figure(subsets: pd.DataFrame, titles: dict[str, str], *,
+                   log_axis: bool) -> go.Figure:
+    """Small multiples: one panel per subset (`parameter`), median and IQR by day and group."""
+    params = list(dict.fromkeys(subsets["parameter"]))
+    cols = min(len(params), 2)
+    rows = math.ceil(len(params) / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[titles.get(p, p) for p in params],
+                        horizontal_spacing=0.1, vertical_spacing=0.18)
+    for i, param in enumerate(params):
+        for trace in _median_iqr_traces(subsets[subsets["parameter"] == param], legend=i == 0):
+            fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(tickvals=[0, *subsets["day"].drop_duplicates()])
+    fig.update_xaxes(title_text="Days after transplant (day 0)", row=rows)
+    fig.update_yaxes(type="log" if log_axis else "linear")
+    fig.update_yaxes(title_text="cells/uL", col=1)
+    fig.update_layout(height=150 + 280 * rows, legend=dict(orientation="h", y=1.12, x=0))
+    return fig
+
+
+def mean_cumulative_count_figure(table: pd.DataFrame, max_time: dict[str, float],
+                                 groups: tuple[str, ...], ticks: tuple[int, ...]) -> go.Figure:
+    """Step lines of the mean cumulative count per group, from day 0 to the last follow-up.
+
+    `table`: group, time, mcc (stats.mean_cumulative_count); `max_time`: each group's last
+    follow-up day, where its line ends.
+
+    Not `charts.step_curves_figure`: that one draws proportions (a % axis) with bands, and the
+    count has neither.
+    """
+    fig = go.Figure()
+    table = table.assign(group=table["group"].astype(str))
+    window = max(ticks)
+    for g in groups:
+        rows = table[table["group"] == g]
+        mcc = [0.0, *rows["mcc"].astype(float)]
+        x = [0.0, *rows["time"].astype(float), max_time[g]]
+        y = [*mcc, mcc[-1]]  # the count holds until the group's last follow-up
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines", name=g,
+            line=dict(color=COHORT_COLORS.get(g, "#000000"), width=2.5, shape="hv"),
+            hovertemplate="day %{x:.0f}: %{y:.2f} episodes per patient<extra>" + g +
+                          "</extra>"))
+    fig.update_xaxes(range=[-window * 0.02, window * 1.03], tickvals=list(ticks),
+                     title_text="Days after transplant (day 0)")
+    fig.update_yaxes(title_text="Mean cumulative count (episodes per patient)",
+                     rangemode="tozero")
+    fig.update_layout(height=460, legend=dict(orientation="h", y=1.1, x=0))
     return fig

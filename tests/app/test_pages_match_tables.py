@@ -13,9 +13,9 @@ from smart101_dash.panels.registry import PANELS
 from smart101_dash.store import Database
 
 DEMO = ROOT / "data" / "demo"
-CASES = [("overview", None), ("adverse_events", None), ("survival", None), ("gvhd", None),
-         ("overview", "GROUP B"), ("adverse_events", "GROUP A"), ("survival", "GROUP A"),
-         ("gvhd", "GROUP B")]
+CASES = [("overview", None), ("cd4_reconstitution", None), ("cd4_reconstitution", "GROUP B"), ("adverse_events", None), ("survival", None), ("gvhd", None),
+         ("infections", None), ("overview", "GROUP B"), ("adverse_events", "GROUP A"), ("survival", "GROUP A"),
+         ("gvhd", "GROUP B"), ("infections", "GROUP A")]
 ARM_LABELS = {"GROUP A": "Group A (adults)", "GROUP B": "Group B (pediatric)"}
 
 

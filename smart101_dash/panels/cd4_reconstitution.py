@@ -1,0 +1,357 @@
+"""CD4+ reconstitution, SMART101 against control: a primary outcome (T-cell reconstitution at
+day 100, measured as CD4+ counts) and a secondary one (through 24 months).
+
+SMART101 adds T-cell progenitors to a T-cell-depleted graft to speed up T-cell recovery, so the
+panel shows that recovery four ways: CD4+ counts over time (median and IQR at the protocol
+days, optionally on a log axis and with each patient's trajectory), the day-100 counts compared
+by a rank test with the proportion reaching CD4+ immune reconstitution (CD4+IR) and its exact
+interval, the cumulative incidence of CD4+IR with death competing (Gray's test), and the other
+lymphocyte subsets (CD3, CD8, CD19, NK) when the export has them. With about 18 patients per
+arm, medians, ranks and exact intervals are the methods that suit (domain.md).
+
+The CD4+IR threshold, its inclusiveness and its window are settings that the page can change;
+the definition in force is printed with the results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from smart101_dash import endpoints
+from smart101_dash.charts import (
+    counts_over_time_figure,
+    step_curves_figure,
+    subsets_figure,
+    with_footer,
+)
+from smart101_dash.config import EndpointSettings, Settings
+from smart101_dash.filters import Filters
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.curves import (
+    GROUP_ORDER,
+    format_p,
+    incidence_estimate,
+    present_groups,
+    risk_table,
+    sort_groups,
+    with_groups,
+)
+from smart101_dash.panels.datasets import lab_values, subjects
+from smart101_dash.stats import StatsInputError, clopper_pearson, wilcoxon_rank_sum
+from smart101_dash.store import Database, ExportCut, Query
+
+TITLE = "CD4+ reconstitution"
+PRIMARY_DAY = 100  # the protocol's primary time point for T-cell reconstitution
+OTHER_SUBSETS = ("CD3", "CD8", "CD19", "NK")
+SUBSET_LABELS = {"CD4": "CD4+ T cells", "CD3": "CD3+ T cells", "CD8": "CD8+ T cells",
+                 "CD19": "CD19+ B cells", "NK": "NK cells"}
+SMALL_GROUP = 10
+BY_VISIT_COLUMNS = ["group", "day", "from_day", "to_day", "n", "median", "q1", "q3"]
+MEASUREMENT_COLUMNS = ["USUBJID", "group", "day", "cd4_cells_per_ul", "protocol_day"]
+DAY100_COLUMNS = ["group", "patients", "cd4_n", "cd4_median", "cd4_q1", "cd4_q3",
+                  "wilcoxon_p", "reconstituted", "proportion", "lower", "upper",
+                  "died_without_cd4ir", "censored_before_window"]
+VALUE_COLUMNS = ["USUBJID", "parameter", "group", "protocol_day", "day", "value"]
+
+
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
+          threshold_cells_per_ul: float | None = None, threshold_inclusive: bool | None = None,
+          window_days: int | None = None, log_axis: bool = False,
+          trajectories: bool = False) -> PanelResult:
+    """The panel; the keyword options are the page's widgets (None: the setting in force)."""
+    cut.require("adsl", "adlb")
+    adsl, _ = subjects(db, cut, filters)
+    labs, query = lab_values(db, cut, filters, ("CD4", *OTHER_SUBSETS))
+    ep = endpoint_settings(settings.endpoints, threshold_cells_per_ul, threshold_inclusive,
+                           window_days)
+    counts = adsl.groupby("COHORT").size().to_dict()
+    n_per_group = {g: int(counts[g]) for g in GROUP_ORDER if g in counts}
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+    if adsl.empty:
+        return PanelResult(TITLE, cut, filters, messages=(Message(
+            Level.INFO, "No transplanted patient matches the filters."),))
+
+    windows = dict(zip(ep.lab_visit_days, ep.lab_visit_window_days, strict=True))
+    measured = daily_measurements(adsl, labs)
+    values = visit_values(measured, windows)
+    groups = tuple(n_per_group)
+    messages = _group_messages(n_per_group)
+    items: list[PanelItem] = []
+
+    cd4 = measured[measured["PARAMCD"] == "CD4"]
+    if cd4.empty:
+        messages.append(Message(Level.INFO, "No CD4 count is recorded for the patients "
+                                            "selected: no CD4+ summary or reconstitution."))
+    else:
+        cd4_values = values[values["PARAMCD"] == "CD4"]
+        by_visit = visit_summary(cd4_values, groups, windows)
+        over_time = cd4_over_time_data(cd4, cd4_values)
+        op = ">=" if ep.cd4_threshold_inclusive else ">"
+        figure = with_footer(counts_over_time_figure(
+            by_visit, over_time if trajectories else None,
+            threshold=ep.cd4_threshold_cells_per_ul,
+            threshold_label=f"CD4+IR threshold ({op} {ep.cd4_threshold_cells_per_ul:g})",
+            log_axis=log_axis), base.footer)
+        window_text = ", ".join(f"{d} ± {w}" for d, w in windows.items())
+        items += [
+            PanelItem("cd4_by_visit", "CD4+ T cells (cells/uL) at the protocol days", by_visit,
+                      None, query, f"Median and interquartile range (q1, q3); n = patients "
+                                   f"with a count in the visit window (days {window_text})."),
+            PanelItem("cd4_over_time", "CD4+ T cells over time", over_time, figure, query,
+                      "Median with interquartile range per protocol day"
+                      + (", each patient's counts as thin lines" if trajectories else "")
+                      + "; dashed: the CD4+IR threshold. The CSV lists every CD4 count (daily "
+                        "mean) with the protocol day it counts for, if any."
+                      + (" Counts of 0 are not drawn on the log axis." if log_axis else "")),
+        ]
+        items += reconstitution_items(adsl, labs, cd4_values, ep, windows, query, base)
+
+    others = values[values["PARAMCD"].isin(OTHER_SUBSETS)]
+    if others.empty:
+        messages.append(Message(Level.INFO, "The export has no CD3, CD8, CD19 or NK counts for "
+                                            "the patients selected."))
+    else:
+        subsets = subset_summary(others, groups, windows)
+        titles = {p: SUBSET_LABELS[p] for p in OTHER_SUBSETS}
+        figure = with_footer(subsets_figure(subsets, titles, log_axis=log_axis), base.footer)
+        listing = others.rename(columns={"PARAMCD": "parameter", "AVAL": "value"})
+        items += [
+            PanelItem("cd4_other_subsets", "Other lymphocyte subsets (cells/uL) at the protocol "
+                      "days", subsets, None, query, "Median and interquartile range; n = "
+                      "patients with a count in the visit window."),
+            PanelItem("cd4_other_subsets_chart", "Other lymphocyte subsets over time",
+                      listing[VALUE_COLUMNS].reset_index(drop=True), figure, query,
+                      "Median with interquartile range; one panel per subset. The CSV lists "
+                      "the count each patient contributes at each protocol day."),
+        ]
+
+    definitions = (
+        endpoints.definition("cd4_reconstitution", ep),
+        ("Counts at a protocol day: per patient and subset, the count closest to the day within "
+         "its visit window (days " + ", ".join(f"{d} ± {w}" for d, w in windows.items())
+         + "); at equal distance the earlier; several counts on one day are averaged."),
+        ("Median and quartiles: linear interpolation between order statistics (numpy's default, "
+         "R's quantile type 7)."),
+        ("Day-100 comparison: Wilcoxon rank-sum test, normal approximation with continuity "
+         "correction (R's wilcox.test(exact = FALSE)). Proportion with CD4+IR: exact "
+         "Clopper-Pearson 95% interval; denominator = every transplanted patient of the group."),
+        ("Cumulative incidence: Aalen-Johansen with cmprsk's variance and log(-log) interval; "
+         "Gray's test. Descriptive: the control cohort is external and non-randomized."),
+    )
+    return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions,
+                       n_per_group=n_per_group, messages=tuple(messages))
+
+
+def endpoint_settings(ep: EndpointSettings, threshold_cells_per_ul: float | None,
+                      threshold_inclusive: bool | None, window_days: int | None
+                      ) -> EndpointSettings:
+    """The settings with the page's choices applied (None keeps the configured value)."""
+    changes: dict[str, object] = {}
+    if threshold_cells_per_ul is not None:
+        changes["cd4_threshold_cells_per_ul"] = float(threshold_cells_per_ul)
+    if threshold_inclusive is not None:
+        changes["cd4_threshold_inclusive"] = bool(threshold_inclusive)
+    if window_days is not None:
+        changes["cd4_window_days"] = int(window_days)
+    return replace(ep, **changes)  # type: ignore[arg-type]
+
+
+def daily_measurements(adsl: pd.DataFrame, labs: pd.DataFrame) -> pd.DataFrame:
+    """USUBJID, group, PARAMCD, day, AVAL: one value per patient, subset and transplant day.
+
+    Day 0 = HSCTDT. Counts before day 0 or after the data cut-off are left out; several on one
+    day count as their mean, as the CD4+IR derivation does.
+    """
+    columns = ["USUBJID", "group", "PARAMCD", "day", "AVAL"]
+    lab = labs.merge(adsl[["USUBJID", "COHORT", "HSCTDT", "DCUTDT"]], on="USUBJID",
+                     how="inner").rename(columns={"COHORT": "group"})
+    if lab.empty:
+        return pd.DataFrame(columns=columns)
+    lab["day"] = endpoints.transplant_day(lab["ADT"], lab["HSCTDT"])
+    cut_day = endpoints.transplant_day(lab["DCUTDT"], lab["HSCTDT"])
+    lab["AVAL"] = pd.to_numeric(lab["AVAL"], errors="coerce")
+    keep = lab["AVAL"].notna() & (lab["day"] >= 0) & (cut_day.isna() | (lab["day"] <= cut_day))
+    daily = lab[keep].groupby(["USUBJID", "group", "PARAMCD", "day"], as_index=False)[
+        "AVAL"].mean()
+    daily["day"] = daily["day"].astype("int64")  # whole days; NaN days were left out above
+    return daily[columns].sort_values(["PARAMCD", "USUBJID", "day"]).reset_index(drop=True)
+
+
+def visit_values(measured: pd.DataFrame, windows: dict[int, int]) -> pd.DataFrame:
+    """Per patient, subset and protocol day: the count closest to the day within its window.
+
+    `windows` maps each protocol day to its half-width in days. At equal distance the earlier
+    count wins: a fixed rule, so the choice never depends on row order. Columns: USUBJID,
+    group, PARAMCD, protocol_day, day, AVAL.
+    """
+    columns = ["USUBJID", "group", "PARAMCD", "protocol_day", "day", "AVAL"]
+    picked = []
+    for target, half_width in windows.items():
+        near = measured[(measured["day"] - target).abs() <= half_width].copy()
+        near["protocol_day"] = target
+        near["distance"] = (near["day"] - target).abs()
+        near = near.sort_values(["USUBJID", "PARAMCD", "distance", "day"])
+        picked.append(near.drop_duplicates(["USUBJID", "PARAMCD"], keep="first"))
+    if not picked or all(p.empty for p in picked):
+        return pd.DataFrame(columns=columns)
+    values = pd.concat([p for p in picked if not p.empty], ignore_index=True)[columns]
+    order = {p: i for i, p in enumerate(("CD4", *OTHER_SUBSETS))}
+    values = values.sort_values(["PARAMCD", "protocol_day", "USUBJID"],
+                                key=lambda s: s.map(order) if s.name == "PARAMCD" else s)
+    return sort_groups(values)
+
+
+def quartiles(values: pd.Series) -> tuple[float | None, float | None, float | None]:
+    """(q1, median, q3) by linear interpolation (R's quantile type 7); None when empty."""
+    if values.empty:
+        return None, None, None
+    q1, median, q3 = np.quantile(values.to_numpy(dtype=float), [0.25, 0.5, 0.75])
+    return float(q1), float(median), float(q3)
+
+
+def visit_summary(values: pd.DataFrame, groups: tuple[str, ...],
+                  windows: dict[int, int]) -> pd.DataFrame:
+    """group, day, from_day, to_day, n, median, q1, q3 for every group and protocol day.
+
+    A day without counts keeps its row with n = 0, so a reader sees that nothing is missing
+    from the table but the data.
+    """
+    rows = []
+    for group in groups:
+        mine = values[values["group"] == group]
+        for target, half_width in windows.items():
+            at = mine.loc[mine["protocol_day"] == target, "AVAL"]
+            q1, median, q3 = quartiles(at)
+            rows.append({"group": group, "day": target, "from_day": target - half_width,
+                         "to_day": target + half_width, "n": len(at), "median": median,
+                         "q1": q1, "q3": q3})
+    return pd.DataFrame(rows, columns=BY_VISIT_COLUMNS)
+
+
+def subset_summary(values: pd.DataFrame, groups: tuple[str, ...],
+                   windows: dict[int, int]) -> pd.DataFrame:
+    """visit_summary per subset present, with a leading `parameter` column."""
+    parts = [visit_summary(values[values["PARAMCD"] == p], groups, windows)
+             .assign(parameter=p) for p in OTHER_SUBSETS if (values["PARAMCD"] == p).any()]
+    table = pd.concat(parts, ignore_index=True)
+    return table[["parameter", *BY_VISIT_COLUMNS]]
+
+
+def cd4_over_time_data(cd4: pd.DataFrame, cd4_values: pd.DataFrame) -> pd.DataFrame:
+    """Every CD4 count (daily mean) with the protocol day it stands for (empty if none)."""
+    used = cd4_values[["USUBJID", "day", "protocol_day"]]
+    data = cd4.merge(used, on=["USUBJID", "day"], how="left")
+    data = data.rename(columns={"AVAL": "cd4_cells_per_ul"})
+    data["protocol_day"] = data["protocol_day"].astype("Int64")
+    data = sort_groups(data.sort_values(["USUBJID", "day"]))
+    return data[MEASUREMENT_COLUMNS]
+
+
+def reconstitution_items(adsl: pd.DataFrame, labs: pd.DataFrame, cd4_values: pd.DataFrame,
+                         ep: EndpointSettings, windows: dict[int, int], query: Query,
+                         base: PanelResult) -> list[PanelItem]:
+    """The day-100 table and the cumulative incidence of CD4+IR, under the settings `ep`."""
+    window = ep.cd4_window_days
+    op = ">=" if ep.cd4_threshold_inclusive else ">"
+    rule = f"CD4 {op} {ep.cd4_threshold_cells_per_ul:g} cells/uL twice in a row by day {window}"
+    data = with_groups(endpoints.cd4_reconstitution(adsl, labs, ep), adsl)
+    table, test_text = day100_table(data, cd4_values, window)
+    half = windows[PRIMARY_DAY]
+
+    fit = incidence_estimate(data, "CD4+ reconstitution")
+    ticks = tuple(sorted({0, *(d for d in ep.lab_visit_days if d < window), window}))
+    figure = step_curves_figure(fit.curves, risk_table(data, ticks),
+                                y_title="Cumulative incidence of CD4+IR", ticks=ticks,
+                                footer=base.footer, rising=True)
+    by_window = "; ".join(f"{g} {_estimate_at(fit.table, data, g, window)}"
+                          for g in present_groups(data))
+    caption = (f"CD4+IR = {rule}, dated at the first of the two counts; death before it "
+               f"competes. By day {window}: {by_window}. Gray's test: {format_p(fit.p_value)}"
+               + (f" ({fit.note})" if fit.note else "") + ".")
+    return [
+        PanelItem("cd4_day100", f"CD4+ at day {PRIMARY_DAY} and CD4+IR by day {window}", table,
+                  None, query,
+                  f"CD4 columns: counts in the day-{PRIMARY_DAY} window (day "
+                  f"{PRIMARY_DAY - half} to {PRIMARY_DAY + half}), median and IQR; {test_text}. "
+                  f"Reconstituted: {rule}; proportion of all transplanted patients of the "
+                  "group (exact 95% interval). Patients who died without CD4+IR "
+                  "(died_without_cd4ir) or were followed less than the window "
+                  "(censored_before_window) count as not reconstituted; the cumulative "
+                  "incidence below accounts for them."),
+        PanelItem("cd4_cumulative_incidence", f"Cumulative incidence of CD4+ reconstitution "
+                  f"({rule})", fit.table, figure, query, caption),
+    ]
+
+
+def day100_table(data: pd.DataFrame, cd4_values: pd.DataFrame, window: int
+                 ) -> tuple[pd.DataFrame, str]:
+    """Per group: day-100 CD4 (n, median, IQR), the rank-sum p, and CD4+IR x/n with its
+    Clopper-Pearson interval. Returns the table and a sentence on the test."""
+    at_day = cd4_values[cd4_values["protocol_day"] == PRIMARY_DAY]
+    samples = {g: at_day.loc[at_day["group"] == g, "AVAL"] for g in present_groups(data)}
+    p_value, test_text = _rank_sum(samples)
+    rows = []
+    for group, sample in samples.items():
+        mine = data[data["group"] == group]
+        q1, median, q3 = quartiles(sample)
+        x, n = int((mine["status"] == 1).sum()), len(mine)
+        ci = clopper_pearson(x, n)
+        rows.append({
+            "group": group, "patients": n, "cd4_n": len(sample), "cd4_median": median,
+            "cd4_q1": q1, "cd4_q3": q3, "wilcoxon_p": p_value, "reconstituted": x,
+            "proportion": ci.estimate, "lower": ci.lower, "upper": ci.upper,
+            "died_without_cd4ir": int((mine["status"] == 2).sum()),
+            "censored_before_window": int(((mine["status"] == 0)
+                                           & (mine["time"] < window)).sum())})
+    return pd.DataFrame(rows, columns=DAY100_COLUMNS), test_text
+
+
+def _rank_sum(samples: dict[str, pd.Series]) -> tuple[float | None, str]:
+    """SMART101 against CONTROL at day 100; None with the reason when there is no test."""
+    x, y = samples.get("SMART101"), samples.get("CONTROL")
+    if x is None or y is None:
+        return None, "one group only: no test"
+    if x.empty or y.empty:
+        return None, "a group has no day-100 count: no test"
+    try:
+        test = wilcoxon_rank_sum(x.to_numpy(dtype=float), y.to_numpy(dtype=float))
+    except StatsInputError as exc:
+        return None, f"no test ({exc})"
+    return test.p_value, (f"Wilcoxon rank-sum W = {test.statistic:g}, {format_p(test.p_value)} "
+                          "(same value on both rows)")
+
+
+def _estimate_at(table: pd.DataFrame, data: pd.DataFrame, group: str, day: int) -> str:
+    """The cumulative incidence of `group` on `day`, with its interval, as words.
+
+    The curve is known on `day` when someone was followed to it, or when the group's last
+    patient left with an event (nobody remains at risk); it is not when the last left censored.
+    """
+    mine = data[data["group"] == group]
+    last = mine["time"].max()
+    if last < day and (mine.loc[mine["time"] == last, "status"] == 0).any():
+        return f"not estimable (follow-up ends on day {last:g})"
+    rows = table[(table["group"] == group) & (table["time"] <= day)]
+    if rows.empty:
+        return _percent(0.0)
+    row = rows.iloc[-1]
+    interval = (f" (95% CI {_percent(row['lower'])} to {_percent(row['upper'])})"
+                if pd.notna(row["lower"]) else "")
+    return _percent(row["est"]) + interval
+
+
+def _percent(value: object) -> str:
+    return "not estimable" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
+
+
+def _group_messages(n_per_group: dict[str, int]) -> list[Message]:
+    messages = [Message(Level.WARNING, f"{group} has {n} patients: medians, proportions and "
+                                       "curves are very uncertain.")
+                for group, n in n_per_group.items() if n < SMALL_GROUP]
+    if len(n_per_group) < 2:
+        messages.append(Message(Level.INFO, "Only one cohort has patients under these filters: "
+                                            "no comparison."))
+    return messages

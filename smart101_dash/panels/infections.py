@@ -1,0 +1,269 @@
+"""Infections through 24 months (day 730), SMART101 against control: a secondary outcome.
+
+SMART101 is meant to speed T-cell recovery, so fewer or later infections are the benefit to look
+for, and more of them a harm. The panel shows the episodes by category (bacterial, viral, fungal,
+other) and BMT CTN grade (1-3); the patients with at least one infection (exact interval, the
+groups are small); the infection density, episodes per 100 patient-days at risk with an exact
+Poisson interval, because patients are followed for different lengths of time; the cumulative
+incidence of the first infection (Aalen-Johansen, death competing, Gray's test); the mean
+cumulative count of episodes (Ghosh & Lin 2000), which counts every episode, not only the first;
+and the viral reactivations (CMV, EBV, adenovirus, ...) by pathogen.
+
+Episodes and time at risk run from day 0 (HSCT) to the end of follow-up: death, last known
+alive, the data cut-off or day 730, whichever comes first (`endpoints.infection_episodes`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from smart101_dash import endpoints
+from smart101_dash.charts import mean_cumulative_count_figure, step_curves_figure, with_footer
+from smart101_dash.config import Settings
+from smart101_dash.contract import INFECTION_CATEGORIES
+from smart101_dash.filters import Filters
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.curves import (
+    GROUP_ORDER,
+    LANDMARK_COLUMNS,
+    format_p,
+    incidence_estimate,
+    landmark_rows,
+    present_groups,
+    risk_table,
+    sort_groups,
+    with_groups,
+)
+from smart101_dash.panels.datasets import infection_records, subjects
+from smart101_dash.stats import (
+    MeanCumulativeCount,
+    clopper_pearson,
+    mean_cumulative_count,
+    poisson_rate_exact,
+)
+from smart101_dash.store import Database, ExportCut
+
+TITLE = "Infections (through 24 months)"
+CATEGORIES = ("ALL", *INFECTION_CATEGORIES)  # "ALL": any category; the page's choices
+GRADES = (1, 2, 3)  # BMT CTN infection grading
+TICKS = (0, 100, 180, 365, 548, 730)
+SMALL_GROUP = 10
+DENSITY_COLUMNS = ["group", "category", "episodes", "patient_days",
+                   "rate_per_100_patient_days", "lower", "upper"]
+
+
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
+          category: str = "ALL") -> PanelResult:
+    """The infections panel; `category` chooses the first-infection curve drawn (a page option:
+    every table covers all categories whatever it is)."""
+    if category not in CATEGORIES:
+        raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
+    adsl, _ = subjects(db, cut, filters)
+    # Asked before the empty check, so an export without adinf always says so.
+    adinf, q_inf = infection_records(db, cut, filters)
+    ep = settings.endpoints
+    window = ep.follow_up_days
+    groups_n = adsl.groupby("COHORT").size().to_dict()
+    n_per_group = {g: int(groups_n[g]) for g in GROUP_ORDER if g in groups_n}
+    if adsl.empty:
+        return PanelResult(TITLE, cut, filters, messages=(Message(
+            Level.INFO, "No transplanted patient matches the filters."),))
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+
+    followed = endpoints.infection_episodes(adsl, adinf, ep, window_days=window)
+    at_risk = with_groups(followed.subjects, adsl)
+    episodes = followed.episodes.merge(at_risk[["USUBJID", "group"]], on="USUBJID")
+    groups = present_groups(at_risk)
+    first = {c: with_groups(endpoints.first_infection(
+        adsl, adinf, ep, category=None if c == "ALL" else c, window_days=window), adsl)
+        for c in CATEGORIES}
+
+    messages = _group_messages(n_per_group, groups)
+    if episodes.empty:
+        messages.append(Message(Level.INFO, f"No infection episode from day 0 to day {window} "
+                                            "in the patients selected: the tables show zeros."))
+
+    what = _category_words(category)
+    chosen = first[category]
+    fit = incidence_estimate(chosen, what)
+    cif_table = fit.table.assign(category=category)
+    cif_table = cif_table[["category", *fit.table.columns]]
+    cif_figure = None
+    if (chosen["status"] == 1).any():
+        cif_figure = step_curves_figure(fit.curves, risk_table(chosen, TICKS),
+                                        y_title=f"Cumulative incidence of the first {what}",
+                                        ticks=TICKS, footer=base.footer, rising=True)
+    elif not episodes.empty:
+        messages.append(Message(Level.INFO, f"No {what} through day {window} in the patients "
+                                            "selected: no curve to draw."))
+    cif_caption = (f"Death without a prior {what} competes. Gray's test: "
+                   f"{format_p(fit.p_value)}" + (f" ({fit.note})." if fit.note else "."))
+
+    mcc = _mean_count(at_risk, episodes)
+    mcc_table = sort_groups(mcc.table.assign(group=mcc.table["group"].astype(str)))
+    mcc_figure = None if episodes.empty else with_footer(
+        mean_cumulative_count_figure(mcc.table, mcc.max_time, groups, TICKS), base.footer)
+
+    landmarks = pd.concat([landmark_rows(c, first[c], ep.landmark_days, survival=False)
+                           for c in CATEGORIES], ignore_index=True)[LANDMARK_COLUMNS]
+    density, density_messages = infection_density(episodes, at_risk, groups)
+    messages += density_messages
+    days = f"day 0 to day {window}"
+    items = (
+        PanelItem("inf_episodes_by_grade", f"Episodes by category and grade, {days}",
+                  episodes_by_grade(episodes, groups), None, q_inf,
+                  "Every episode counts (a patient may have several); grade: BMT CTN infection "
+                  "grading 1-3; 'any' is the category's total, category ALL the total of all."),
+        PanelItem("inf_patients", f"Patients with at least one infection, {days}",
+                  patients_with_infection(episodes, n_per_group, groups), None, q_inf,
+                  "Patients of the group (N in the footer) with at least one episode: n, % and "
+                  "exact (Clopper-Pearson) 95% interval in %."),
+        PanelItem("inf_density", f"Infection density, {days}", density, None, q_inf,
+                  "Episodes per 100 patient-days at risk, with the exact Poisson 95% interval. "
+                  "Patient-days run from day 0 to death, last known alive, the cut-off or day "
+                  f"{window}, for every category alike."),
+        PanelItem("inf_first_infection_cif", f"Cumulative incidence of the first {what}",
+                  cif_table, cif_figure, q_inf, cif_caption),
+        PanelItem("inf_first_infection_landmarks", "First infection by category: day 100, 1 and "
+                  "2 years", landmarks, None, q_inf,
+                  "endpoint = infection category (ALL: any). Cumulative incidence with death "
+                  "competing and its log(-log) 95% interval (empty when the estimate is 0); "
+                  "n_risk at the day; n_events on or before it. Empty: no follow-up that far."),
+        PanelItem("inf_mcc", "Mean cumulative count of infection episodes", mcc_table,
+                  mcc_figure, q_inf,
+                  "Expected number of episodes per patient by each day, death ending follow-up "
+                  "(Ghosh & Lin 2000); every episode counts. No interval is shown."),
+        PanelItem("inf_viral_reactivations", f"Viral reactivations by pathogen, {days}",
+                  viral_reactivations(episodes, n_per_group, groups), None, q_inf,
+                  "Episodes with VIRREACT = Y; patients: n and % of the group. ANY: all "
+                  "pathogens together."),
+    )
+    definitions = (
+        endpoints.definition("first_infection", ep, window_days=window),
+        *((endpoints.definition("first_infection", ep, category=category, window_days=window),)
+          if category != "ALL" else ()),
+        endpoints.definition("infection_episodes", ep, window_days=window),
+        ("Severity: BMT CTN infection grading, grade 1 to 3 (INFSEV). Viral reactivation: "
+         "VIRREACT = Y."),
+        ("Infection density: exact Poisson 95% interval (Garwood 1936, as R's poisson.test). "
+         "Cumulative incidence: Aalen-Johansen, log(-log) interval, Gray's test. Mean "
+         "cumulative count: Ghosh & Lin (2000), no interval."),
+    )
+    return PanelResult(TITLE, cut, filters, items, definitions=definitions,
+                       n_per_group=n_per_group, messages=tuple(messages))
+
+
+def _category_words(category: str) -> str:
+    return "infection" if category == "ALL" else f"{category.lower()} infection"
+
+
+def _in_category(episodes: pd.DataFrame, category: str) -> pd.DataFrame:
+    return episodes if category == "ALL" else episodes[episodes["INFCAT"] == category]
+
+
+def _group_messages(n_per_group: dict[str, int], groups: tuple[str, ...]) -> list[Message]:
+    messages = [Message(Level.WARNING, f"{g} has {n_per_group[g]} patients: the rates and curves "
+                                       "are very uncertain; read the counts.")
+                for g in groups if n_per_group[g] < SMALL_GROUP]
+    if len(groups) < 2:
+        messages.append(Message(Level.INFO, "Only one cohort is selected: no comparison."))
+    return messages
+
+
+def episodes_by_grade(episodes: pd.DataFrame, groups: tuple[str, ...]) -> pd.DataFrame:
+    """Episodes per category and grade per group; grade 'any' is the category's total."""
+    rows = []
+    for category in (*INFECTION_CATEGORIES, "ALL"):
+        mine = _in_category(episodes, category)
+        for grade in (*GRADES, None):
+            chosen = mine if grade is None else mine[mine["INFSEV"] == grade]
+            row: dict[str, object] = {"category": category,
+                                      "grade": "any" if grade is None else str(grade)}
+            for g in groups:
+                row[f"{g}_episodes"] = int((chosen["group"] == g).sum())
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["category", "grade", *[f"{g}_episodes" for g in groups]])
+
+
+def _percent(n: int, total: int) -> float:
+    return round(100 * n / total, 1)
+
+
+def patients_with_infection(episodes: pd.DataFrame, n_per_group: dict[str, int],
+                            groups: tuple[str, ...]) -> pd.DataFrame:
+    """Patients with at least one episode, any category and each: n, % and exact 95% CI (%)."""
+    columns = ["category"]
+    for g in groups:
+        columns += [f"{g}_patients", f"{g}_percent", f"{g}_lower", f"{g}_upper"]
+    rows = []
+    for category in CATEGORIES:
+        mine = _in_category(episodes, category)
+        row: dict[str, object] = {"category": category}
+        for g in groups:
+            n = int(mine.loc[mine["group"] == g, "USUBJID"].nunique())
+            ci = clopper_pearson(n, n_per_group[g])
+            row.update({f"{g}_patients": n, f"{g}_percent": _percent(n, n_per_group[g]),
+                        f"{g}_lower": round(100 * ci.lower, 1),
+                        f"{g}_upper": round(100 * ci.upper, 1)})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def infection_density(episodes: pd.DataFrame, at_risk: pd.DataFrame, groups: tuple[str, ...]
+                      ) -> tuple[pd.DataFrame, list[Message]]:
+    """Episodes per 100 patient-days at risk, exact Poisson 95% interval, per group and category.
+
+    A category without an episode still has its row: rate 0, interval 0 to the exact upper
+    limit. A group with no day at risk (everyone ends on day 0) has no rate, and says so.
+    """
+    rows, messages = [], []
+    for g in groups:
+        patient_days = int(at_risk.loc[at_risk["group"] == g, "time"].sum())
+        for category in CATEGORIES:
+            mine = _in_category(episodes, category)
+            n = int((mine["group"] == g).sum())
+            row: dict[str, object] = {"group": g, "category": category, "episodes": n,
+                                      "patient_days": patient_days}
+            if patient_days > 0:
+                rate = poisson_rate_exact(n, patient_days, per=100)
+                row.update(rate_per_100_patient_days=rate.estimate, lower=rate.lower,
+                           upper=rate.upper)
+            else:
+                row.update(rate_per_100_patient_days=None, lower=None, upper=None)
+            rows.append(row)
+        if patient_days == 0:
+            messages.append(Message(Level.WARNING, f"{g} has no patient-day at risk: no "
+                                                   "infection density."))
+    return pd.DataFrame(rows, columns=DENSITY_COLUMNS), messages
+
+
+def _mean_count(at_risk: pd.DataFrame, episodes: pd.DataFrame) -> MeanCumulativeCount:
+    return mean_cumulative_count(at_risk["time"], at_risk["status"], episodes["day"],
+                                 at_risk["group"], episodes["group"])
+
+
+def viral_reactivations(episodes: pd.DataFrame, n_per_group: dict[str, int],
+                        groups: tuple[str, ...]) -> pd.DataFrame:
+    """Viral reactivations (VIRREACT = Y) by pathogen: episodes, and patients n and %.
+
+    The first row, ANY, counts every reactivation; pathogens follow, most frequent first.
+    """
+    columns = ["pathogen"]
+    for g in groups:
+        columns += [f"{g}_episodes", f"{g}_patients", f"{g}_percent"]
+    flagged = episodes["VIRREACT"].eq("Y") if "VIRREACT" in episodes else pd.Series(
+        False, index=episodes.index)
+    react = episodes[flagged.fillna(False).astype(bool)]
+    counts = react["PATHOGEN"].value_counts() if "PATHOGEN" in react else pd.Series(dtype=int)
+    pathogens = sorted(counts.index, key=lambda p: (-counts[p], str(p)))
+    rows = []
+    for pathogen in ("ANY", *pathogens):
+        mine = react if pathogen == "ANY" else react[react["PATHOGEN"] == pathogen]
+        row: dict[str, object] = {"pathogen": pathogen}
+        for g in groups:
+            in_group = mine[mine["group"] == g]
+            n = int(in_group["USUBJID"].nunique())
+            row.update({f"{g}_episodes": len(in_group), f"{g}_patients": n,
+                        f"{g}_percent": _percent(n, n_per_group[g])})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
