@@ -19,7 +19,7 @@ with definition:
         value=float(ep.cd4_threshold_cells_per_ul), step=10.0, key="cd4_threshold",
         help="Two consecutive CD4 counts above this value define CD4+ immune reconstitution.")
     inclusive = inclusive_col.checkbox(
-        "Count the threshold itself (>=)", value=ep.cd4_threshold_inclusive,
+        "Inclusive (>=)", value=ep.cd4_threshold_inclusive,
         key="cd4_inclusive", help="van Roessel 2020 writes 'above 50'; Admiraal 2015 '>= 50'.")
     window = window_col.number_input(
         "CD4+IR window (days)", min_value=1, max_value=ep.follow_up_days,

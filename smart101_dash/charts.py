@@ -24,9 +24,12 @@ FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=13)
 
 def with_footer(fig: go.Figure, footer: str) -> go.Figure:
     """Print the cut-off, filters and N under the plot, so a screenshot carries its context."""
-    fig.add_annotation(text=footer, xref="paper", yref="paper", x=0, y=-0.22, showarrow=False,
-                       xanchor="left", yanchor="top", font=dict(size=10, color="#555555"))
-    fig.update_layout(margin=dict(l=60, r=20, t=40, b=110), font=FONT, template="plotly_white")
+    # A fixed distance in pixels under the plot area (clear of tick labels and the axis title),
+    # so the footer never collides with the axis whatever the figure's height.
+    fig.add_annotation(text=footer, xref="paper", yref="paper", x=0, y=0, yshift=-64,
+                       showarrow=False, xanchor="left", yanchor="top",
+                       font=dict(size=10, color="#555555"))
+    fig.update_layout(margin=dict(l=60, r=20, t=40, b=90), font=FONT, template="plotly_white")
     return fig
 
 
@@ -132,8 +135,9 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
                      showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(title_text=y_title, tickformat=".0%", range=[0, 1.02] if not rising
                      else None, rangemode="tozero", row=1, col=1)
+    # Half a row of room above and below, so the top and bottom rows are not clipped.
     fig.update_yaxes(categoryorder="array", categoryarray=groups[::-1], showgrid=False,
-                     title_text="At risk", row=2, col=1)
+                     range=[-0.6, len(groups) - 0.4], title_text="At risk", row=2, col=1)
     fig.update_layout(height=600, legend=dict(orientation="h", y=1.1, x=0),
                       hovermode="closest")
     return with_footer(fig, footer)
@@ -143,8 +147,7 @@ def grade_distribution_figure(distribution: pd.DataFrame, *, grade_labels: dict[
                               grade_colors: dict[int, str], x_title: str) -> go.Figure:
     """Stacked horizontal bars, one per group: % of patients by their worst grade.
 
-    `distribution`: group, grade, patients, percent (one row per group and grade). A dot in the
-    cohort's colour before each bar keeps the cohort colours of every other chart.
+    `distribution`: group, grade, patients, percent (one row per group and grade).
     """
     fig = go.Figure()
     for grade, label in grade_labels.items():
@@ -154,14 +157,13 @@ def grade_distribution_figure(distribution: pd.DataFrame, *, grade_labels: dict[
             marker=dict(color=grade_colors[grade]),
             text=[f"{n}" if n else "" for n in rows["patients"]], textposition="inside",
             hovertemplate="%{y}: %{x:.1f}% (n=%{text})<extra>" + label + "</extra>"))
-    fig.update_layout(barmode="stack", height=300, xaxis_title=x_title,
+    fig.update_layout(barmode="stack", height=320, xaxis_title=x_title,
                       legend=dict(orientation="h", y=1.15, x=0),
                       yaxis=dict(autorange="reversed"))
-    fig.update_yaxes(tickfont=dict(color="#333333"))
-    for group, color in COHORT_COLORS.items():
-        if group in set(distribution["group"]):
-            fig.add_annotation(x=-0.01, xref="paper", y=group, text="●", showarrow=False,
-                               xanchor="right", font=dict(color=color, size=16))
+    # Each group's label carries its cohort colour, as in every other chart.
+    groups = list(dict.fromkeys(distribution["group"].astype(str)))
+    fig.update_yaxes(tickvals=groups, ticktext=[
+        f"<span style='color:{COHORT_COLORS.get(g, '#333333')}'>●</span> {g}" for g in groups])
     return fig
 
 

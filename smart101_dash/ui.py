@@ -153,9 +153,10 @@ def draw_panel(result: PanelResult) -> None:
         if item.caption:
             st.caption(item.caption)
         cols = st.columns([1, 3])
+        # on_click="ignore": a download must not rerun the page (a rerun cancels downloads).
         cols[0].download_button("Download CSV", csv_bytes(result, item),
                                 file_name=csv_file_name(result, item), mime="text/csv",
-                                key=f"download_{item.key}")
+                                on_click="ignore", key=f"download_{item.key}")
         if item.query is not None:
             with cols[1].expander("Show query"):
                 st.code(item.query.sql, language="sql")
@@ -204,4 +205,4 @@ def show_report(report: ValidationReport) -> None:
     st.dataframe(table, hide_index=True, key="dq_findings")
     st.download_button("Download CSV", table.to_csv(index=False).encode(),
                        file_name="smart101_validation_findings.csv", mime="text/csv",
-                       key="download_findings")
+                       on_click="ignore", key="download_findings")

@@ -37,7 +37,8 @@ GRADE_COLORS = {0: "#d9d9d9", 1: "#c6dbef", 2: "#6baed6", 3: "#fd8d3c", 4: "#a63
 ORGANS = {"SKINSTG": "Skin", "LIVERSTG": "Liver", "UGISTG": "Upper GI", "LGISTG": "Lower GI"}
 ACUTE_TICKS = (0, 30, 60, 100, 180)
 CHRONIC_TICKS = (0, 100, 180, 365, 548, 730)
-MAX_GRADE_COLUMNS = ["group", "grade", "patients", "n", "percent", "lower", "upper"]
+MAX_GRADE_COLUMNS = ["group", "grade", "patients", "n", "percent", "percent_lower",
+                     "percent_upper"]
 ORGAN_COLUMNS = ["group", "organ", "patients_with_agvhd", "involved", "percent", "stage_1",
                  "stage_2", "stage_3", "stage_4"]
 TEST_COLUMNS = ["endpoint", "test", "statistic", "df", "p_value", "note"]
@@ -162,8 +163,9 @@ def max_grade_table(grades: pd.DataFrame) -> pd.DataFrame:
             x = int(mask.sum())
             ci = clopper_pearson(x, n)
             rows.append({"group": group, "grade": label, "patients": x, "n": n,
-                         "percent": round(100 * x / n, 1), "lower": ci.lower,
-                         "upper": ci.upper})
+                         "percent": round(100 * x / n, 1),
+                         "percent_lower": round(100 * ci.lower, 1),
+                         "percent_upper": round(100 * ci.upper, 1)})
     return pd.DataFrame(rows, columns=MAX_GRADE_COLUMNS)
 
 

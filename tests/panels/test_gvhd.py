@@ -52,8 +52,8 @@ def test_maximum_grade_by_day_100(result: PanelResult) -> None:
     treated = row(table, group="SMART101", grade="II-IV")
     assert (treated["patients"], treated["n"], treated["percent"]) == (1, 3, 33.3)
     exact = binomtest(1, 3).proportion_ci(method="exact")
-    assert treated["lower"] == pytest.approx(exact.low, abs=1e-9)
-    assert treated["upper"] == pytest.approx(exact.high, abs=1e-9)
+    assert treated["percent_lower"] == round(100 * exact.low, 1)
+    assert treated["percent_upper"] == round(100 * exact.high, 1)
     assert row(table, group="SMART101", grade="III-IV")["patients"] == 0
     assert row(table, group="CONTROL", grade="III-IV")["patients"] == 1
     # Every patient once: the grades 0-IV add up to n.
@@ -179,7 +179,7 @@ def test_no_gvhd_and_empty_filters_give_messages(tmp_path: Path) -> None:
     assert "No GvHD assessment" in texts
     table = children.item("gvhd_max_grade").data
     assert row(table, group="CONTROL", grade="0")["patients"] == 1
-    assert row(table, group="SMART101", grade="II-IV")["upper"] == pytest.approx(0.975)
+    assert row(table, group="SMART101", grade="II-IV")["percent_upper"] == 97.5
     assert children.item("gvhd_tests").data["note"].eq("no event: no test").all()
     empty = build(export, Filters(diagnoses=("MDS",)))
     assert not empty.items and "No transplanted patient" in empty.messages[0].text

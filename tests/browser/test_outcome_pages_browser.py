@@ -1,0 +1,114 @@
+"""Every outcome page in headless Chromium: charts render, risk tables sit under their curves,
+and each "Download CSV" gives exactly the rows of its table or chart.
+
+The expected rows come from the panel itself (`PANELS[name]`), built in the test process on the
+same export with the same filters: the page must hand the user those very rows.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ARTIFACTS, wait_idle
+
+from smart101_dash.config import SETTINGS
+from smart101_dash.filters import Filters
+from smart101_dash.panels.base import PanelResult
+from smart101_dash.panels.registry import PANELS
+from smart101_dash.store import Database
+
+# page module -> (navigation title, charts drawn with a number-at-risk table)
+PAGES = {
+    "cd4_reconstitution": ("CD4+ reconstitution", 1),
+    "gvhd": ("GvHD", 2),
+    "infections": ("Infections", 1),
+    "adverse_events": ("Adverse events", 0),
+    "survival": ("Survival, relapse and NRM", 3),
+}
+
+
+def expected_result(export: Path, panel: str, filters: Filters) -> PanelResult:
+    db = Database()
+    try:
+        return PANELS[panel](db, db.load(export), filters, SETTINGS)
+    finally:
+        db.close()
+
+
+def read_download(page: object, index: int) -> tuple[list[str], pd.DataFrame]:
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").nth(index).click()
+    lines = Path(info.value.path()).read_text().splitlines()
+    header = [line for line in lines if line.startswith("# ")]
+    body = "\n".join(line for line in lines if not line.startswith("# "))
+    return header, pd.read_csv(io.StringIO(body))
+
+
+def as_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+
+
+def open_page(page: object, title: str) -> None:
+    # Tall enough for a whole outcome page: Streamlit scrolls inside its own container, so a
+    # screenshot shows only what fits in the viewport.
+    page.set_viewport_size({"width": 1400, "height": 7000})
+    page.locator("[data-testid=stSidebarNavLink]", has_text=title).first.click()
+    wait_idle(page)
+
+
+def check_risk_tables(page: object, expected: int, result: PanelResult) -> None:
+    """Each risk table is a second plot under the curves, on the same time axis."""
+    charts = page.locator("[data-testid=stPlotlyChart]")
+    with_risk = [charts.nth(i) for i in range(charts.count())
+                 if "At risk" in charts.nth(i).inner_text()]
+    assert len(with_risk) == expected
+    n_treated = result.n_per_group.get("SMART101")
+    for chart in with_risk:
+        curves = chart.locator(".draglayer .xy .nsewdrag").first.bounding_box()
+        risk = chart.locator(".draglayer .x2y2 .nsewdrag").first.bounding_box()
+        assert risk["y"] > curves["y"] + curves["height"]  # below the curves' plot area
+        assert abs(risk["x"] - curves["x"]) < 1 and abs(risk["width"] - curves["width"]) < 1
+        numbers = chart.locator(".subplot.x2y2 .textpoint").all_text_contents()
+        assert numbers and str(n_treated) in numbers  # everyone is at risk on day 0
+
+
+@pytest.mark.parametrize("panel", list(PAGES))
+def test_outcome_page_renders_and_downloads_what_it_shows(page: object, export: Path,
+                                                           panel: str) -> None:
+    title, risk_charts = PAGES[panel]
+    open_page(page, title)
+    main = page.locator("[data-testid=stMain]")
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert "not built yet" not in main.inner_text()
+    result = expected_result(export, panel, Filters())
+    charts = page.locator("[data-testid=stPlotlyChart]")
+    n_figures = sum(item.figure is not None for item in result.items)
+    assert n_figures > 0 and charts.count() == n_figures
+    for i in range(charts.count()):
+        assert charts.nth(i).locator(".main-svg").first.bounding_box()["height"] > 250
+    check_risk_tables(page, risk_charts, result)
+    page.screenshot(path=str(ARTIFACTS / f"{panel}.png"), full_page=True)
+
+    # One download button per item, in order; each gives the item's rows and its context.
+    assert page.get_by_role("button", name="Download CSV").count() == len(result.items)
+    for index, item in enumerate(result.items):
+        header, rows = read_download(page, index)
+        assert item.title in header[0]
+        assert "Data cut-off 2026-10-31" in header[1] and "no filters" in header[1]
+        pd.testing.assert_frame_equal(rows, as_csv(item.data), obj=item.key)
+
+
+def test_arm_filter_reaches_the_gvhd_page_and_its_downloads(page: object, export: Path) -> None:
+    open_page(page, "GvHD")
+    page.get_by_text("Group B (pediatric)", exact=True).first.click()  # the Arm radio
+    wait_idle(page)
+    result = expected_result(export, "gvhd", Filters(arm="GROUP B"))
+    text = page.locator("[data-testid=stMain]").inner_text()
+    assert f"SMART101 n={result.n_per_group['SMART101']}" in text
+    header, rows = read_download(page, 1)  # the maximum-grade counts
+    assert "arm GROUP B vs pediatric controls" in header[1]
+    pd.testing.assert_frame_equal(rows, as_csv(result.item("gvhd_max_grade").data))
+    page.screenshot(path=str(ARTIFACTS / "gvhd-group-b.png"), full_page=True)
