@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     tables = commands.add_parser("tables", help="write every panel's tables as CSV files")
     tables.add_argument("export_dir", type=Path)
     tables.add_argument("out", type=Path)
+    tables.add_argument("--arm", choices=["GROUP A", "GROUP B"], default=None,
+                        help="one arm against the controls of its age group (as the app's Arm)")
 
     commands.add_parser("contract", help="print the export contract as Markdown")
 
@@ -39,11 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         print(report.format_text())
         return 0 if report.ok else 1
     if args.command == "tables":
+        from smart101_dash.filters import Filters
         from smart101_dash.store import DatasetUnavailable
         from smart101_dash.tables import write_tables
 
         try:
-            written = write_tables(args.export_dir, args.out)
+            written = write_tables(args.export_dir, args.out, Filters(arm=args.arm))
         except (DatasetUnavailable, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -66,3 +66,30 @@ def test_cli(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "error: Dataset adsl failed validation" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_docs_name_every_file_and_its_columns(tmp_path: Path) -> None:
+    written = write_tables(ROOT / "data" / "demo", tmp_path / "out")
+    docs = (ROOT / "docs" / "tables.md").read_text()
+    for path in written.files:
+        line = next((x for x in docs.splitlines() if x.startswith(f"| `{path.name}` |")), None)
+        assert line, f"docs/tables.md does not describe {path.name}"
+        documented = line.split("|")[3]
+        for column in pd.read_csv(path, nrows=0).columns:
+            # Per-cohort column families are written once as CONTROL_...
+            if column.startswith("CONTROL_") and "CONTROL_..." in documented:
+                continue
+            assert column in documented, f"{path.name}: column {column} not in docs/tables.md"
+
+
+def test_cli_arm_option(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export")
+    run = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", str(export),
+                          str(tmp_path / "out"), "--arm", "GROUP B"], cwd=ROOT,
+                         capture_output=True, text=True, check=False, timeout=120)
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["filters"] == "arm GROUP B vs pediatric controls"
+    baseline = pd.read_csv(tmp_path / "out" / "baseline.csv").set_index(
+        ["characteristic", "category"])
+    assert baseline.loc[("Patients", "n")].astype(int).tolist() == [1, 1]  # T-B1 and C-3

@@ -1,0 +1,75 @@
+"""AppTest: the options on the outcome pages reach their panels and change what is shown.
+
+Tiny export: CD4 at days 30/60/100 of T-A1 40/80/150, T-B1 60/70/300 (treated), C-1 10/30/45,
+C-3 20/55/90 (controls); infections T-A1 viral (CMV), C-2 bacterial and fungal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+from export_factory import write_export
+from streamlit.testing.v1 import AppTest
+
+from smart101_dash.config import DATA_DIR_ENV
+
+
+@pytest.fixture
+def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv(DATA_DIR_ENV, str(write_export(tmp_path / "export")))
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+
+def frame(at: AppTest, columns: set[str]) -> pd.DataFrame:
+    """The table on the page that has these columns."""
+    return next(df.value for df in at.dataframe if columns <= set(df.value.columns))
+
+
+def definitions(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_cd4_threshold_and_window_change_the_definition_and_counts(at: AppTest) -> None:
+    at.switch_page("pages/cd4_reconstitution.py").run()
+    day100 = frame(at, {"reconstituted", "proportion"}).set_index("group")
+    # > 50 twice by day 100: T-A1 (80, 150) and T-B1 (60, 70); C-3 (55, 90).
+    assert day100["reconstituted"].to_dict() == {"SMART101": 2, "CONTROL": 1}
+    assert "CD4 > 50 cells/uL on two consecutive measurements by day 100" in definitions(at)
+
+    at.number_input(key="cd4_threshold").set_value(60.0).run()
+    at.checkbox(key="cd4_inclusive").check().run()
+    assert not at.exception
+    day100 = frame(at, {"reconstituted", "proportion"}).set_index("group")
+    # >= 60 twice: T-A1 (80, 150), T-B1 (60, 70); C-3 has 55 then 90: not twice.
+    assert day100["reconstituted"].to_dict() == {"SMART101": 2, "CONTROL": 0}
+    assert "CD4 >= 60 cells/uL on two consecutive measurements by day 100" in definitions(at)
+
+    at.number_input(key="cd4_window").set_value(60).run()
+    day100 = frame(at, {"reconstituted", "proportion"}).set_index("group")
+    # By day 60 only T-B1 (60 on day 30, 70 on day 60) qualifies.
+    assert day100["reconstituted"].to_dict() == {"SMART101": 1, "CONTROL": 0}
+    assert "by day 60" in definitions(at)
+
+
+def test_infection_category_chooses_the_curve(at: AppTest) -> None:
+    at.switch_page("pages/infections.py").run()
+    assert any("Cumulative incidence of the first infection" in m.value for m in at.markdown)
+    at.selectbox(key="inf_category").set_value("FUNGAL").run()
+    assert not at.exception
+    assert any("Cumulative incidence of the first fungal infection" in m.value
+               for m in at.markdown)
+    # The tables cover every category whatever the choice.
+    density = frame(at, {"rate_per_100_patient_days"})
+    assert set(density["category"]) == {"ALL", "BACTERIAL", "VIRAL", "FUNGAL", "OTHER"}
+
+
+def test_adverse_event_window(at: AppTest) -> None:
+    at.switch_page("pages/adverse_events.py").run()
+    summary = frame(at, {"patients with"}).set_index("patients with")
+    assert summary.loc["Any adverse event", "CONTROL"] == "1 (33%)"
+    at.radio(key="ae_window").set_value("Through 24 months (day 730)").run()
+    assert not at.exception
+    assert any("day 0 to day 730" in m.value for m in at.markdown)
