@@ -13,10 +13,15 @@ from smart101_dash.panels.registry import PANELS
 from smart101_dash.store import Database
 
 DEMO = ROOT / "data" / "demo"
-CASES = [("overview", None), ("cd4_reconstitution", None), ("cd4_reconstitution", "GROUP B"), ("adverse_events", None), ("survival", None), ("gvhd", None),
-         ("infections", None), ("overview", "GROUP B"), ("adverse_events", "GROUP A"), ("survival", "GROUP A"),
-         ("gvhd", "GROUP B"), ("infections", "GROUP A")]
 ARM_LABELS = {"GROUP A": "Group A (adults)", "GROUP B": "Group B (pediatric)"}
+# (sidebar widget, key, value, the same choice as Filters); None: no filter.
+CHOICES = {
+    "all": None,
+    "group-a": ("radio", "f_arm", ARM_LABELS["GROUP A"], Filters(arm="GROUP A")),
+    "group-b": ("radio", "f_arm", ARM_LABELS["GROUP B"], Filters(arm="GROUP B")),
+    "aml": ("multiselect", "f_diag", ["AML"], Filters(diagnoses=("AML",))),
+}
+CASES = [(panel, choice) for panel in PANELS for choice in CHOICES]
 
 
 def normalise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -24,19 +29,26 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.read_csv(pd.io.common.StringIO(frame.to_csv(index=False)))
 
 
-@pytest.mark.parametrize(("panel", "arm"), CASES, ids=[f"{p}-{a}" for p, a in CASES])
-def test_page_tables_equal_panel_tables(monkeypatch: pytest.MonkeyPatch, panel: str,
-                                        arm: str | None) -> None:
+@pytest.fixture(scope="module")
+def database() -> Database:
+    return Database()
+
+
+@pytest.mark.parametrize(("panel", "choice"), CASES, ids=[f"{p}-{c}" for p, c in CASES])
+def test_page_tables_equal_panel_tables(monkeypatch: pytest.MonkeyPatch, database: Database,
+                                        panel: str, choice: str) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(DEMO))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    if arm:
-        at.sidebar.radio(key="f_arm").set_value(ARM_LABELS[arm]).run()
+    filters = Filters()
+    if CHOICES[choice]:
+        kind, key, value, filters = CHOICES[choice]
+        getattr(at.sidebar, kind)(key=key).set_value(value).run()
     at.switch_page(f"pages/{panel}.py").run()
     assert not at.exception
-    db = Database()
-    result = PANELS[panel](db, db.load(DEMO), Filters(arm=arm), SETTINGS)
+    assert not [e.value for e in at.error]
+    result = PANELS[panel](database, database.load(DEMO), filters, SETTINGS)
     expected = [item.data for item in result.items if item.figure is None]
     shown = [df.value for df in at.dataframe]
-    assert len(shown) == len(expected)
+    assert len(shown) == len(expected) > 0
     for on_page, written in zip(shown, expected, strict=True):
         pd.testing.assert_frame_equal(normalise(on_page), normalise(written))
