@@ -123,10 +123,31 @@ def banner(context: PageContext) -> None:
         st.warning(f"Left out after validation: {', '.join(failed)}. See the Data quality page.")
 
 
+def panel_key(build: Callable[..., PanelResult]) -> str:
+    """The panel's name and the page's options: what, besides cut and filters, shapes a result."""
+    options = sorted(getattr(build, "keywords", {}).items())
+    function = getattr(build, "func", build)
+    return f"{function.__module__}.{function.__qualname__}{options!r}"
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cached_panel(key: str, fingerprint: str, filters: Filters, settings: Settings,
+                 _build: Callable[..., PanelResult], _context: PageContext) -> PanelResult:
+    """A panel's result, kept per (panel and options, cut, filters, settings).
+
+    A rerun with the same choices (a page revisited, a toggle flipped back) is then free; the
+    derivations and estimators cost 0.1-1 s a panel (docs/performance.md). A result is
+    immutable once built (frozen dataclasses; drawing does not change it), so the cached
+    object is shared rather than copied. A new cut has a new fingerprint: no stale result.
+    """
+    return _build(_context.db, _context.cut, _context.filters, _context.settings)
+
+
 def run_panel(build: Callable[..., PanelResult], context: PageContext) -> None:
     """Build a panel and draw it; a missing dataset or a bug becomes a plain message."""
     try:
-        result = build(context.db, context.cut, context.filters, context.settings)
+        result = cached_panel(panel_key(build), context.cut.fingerprint, context.filters,
+                              context.settings, _build=build, _context=context)
     except DatasetUnavailable as exc:
         st.error(str(exc))
         return
