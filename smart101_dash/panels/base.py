@@ -70,6 +70,12 @@ def unavailable(title: str, cut: ExportCut, filters: Filters, reason: str) -> Pa
     return PanelResult(title, cut, filters, messages=(Message(Level.ERROR, reason),))
 
 
+def no_patients(title: str, cut: ExportCut, filters: Filters) -> PanelResult:
+    """An empty filter result: a plain message instead of empty tables and axes."""
+    return PanelResult(title, cut, filters, messages=(Message(
+        Level.INFO, "No transplanted patient matches the filters."),))
+
+
 def csv_bytes(result: PanelResult, item: PanelItem) -> bytes:
     """The CSV of exactly the rows an item shows, headed by '#' lines stating its context."""
     header = [

@@ -29,10 +29,11 @@ from smart101_dash.charts import (
 )
 from smart101_dash.config import EndpointSettings, Settings
 from smart101_dash.filters import Filters
-from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
-    GROUP_ORDER,
+    cohort_sizes,
     format_p,
+    group_messages,
     incidence_estimate,
     present_groups,
     risk_table,
@@ -48,7 +49,6 @@ PRIMARY_DAY = 100  # the protocol's primary time point for T-cell reconstitution
 OTHER_SUBSETS = ("CD3", "CD8", "CD19", "NK")
 SUBSET_LABELS = {"CD4": "CD4+ T cells", "CD3": "CD3+ T cells", "CD8": "CD8+ T cells",
                  "CD19": "CD19+ B cells", "NK": "NK cells"}
-SMALL_GROUP = 10
 BY_VISIT_COLUMNS = ["group", "day", "from_day", "to_day", "n", "median", "q1", "q3"]
 MEASUREMENT_COLUMNS = ["USUBJID", "group", "day", "cd4_cells_per_ul", "protocol_day"]
 DAY100_COLUMNS = ["group", "patients", "cd4_n", "cd4_median", "cd4_q1", "cd4_q3",
@@ -67,18 +67,16 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     labs, query = lab_values(db, cut, filters, ("CD4", *OTHER_SUBSETS))
     ep = endpoint_settings(settings.endpoints, threshold_cells_per_ul, threshold_inclusive,
                            window_days)
-    counts = adsl.groupby("COHORT").size().to_dict()
-    n_per_group = {g: int(counts[g]) for g in GROUP_ORDER if g in counts}
+    n_per_group = cohort_sizes(adsl)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
     if adsl.empty:
-        return PanelResult(TITLE, cut, filters, messages=(Message(
-            Level.INFO, "No transplanted patient matches the filters."),))
+        return no_patients(TITLE, cut, filters)
 
     windows = dict(zip(ep.lab_visit_days, ep.lab_visit_window_days, strict=True))
     measured = daily_measurements(adsl, labs)
     values = visit_values(measured, windows)
     groups = tuple(n_per_group)
-    messages = _group_messages(n_per_group)
+    messages = group_messages(n_per_group, "medians, proportions and curves")
     items: list[PanelItem] = []
 
     cd4 = measured[measured["PARAMCD"] == "CD4"]
@@ -345,13 +343,3 @@ def _estimate_at(table: pd.DataFrame, data: pd.DataFrame, group: str, day: int) 
 
 def _percent(value: object) -> str:
     return "not estimable" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
-
-
-def _group_messages(n_per_group: dict[str, int]) -> list[Message]:
-    messages = [Message(Level.WARNING, f"{group} has {n} patients: medians, proportions and "
-                                       "curves are very uncertain.")
-                for group, n in n_per_group.items() if n < SMALL_GROUP]
-    if len(n_per_group) < 2:
-        messages.append(Message(Level.INFO, "Only one cohort has patients under these filters: "
-                                            "no comparison."))
-    return messages

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from smart101_dash.panels.base import Level, Message
 from smart101_dash.stats import (
     cumulative_incidence,
     gray_test,
@@ -23,6 +24,7 @@ from smart101_dash.stats import (
 )
 
 GROUP_ORDER = ("SMART101", "CONTROL")
+SMALL_GROUP = 10  # below this many patients a group's estimates get a warning
 LANDMARK_COLUMNS = ["endpoint", "group", "day", "estimate", "lower", "upper", "n_risk",
                     "n_events"]
 
@@ -36,6 +38,21 @@ def with_groups(endpoint: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
     merged = merged.rename(columns={"COHORT": "group"})
     keys = ["group", "time", "USUBJID"] if "time" in merged else ["group", "USUBJID"]
     return merged.sort_values(keys, ascending=[False] + [True] * (len(keys) - 1))
+
+
+def cohort_sizes(subjects: pd.DataFrame) -> dict[str, int]:
+    """Patients per cohort present, SMART101 first: the N of footers and denominators."""
+    counts = subjects.groupby("COHORT").size().to_dict()
+    return {g: int(counts[g]) for g in GROUP_ORDER if g in counts}
+
+
+def group_messages(n_per_group: dict[str, int], what: str) -> list[Message]:
+    """A warning per small group and a note when only one cohort is left to compare."""
+    messages = [Message(Level.WARNING, f"{group} has {n} patients: {what} are very uncertain.")
+                for group, n in n_per_group.items() if n < SMALL_GROUP]
+    if len(n_per_group) < 2:
+        messages.append(Message(Level.INFO, "Only one cohort is selected: no comparison."))
+    return messages
 
 
 def sort_groups(table: pd.DataFrame) -> pd.DataFrame:

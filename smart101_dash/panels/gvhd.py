@@ -17,9 +17,11 @@ from smart101_dash.charts import grade_distribution_figure, step_curves_figure, 
 from smart101_dash.config import Settings
 from smart101_dash.endpoints.gvhd import STAGE_COLUMNS
 from smart101_dash.filters import Filters
-from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
+    cohort_sizes,
     format_p,
+    group_messages,
     incidence_estimate,
     landmark_rows,
     present_groups,
@@ -48,12 +50,10 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
     adsl, _ = subjects(db, cut, filters)
     assessments, query = gvhd_assessments(db, cut, filters)
     ep = settings.endpoints
-    counts = adsl.groupby("COHORT").size().to_dict()
-    n_per_group = {g: int(counts[g]) for g in ("SMART101", "CONTROL") if g in counts}
+    n_per_group = cohort_sizes(adsl)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
     if adsl.empty:
-        return PanelResult(TITLE, cut, filters, messages=(Message(
-            Level.INFO, "No transplanted patient matches the filters."),))
+        return no_patients(TITLE, cut, filters)
 
     grade_window = min(ep.agvhd_windows_days)
     acute_window = max(ep.agvhd_windows_days)
@@ -148,7 +148,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
     )
     return PanelResult(TITLE, cut, filters, items, definitions=definitions,
                        n_per_group=n_per_group,
-                       messages=tuple(_messages(grades, assessments, acute, chronic)))
+                       messages=tuple(_messages(n_per_group, assessments, acute, chronic)))
 
 
 def max_grade_table(grades: pd.DataFrame) -> pd.DataFrame:
@@ -187,17 +187,10 @@ def organ_involvement(grades: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ORGAN_COLUMNS)
 
 
-def _messages(grades: pd.DataFrame, assessments: pd.DataFrame,
+def _messages(n_per_group: dict[str, int], assessments: pd.DataFrame,
               acute: dict[str, pd.DataFrame], chronic: dict[str, pd.DataFrame]
               ) -> list[Message]:
-    messages = []
-    for group in present_groups(grades):
-        n = int((grades["group"] == group).sum())
-        if n < 10:
-            messages.append(Message(Level.WARNING, f"{group} has {n} patients: the estimates "
-                                                   "and intervals are very uncertain."))
-    if len(present_groups(grades)) < 2:
-        messages.append(Message(Level.INFO, "Only one cohort is selected: no comparison."))
+    messages = group_messages(n_per_group, "the estimates and intervals")
     if assessments.empty:
         messages.append(Message(Level.INFO, "No GvHD assessment is recorded for the patients "
                                             "selected: every patient counts as grade 0."))

@@ -22,11 +22,12 @@ from smart101_dash.charts import mean_cumulative_count_figure, step_curves_figur
 from smart101_dash.config import Settings
 from smart101_dash.contract import INFECTION_CATEGORIES
 from smart101_dash.filters import Filters
-from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
-    GROUP_ORDER,
     LANDMARK_COLUMNS,
+    cohort_sizes,
     format_p,
+    group_messages,
     incidence_estimate,
     landmark_rows,
     present_groups,
@@ -47,7 +48,6 @@ TITLE = "Infections (through 24 months)"
 CATEGORIES = ("ALL", *INFECTION_CATEGORIES)  # "ALL": any category; the page's choices
 GRADES = (1, 2, 3)  # BMT CTN infection grading
 TICKS = (0, 100, 180, 365, 548, 730)
-SMALL_GROUP = 10
 DENSITY_COLUMNS = ["group", "category", "episodes", "patient_days",
                    "rate_per_100_patient_days", "lower", "upper"]
 
@@ -63,11 +63,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
     adinf, q_inf = infection_records(db, cut, filters)
     ep = settings.endpoints
     window = ep.follow_up_days
-    groups_n = adsl.groupby("COHORT").size().to_dict()
-    n_per_group = {g: int(groups_n[g]) for g in GROUP_ORDER if g in groups_n}
+    n_per_group = cohort_sizes(adsl)
     if adsl.empty:
-        return PanelResult(TITLE, cut, filters, messages=(Message(
-            Level.INFO, "No transplanted patient matches the filters."),))
+        return no_patients(TITLE, cut, filters)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
 
     followed = endpoints.infection_episodes(adsl, adinf, ep, window_days=window)
@@ -78,7 +76,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
         adsl, adinf, ep, category=None if c == "ALL" else c, window_days=window), adsl)
         for c in CATEGORIES}
 
-    messages = _group_messages(n_per_group, groups)
+    messages = group_messages(n_per_group, "the rates and curves")
     if episodes.empty:
         messages.append(Message(Level.INFO, f"No infection episode from day 0 to day {window} "
                                             "in the patients selected: the tables show zeros."))
@@ -159,15 +157,6 @@ def _category_words(category: str) -> str:
 
 def _in_category(episodes: pd.DataFrame, category: str) -> pd.DataFrame:
     return episodes if category == "ALL" else episodes[episodes["INFCAT"] == category]
-
-
-def _group_messages(n_per_group: dict[str, int], groups: tuple[str, ...]) -> list[Message]:
-    messages = [Message(Level.WARNING, f"{g} has {n_per_group[g]} patients: the rates and curves "
-                                       "are very uncertain; read the counts.")
-                for g in groups if n_per_group[g] < SMALL_GROUP]
-    if len(groups) < 2:
-        messages.append(Message(Level.INFO, "Only one cohort is selected: no comparison."))
-    return messages
 
 
 def episodes_by_grade(episodes: pd.DataFrame, groups: tuple[str, ...]) -> pd.DataFrame:

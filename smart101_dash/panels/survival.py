@@ -14,14 +14,15 @@ from smart101_dash import endpoints
 from smart101_dash.charts import step_curves_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
-from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
     LANDMARK_COLUMNS,
     Estimate,
+    cohort_sizes,
     format_p,
+    group_messages,
     incidence_estimate,
     landmark_rows,
-    present_groups,
     risk_table,
     sort_groups,
     survival_estimate,
@@ -38,12 +39,10 @@ TICKS = (0, 100, 180, 365, 548, 730)
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) -> PanelResult:
     adsl, q_subjects = subjects(db, cut, filters)
     ep = settings.endpoints
-    groups_n = adsl.groupby("COHORT").size().to_dict()
-    n_per_group = {g: int(groups_n[g]) for g in ("SMART101", "CONTROL") if g in groups_n}
+    n_per_group = cohort_sizes(adsl)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
     if adsl.empty:
-        return PanelResult(TITLE, cut, filters, messages=(Message(
-            Level.INFO, "No transplanted patient matches the filters."),))
+        return no_patients(TITLE, cut, filters)
 
     os_data = with_groups(endpoints.overall_survival(adsl, ep), adsl)
     dfs_data = with_groups(endpoints.disease_free_survival(adsl, ep), adsl)
@@ -60,7 +59,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
     follow_text = "; ".join(f"{r.group} {_days(r.median)}{_interval(r.lower, r.upper)}"
                             for r in follow.itertuples())
 
-    messages = list(_small_group_messages(os_data))
+    messages = group_messages(n_per_group, "the curves and intervals")
     table, table_messages = landmark_table(db, cut, filters, settings, adsl, {
         "OS": (os_data, True), "DFS": (dfs_data, True), "NRM": (nrm_data, False),
         "RELAPSE": (relapse_data, False)})
@@ -148,18 +147,6 @@ def landmark_table(db: Database, cut: ExportCut, filters: Filters, settings: Set
     table = pd.concat([r for r in rows if not r.empty], ignore_index=True) if rows else \
         pd.DataFrame(columns=LANDMARK_COLUMNS)
     return table[LANDMARK_COLUMNS], messages
-
-
-def _small_group_messages(data: pd.DataFrame) -> list[Message]:
-    messages = []
-    for group in present_groups(data):
-        n = int((data["group"] == group).sum())
-        if n < 10:
-            messages.append(Message(Level.WARNING, f"{group} has {n} patients: the curves and "
-                                                   "intervals are very uncertain."))
-    if len(present_groups(data)) < 2:
-        messages.append(Message(Level.INFO, "Only one cohort is selected: no comparison."))
-    return messages
 
 
 def _interval(lower: object, upper: object) -> str:
