@@ -7,14 +7,16 @@ the context, call a panel's `build`, and hand the result to `draw_panel`.
 from __future__ import annotations
 
 import logging
+import runpy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import pandas as pd
 import streamlit as st
 
-from smart101_dash.config import SETTINGS, Settings, data_dir
+from smart101_dash.config import PACKAGE_ROOT, SETTINGS, Settings, data_dir
 from smart101_dash.contract import AGE_GROUPS, COHORTS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, PanelResult, csv_bytes, csv_file_name
@@ -55,9 +57,23 @@ def get_database() -> Database:
 FILTER_KEYS = ("f_cohorts", "f_arm", "f_age", "f_diag", "f_disstat", "f_dontype", "f_period")
 
 
+def run_app_instead() -> NoReturn:
+    """A page file run on its own: run app.py, whose navigation runs the page, then stop.
+
+    When a new session opens at a page's URL (say /gvhd), Streamlit runs pages/gvhd.py itself,
+    before app.py has ever declared st.navigation in that session: the page would get the
+    legacy sidebar listing every file in pages/ (and app.py), and no page configuration. Running
+    app.py here declares the navigation, which then runs this page through it.
+    """
+    runpy.run_path(str(PACKAGE_ROOT / "app.py"), run_name="__main__")
+    st.stop()
+
+
 def page_start() -> PageContext:
     """Begin a page: load the export (a new cut shows on this interaction), draw the filter
     sidebar, the title and the banner. Returns what the page's panel needs."""
+    if not getattr(_navigation, "active", False):
+        run_app_instead()
     db = get_database()
     cut = db.load(data_dir())
     last = st.session_state.get("_smart101_fingerprint")

@@ -112,3 +112,24 @@ def test_arm_filter_reaches_the_gvhd_page_and_its_downloads(page: object, export
     assert "arm GROUP B vs pediatric controls" in header[1]
     pd.testing.assert_frame_equal(rows, as_csv(result.item("gvhd_max_grade").data))
     page.screenshot(path=str(ARTIFACTS / "gvhd-group-b.png"), full_page=True)
+
+
+def test_a_page_url_opened_first_gets_the_app_navigation(chromium: str, server: object) -> None:
+    """A new session at /gvhd: Streamlit runs pages/gvhd.py itself before app.py has declared
+    st.navigation; the page must hand over to app.py (its navigation, titles, wide layout),
+    not show the legacy list of files in pages/."""
+    from conftest import CHROMIUM_FLAGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1600})
+        tab.goto(f"{server.url}/gvhd")
+        wait_idle(tab)
+        links = tab.locator("[data-testid=stSidebarNavLink]").all_inner_texts()
+        assert any(text.strip().endswith("GvHD") for text in links), links
+        assert not any(text.strip() in ("app", "gvhd", "overview") for text in links), links
+        assert "Graft-versus-host disease" in tab.locator("[data-testid=stMain]").inner_text()
+        assert tab.locator("[data-testid=stException]").count() == 0
+        tab.screenshot(path=str(ARTIFACTS / "gvhd-direct-url.png"))
+        browser.close()
