@@ -167,6 +167,11 @@ def grade_distribution_figure(distribution: pd.DataFrame, *, grade_labels: dict[
     return fig
 
 
+def _value_axis(log_axis: bool) -> dict[str, object]:
+    """A linear axis, or a log axis labelled at 1, 2 and 5 times each power of ten."""
+    return {"type": "log", "dtick": "D2"} if log_axis else {"type": "linear"}
+
+
 def _median_iqr_traces(summary: pd.DataFrame, *, legend: bool, label: str = "median (IQR)"
                        ) -> list[go.Scatter]:
     """One trace per group: medians joined by a line, error bars from q1 to q3."""
@@ -219,7 +224,7 @@ def counts_over_time_figure(by_visit: pd.DataFrame, trajectories: pd.DataFrame |
         fig.add_trace(trace)
     fig.update_xaxes(title_text="Days after transplant (day 0)",
                      tickvals=[0, *by_visit["day"].drop_duplicates()])
-    fig.update_yaxes(title_text="CD4+ T cells (cells/uL)", type="log" if log_axis else "linear")
+    fig.update_yaxes(title_text="CD4+ T cells (cells/uL)", **_value_axis(log_axis))
     fig.update_layout(height=500, legend=dict(orientation="h", y=1.12, x=0),
                       hovermode="closest")
     return fig
@@ -238,7 +243,7 @@ def subsets_figure(subsets: pd.DataFrame, titles: dict[str, str], *,
             fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(tickvals=[0, *subsets["day"].drop_duplicates()])
     fig.update_xaxes(title_text="Days after transplant (day 0)", row=rows)
-    fig.update_yaxes(type="log" if log_axis else "linear")
+    fig.update_yaxes(**_value_axis(log_axis))
     fig.update_yaxes(title_text="cells/uL", col=1)
     fig.update_layout(height=150 + 280 * rows, legend=dict(orientation="h", y=1.12, x=0))
     return fig
