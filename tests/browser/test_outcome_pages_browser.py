@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ARTIFACTS, wait_idle
+from conftest import ARTIFACTS, CHROMIUM_FLAGS, wait_idle
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
@@ -118,7 +118,6 @@ def test_a_page_url_opened_first_gets_the_app_navigation(chromium: str, server: 
     """A new session at /gvhd: Streamlit runs pages/gvhd.py itself before app.py has declared
     st.navigation; the page must hand over to app.py (its navigation, titles, wide layout),
     not show the legacy list of files in pages/."""
-    from conftest import CHROMIUM_FLAGS
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
