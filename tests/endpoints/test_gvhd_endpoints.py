@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 from endpoint_helpers import adsl, as_dict, rows_of, subject
 
-from smart101_dash.endpoints import acute_grade, acute_gvhd, chronic_gvhd
+from smart101_dash.endpoints import acute_grade, acute_gvhd, acute_gvhd_grade, chronic_gvhd
 
 STAGES = ("SKINSTG", "LIVERSTG", "UGISTG", "LGISTG", "AGVHDGR", "CGVHDSEV")
 EXPORT = adsl(
@@ -75,3 +75,21 @@ def test_empty_gvhd_dataset(settings):
     empty = pd.DataFrame(columns=["USUBJID", "ADT", *STAGES])
     got = acute_gvhd(EXPORT, empty, settings)
     assert set(got["status"]) == {0, 2}
+
+
+def test_maximum_acute_grade_by_day_100(settings):
+    out = acute_gvhd_grade(EXPORT, GVHD, settings).set_index("USUBJID")
+    grade = out["max_grade"].to_dict()
+    # I on day 10, II on day 30, 0 on day 60: II, first reached on day 30 (skin 3).
+    assert grade["g2-day30"] == 2 and out.loc["g2-day30", "worst_day"] == 30
+    assert out.loc["g2-day30", "SKINSTG"] == 3
+    assert grade["g3-day50"] == 3 and out.loc["g3-day50", "LIVERSTG"] == 2
+    assert grade["g3-day120"] == 0  # after day 100 ...
+    assert acute_gvhd_grade(EXPORT, GVHD, settings, window_days=180).set_index(
+        "USUBJID").loc["g3-day120", "max_grade"] == 3  # ... within day 180
+    assert grade["died-first"] == 0  # the assessment after death is not followed
+    assert grade["same-day"] == 2  # on the day of death: counted
+    assert grade["staged-only"] == 3 and out.loc["staged-only", "LGISTG"] == 2
+    assert grade["none"] == 0 and pd.isna(out.loc["none", "worst_day"])
+    assert pd.isna(out.loc["none", "SKINSTG"])  # no stage is invented for grade 0
+    assert len(out) == len(EXPORT)  # every transplanted subject, once

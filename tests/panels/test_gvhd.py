@@ -14,7 +14,6 @@ import pytest
 from export_factory import day, set_rows, valid_tables, write_export
 from scipy.stats import binomtest
 
-from smart101_dash import endpoints
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels import gvhd, survival
@@ -155,21 +154,6 @@ def test_assessment_after_day_100_does_not_count_for_the_maximum_grade(tmp_path:
     # ... but it is grade II-IV acute GvHD by day 180.
     estimates = result.item("gvhd_acute_estimates").data
     assert row(estimates, endpoint="AGVHD24", group="CONTROL", day=180)["n_events"] == 2
-
-
-def test_acute_gvhd_grade_derivation() -> None:
-    adsl = pd.DataFrame({"USUBJID": ["A", "B"], "HSCTDT": [day(0)] * 2,
-                         "DCUTDT": [day(300)] * 2, "LSTALVDT": [day(300), day(50)],
-                         "DTHDT": [None, day(50)], "RLPSDT": [None, None]})
-    adgvhd = pd.DataFrame({
-        "USUBJID": ["A", "A", "B", "B"], "ADT": [day(20), day(30), day(40), day(60)],
-        "SKINSTG": [3, 3, 1, 4], "LIVERSTG": [0, 0, 0, 0], "UGISTG": [0, 0, 0, 0],
-        "LGISTG": [0, 1, 0, 0], "AGVHDGR": [2, 2, 1, 4]})
-    out = endpoints.acute_gvhd_grade(adsl, adgvhd, SETTINGS.endpoints).set_index("USUBJID")
-    assert out.loc["A", "max_grade"] == 2 and out.loc["A", "worst_day"] == 20  # first at II
-    assert out.loc["A", "LGISTG"] == 0
-    # B died on day 50: the grade IV assessment on day 60 is after follow-up.
-    assert out.loc["B", "max_grade"] == 1 and out.loc["B", "SKINSTG"] == 1
 
 
 def test_no_gvhd_and_empty_filters_give_messages(tmp_path: Path) -> None:
