@@ -65,11 +65,6 @@ class PanelResult:
                 f"filters: {self.filters.describe()} · {groups}")
 
 
-def unavailable(title: str, cut: ExportCut, filters: Filters, reason: str) -> PanelResult:
-    """A panel that cannot be drawn says why, plainly, and shows nothing invented."""
-    return PanelResult(title, cut, filters, messages=(Message(Level.ERROR, reason),))
-
-
 def no_patients(title: str, cut: ExportCut, filters: Filters) -> PanelResult:
     """An empty filter result: a plain message instead of empty tables and axes."""
     return PanelResult(title, cut, filters, messages=(Message(
