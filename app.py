@@ -1,26 +1,39 @@
 """Smart-101 outcomes dashboard: the entry point (`streamlit run app.py`).
 
-Lists the pages and runs the one the user chose; each page begins with `ui.page_start()` (export,
-filters, banner). st.navigation is always called so that only the listed pages are ever served.
+Decides who is looking (sign-in or local mode) and lists only the pages they may see: the
+sign-in page alone for an anonymous visitor, "no access" for a user without a role, else every
+panel's page (from the panel registry), Data quality and, with the audit permission, Audit.
+st.navigation is always called, so only the listed pages are ever served.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from smart101_dash import ui
+from smart101_dash.panels.registry import PANELS
+from smart101_dash.ui import identity, review_pages
+from smart101_dash.ui.page import run_navigation
 
 st.set_page_config(page_title="Smart-101 outcomes", page_icon=":bar_chart:", layout="wide")
 
-PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/groups:", default=True),
-    st.Page("pages/cd4_reconstitution.py", title="CD4+ reconstitution",
-            icon=":material/monitoring:"),
-    st.Page("pages/gvhd.py", title="GvHD", icon=":material/healing:"),
-    st.Page("pages/infections.py", title="Infections", icon=":material/coronavirus:"),
-    st.Page("pages/adverse_events.py", title="Adverse events", icon=":material/warning:"),
-    st.Page("pages/survival.py", title="Survival, relapse and NRM", icon=":material/timeline:"),
-    st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
-]
+visitor = identity.identify()
+if visitor.problem:
+    pages = [st.Page(identity.configuration_problem_page(visitor.problem), title="Not available",
+                     url_path="not-available", default=True)]
+elif visitor.email is None:
+    pages = [st.Page(identity.sign_in_page, title="Sign in", url_path="sign-in", default=True)]
+elif visitor.viewer is None:
+    pages = [st.Page(identity.no_access_page(visitor), title="No access", url_path="no-access",
+                     default=True)]
+else:
+    identity.record_sign_in(visitor)
+    identity.sidebar_identity(visitor)
+    identity.local_mode_warning(visitor)
+    pages = [st.Page(f"pages/{panel.key}.py", title=panel.title, icon=panel.icon,
+                     default=i == 0) for i, panel in enumerate(PANELS)]
+    pages.append(st.Page("pages/data_quality.py", title="Data quality",
+                         icon=":material/fact_check:"))
+    if review_pages.may_audit(visitor.viewer):
+        pages.append(st.Page("pages/audit.py", title="Audit", icon=":material/policy:"))
 
-ui.run_navigation(PAGES)
+run_navigation(visitor, pages)

@@ -25,6 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     tables.add_argument("out", type=Path)
     tables.add_argument("--arm", choices=["GROUP A", "GROUP B"], default=None,
                         help="one arm against the controls of its age group (as the app's Arm)")
+    tables.add_argument("--role", default="analyst",
+                        help="write what this role of the roles file may see (default analyst)")
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check the trail's chain of hashes")
+    verify.add_argument("folder", type=Path, nargs="?", default=None,
+                        help="the audit folder (default: $SMART101_AUDIT_DIR or var/audit)")
 
     commands.add_parser("contract", help="print the export contract as Markdown")
 
@@ -41,19 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         print(report.format_text())
         return 0 if report.ok else 1
     if args.command == "tables":
-        from smart101_dash.filters import Filters
-        from smart101_dash.store import DatasetUnavailable
-        from smart101_dash.tables import write_tables
+        return _tables(args)
+    if args.command == "audit":
+        from smart101_dash.audit import audit_dir, verify
 
-        try:
-            written = write_tables(args.export_dir, args.out, Filters(arm=args.arm))
-        except (DatasetUnavailable, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        print(f"{len(written.files)} tables written to {args.out}")
-        for name, reason in written.skipped.items():
-            print(f"not built: {name}: {reason}")
-        return 0
+        result = verify(args.folder or audit_dir())
+        print(result.format())
+        return 0 if result.ok else 1
     if args.command == "demo":
         from smart101_dash.demo import write_demo_export
 
@@ -71,6 +73,28 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{name} {n} rows" for name, n in counts.items()))
         return 0
     return 2  # unreachable: argparse requires a command
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from smart101_dash.access import AccessDenied, RolesFileError, load_roles
+    from smart101_dash.filters import Filters
+    from smart101_dash.store import DatasetUnavailable
+    from smart101_dash.tables import write_tables
+
+    try:
+        viewer = load_roles().viewer("tables command", args.role)
+        assert viewer is not None  # a role was named: viewer() returns one or raises
+        written = write_tables(args.export_dir, args.out, viewer, Filters(arm=args.arm))
+    except DatasetUnavailable as exc:
+        print(f"error: {exc.describe(with_examples=False)}", file=sys.stderr)
+        return 1
+    except (AccessDenied, RolesFileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(written.files)} tables written to {args.out} (role {viewer.role})")
+    for name, reason in written.skipped.items():
+        print(f"not built: {name}: {reason}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from smart101_dash.safe_text import escape_plotly
+
 COHORT_COLORS = {"SMART101": "#0072B2", "CONTROL": "#D55E00"}
 ARM_COLORS = {"GROUP A": "#0072B2", "GROUP B": "#56B4E9", "ALL": "#333333"}
 TARGET_COLOR = "#999999"
@@ -23,10 +25,14 @@ FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=13)
 
 
 def with_footer(fig: go.Figure, footer: str) -> go.Figure:
-    """Print the cut-off, filters and N under the plot, so a screenshot carries its context."""
+    """Print the cut-off, filters and N under the plot, so a screenshot carries its context.
+
+    The footer holds text from the export (study, filter values): escaped, so Plotly shows it
+    as characters and never as its pseudo-HTML (links, bold).
+    """
     # A fixed distance in pixels under the plot area (clear of tick labels and the axis title),
     # so the footer never collides with the axis whatever the figure's height.
-    fig.add_annotation(text=footer, xref="paper", yref="paper", x=0, y=0, yshift=-64,
+    fig.add_annotation(text=escape_plotly(footer), xref="paper", yref="paper", x=0, y=0, yshift=-64,
                        showarrow=False, xanchor="left", yanchor="top",
                        font=dict(size=10, color="#555555"))
     fig.update_layout(margin=dict(l=60, r=20, t=40, b=90), font=FONT, template="plotly_white")
@@ -211,10 +217,12 @@ def counts_over_time_figure(by_visit: pd.DataFrame, trajectories: pd.DataFrame |
         for (group, usubjid), rows in trajectories.groupby(["group", "USUBJID"], sort=False):
             fig.add_trace(go.Scatter(
                 x=rows["day"], y=rows["cd4_cells_per_ul"], mode="lines+markers",
-                name=str(usubjid), legendgroup=str(group), showlegend=False, opacity=0.3,
+                name=escape_plotly(usubjid), legendgroup=str(group), showlegend=False,
+                opacity=0.3,
                 line=dict(color=COHORT_COLORS.get(str(group), "#000000"), width=1),
                 marker=dict(size=3),
-                hovertemplate="day %{x}: %{y:.0f}<extra>" + str(usubjid) + "</extra>"))
+                hovertemplate="day %{x}: %{y:.0f}<extra>" + escape_plotly(usubjid)
+                + "</extra>"))
     last = max(by_visit["to_day"].max(), 0 if trajectories is None else
                trajectories["day"].max())
     fig.add_trace(go.Scatter(

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from smart101_dash.access import AccessDenied, Permission, Viewer
 from smart101_dash.contract import DATASETS, Kind
 from smart101_dash.sql import quote_identifier
 from smart101_dash.validate import Finding, Severity, ValidationReport, validate_export
@@ -46,10 +47,16 @@ def export_fingerprint(export_dir: Path) -> str:
 
 @dataclass(frozen=True)
 class Query:
-    """A SQL text with its named parameters: what ran, and what "Show query" prints."""
+    """A SQL text with its named parameters: what ran, and what "Show query" prints.
+
+    `subject_level`: the rows are shown as they are, one per subject or record (a listing), so
+    only a viewer with the subject_level permission may run it. Queries whose rows feed an
+    estimate or a count, and never reach the screen themselves, are not.
+    """
 
     sql: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    subject_level: bool = False
 
     def cache_key(self) -> tuple[str, tuple[tuple[str, Any], ...]]:
         return self.sql, tuple(sorted((k, _hashable(v)) for k, v in self.params.items()))
@@ -64,13 +71,15 @@ class DatasetUnavailable(Exception):
     def __init__(self, dataset: str, findings: tuple[Finding, ...]) -> None:
         self.dataset = dataset
         self.findings = findings
-        errors = [f for f in findings if f.severity is Severity.ERROR]
-        if errors:
-            reason = "; ".join(f.format() for f in errors[:3])
-            message = f"Dataset {dataset} failed validation and is left out: {reason}"
-        else:
-            message = f"Dataset {dataset} is not in this export."
-        super().__init__(message)
+        super().__init__(self.describe(with_examples=True))
+
+    def describe(self, with_examples: bool) -> str:
+        """The reason in words; without subject IDs for a viewer who may not see them."""
+        errors = [f for f in self.findings if f.severity is Severity.ERROR]
+        if not errors:
+            return f"Dataset {self.dataset} is not in this export."
+        reason = "; ".join(f.format(with_examples) for f in errors[:3])
+        return f"Dataset {self.dataset} failed validation and is left out: {reason}"
 
 
 @dataclass(frozen=True)
@@ -145,8 +154,16 @@ class Database:
             cur.close()
         return ExportCut(export_dir, fingerprint, report, cutoff, study_id)
 
-    def query(self, cut: ExportCut, query: Query) -> pd.DataFrame:
-        """Run `query` against `cut` on a fresh cursor; cached by fingerprint, SQL and params."""
+    def query(self, cut: ExportCut, query: Query, viewer: Viewer | None = None
+              ) -> pd.DataFrame:
+        """Run `query` against `cut` on a fresh cursor; cached by fingerprint, SQL and params.
+
+        A subject-level query runs only for a `viewer` with the subject_level permission: the
+        check is here, where the rows are read, not in the widgets that would show them.
+        """
+        if query.subject_level and (viewer is None or not viewer.can(Permission.SUBJECT_LEVEL)):
+            role = viewer.role if viewer else "no viewer"
+            raise AccessDenied(f"a subject-level read is not allowed for {role!r}")
         key = (cut.fingerprint, *query.cache_key())
         with self._lock:
             cached = self._results.get(key)
@@ -165,15 +182,18 @@ class Database:
                 self._results.popitem(last=False)
         return frame.copy()
 
-    def read(self, cut: ExportCut, dataset: str, columns: tuple[str, ...]) -> pd.DataFrame:
-        """Whole columns of one dataset (column names checked against the contract)."""
+    def read(self, cut: ExportCut, dataset: str, columns: tuple[str, ...],
+             viewer: Viewer | None = None) -> pd.DataFrame:
+        """Whole columns of one dataset (column names checked against the contract): rows as
+        they are, so a subject-level read."""
         cut.require(dataset)
         spec = DATASETS[dataset]
         for column in columns:
             if column not in spec.column_names:
                 raise ValueError(f"{dataset}.{column} is not a column of the export contract")
         cols = ", ".join(quote_identifier(c) for c in columns)
-        return self.query(cut, Query(f"SELECT {cols} FROM {quote_identifier(dataset)}"))
+        return self.query(cut, Query(f"SELECT {cols} FROM {quote_identifier(dataset)}",
+                                     subject_level=True), viewer)
 
     def clear_results(self) -> None:
         """Forget every cached query result (benchmarks measure the queries themselves)."""

@@ -43,10 +43,10 @@ class Finding:
     examples: tuple[str, ...] = ()
     detail: str = ""
 
-    def format(self) -> str:
+    def format(self, with_examples: bool = True) -> str:
         where = f"{self.dataset}.{self.column}" if self.column else self.dataset
         rows = f", {self.n_rows} row{'s' if self.n_rows != 1 else ''}" if self.n_rows else ""
-        eg = f" (e.g. {', '.join(self.examples)})" if self.examples else ""
+        eg = f" (e.g. {', '.join(self.examples)})" if self.examples and with_examples else ""
         detail = f": {self.detail}" if self.detail else ""
         return f"{self.severity.upper():7} {where}: {self.rule}{rows}{eg}{detail}"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from export_factory import adsl_rows, to_table, write_export
+from viewers import ANALYST
 
 from smart101_dash.filters import Filters
 from smart101_dash.panels.common import COHORT_COUNTS_SQL, cohort_counts
@@ -91,16 +92,16 @@ def test_values_are_bound_not_spliced(export: Path, db: Database) -> None:
 
 def test_read_only_allows_contract_columns(export: Path, db: Database) -> None:
     cut = db.load(export)
-    assert len(db.read(cut, "adae", ("USUBJID", "ATOXGR"))) == 3
+    assert len(db.read(cut, "adae", ("USUBJID", "ATOXGR"), ANALYST)) == 3
     with pytest.raises(ValueError, match="not a column of the export contract"):
-        db.read(cut, "adae", ("USUBJID", "1; DROP TABLE adsl"))
+        db.read(cut, "adae", ("USUBJID", "1; DROP TABLE adsl"), ANALYST)
 
 
 def test_unusable_dataset_raises_a_plain_message(export: Path, db: Database) -> None:
     (export / "adgvhd.parquet").write_bytes(b"not parquet")
     cut = db.load(export)
     with pytest.raises(DatasetUnavailable, match="Dataset adgvhd failed validation"):
-        db.read(cut, "adgvhd", ("USUBJID",))
+        db.read(cut, "adgvhd", ("USUBJID",), ANALYST)
     (export / "adgvhd.parquet").unlink()
     cut = db.load(export)
     with pytest.raises(DatasetUnavailable, match="Dataset adgvhd is not in this export"):
@@ -129,7 +130,7 @@ def test_loading_and_querying_write_nothing_to_the_export(export: Path, db: Data
     before = sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in export.rglob("*"))
     cut = db.load(export)
     cohort_counts(db, cut, Filters())
-    db.read(cut, "adlb", ("USUBJID", "AVAL"))
+    db.read(cut, "adlb", ("USUBJID", "AVAL"), ANALYST)
     after = sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in export.rglob("*"))
     assert after == before
 
@@ -141,5 +142,5 @@ def test_absent_optional_columns_read_as_null(tmp_path: Path, db: Database) -> N
     tables["adae"] = tables["adae"].drop(["AEOUT"])
     cut = db.load(write_export(tmp_path / "no-aeout", tables))
     assert cut.report.ok
-    frame = db.read(cut, "adae", ("USUBJID", "AEOUT"))
+    frame = db.read(cut, "adae", ("USUBJID", "AEOUT"), ANALYST)
     assert frame["AEOUT"].isna().all() and len(frame) == 3

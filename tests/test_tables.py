@@ -10,10 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from export_factory import valid_tables, write_export
+from viewers import ANALYST
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import PANELS
+from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
 from smart101_dash.tables import write_tables
 
@@ -22,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_item_of_every_panel_is_written_as_shown(tmp_path: Path) -> None:
     export = write_export(tmp_path / "export")
-    written = write_tables(export, tmp_path / "out")
+    written = write_tables(export, tmp_path / "out", ANALYST)
     assert written.skipped == {}
     db = Database()
     cut = db.load(export)
-    for build in PANELS.values():
-        for item in build(db, cut, Filters(), SETTINGS).items:
+    for panel in PANELS:
+        for item in build_panel(panel, db, cut, Filters(), SETTINGS, ANALYST).items:
             on_disk = pd.read_csv(tmp_path / "out" / f"{item.key}.csv")
             expected = pd.read_csv(pd.io.common.StringIO(item.data.to_csv(index=False)))
             pd.testing.assert_frame_equal(on_disk, expected)
@@ -40,7 +42,8 @@ def test_every_item_of_every_panel_is_written_as_shown(tmp_path: Path) -> None:
 def test_a_missing_dataset_skips_its_panels_only(tmp_path: Path) -> None:
     tables = valid_tables()
     del tables["adae"]
-    written = write_tables(write_export(tmp_path / "export", tables), tmp_path / "out")
+    written = write_tables(write_export(tmp_path / "export", tables), tmp_path / "out",
+                           ANALYST)
     assert set(written.skipped) == {"adverse_events"}
     assert (tmp_path / "out" / "baseline.csv").exists()
     assert not (tmp_path / "out" / "ae_summary.csv").exists()
@@ -49,7 +52,7 @@ def test_a_missing_dataset_skips_its_panels_only(tmp_path: Path) -> None:
 def test_refuses_to_write_into_the_export(tmp_path: Path) -> None:
     export = write_export(tmp_path / "export")
     with pytest.raises(ValueError, match="refusing to write into the export folder"):
-        write_tables(export, export / "tables")
+        write_tables(export, export / "tables", ANALYST)
 
 
 def test_cli(tmp_path: Path) -> None:
@@ -69,7 +72,7 @@ def test_cli(tmp_path: Path) -> None:
 
 
 def test_docs_name_every_file_and_its_columns(tmp_path: Path) -> None:
-    written = write_tables(ROOT / "data" / "demo", tmp_path / "out")
+    written = write_tables(ROOT / "data" / "demo", tmp_path / "out", ANALYST)
     docs = (ROOT / "docs" / "tables.md").read_text()
     for path in written.files:
         line = next((x for x in docs.splitlines() if x.startswith(f"| `{path.name}` |")), None)
@@ -93,3 +96,24 @@ def test_cli_arm_option(tmp_path: Path) -> None:
     baseline = pd.read_csv(tmp_path / "out" / "baseline.csv").set_index(
         ["characteristic", "category"])
     assert baseline.loc[("Patients", "n")].astype(int).tolist() == [1, 1]  # T-B1 and C-3
+
+
+def test_cli_role_sponsor_writes_no_subject_level_file(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export")
+    run = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", str(export),
+                          str(tmp_path / "out"), "--role", "sponsor"], cwd=ROOT,
+                         capture_output=True, text=True, check=False, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "not built: death_listing: subject-level" in run.stdout
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["role"] == "sponsor"
+    assert {"sae_listing", "death_listing", "cd4_trajectories"} <= set(manifest["not_built"])
+    ids = set(pd.read_parquet(export / "adsl.parquet")["USUBJID"])
+    for path in (tmp_path / "out").glob("*.csv"):
+        text = path.read_text()
+        assert not [i for i in ids if i in text], path.name
+    unknown = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", str(export),
+                              str(tmp_path / "out2"), "--role", "visitor"], cwd=ROOT,
+                             capture_output=True, text=True, check=False, timeout=120)
+    assert unknown.returncode == 1 and "role 'visitor' is not defined" in unknown.stderr
+    assert "Traceback" not in unknown.stderr

@@ -10,10 +10,12 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from smart101_dash.access import Permission, Viewer
 from smart101_dash.charts import grade_distribution_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.store import Database, ExportCut, Query
 
 TITLE = "Adverse events"
@@ -25,7 +27,8 @@ FROM population
 WHERE SAFFL = 'Y' AND HSCTDT IS NOT NULL
 GROUP BY COHORT""")
 
-EVENTS_SQL = with_population("""\
+# The events of the window; the SAE listing is the same rows restricted to serious events.
+_EVENTS = """\
 SELECT p.COHORT AS cohort, p.ARM AS arm, e.USUBJID AS usubjid, e.AESEQ AS aeseq,
        e.AEBODSYS AS soc, e.AEDECOD AS pt, e.ATOXGR AS grade, e.AESER AS serious,
        e.AEREL AS related, e.AEOUT AS outcome,
@@ -35,8 +38,10 @@ FROM adae e
 JOIN population p USING (USUBJID)
 WHERE p.SAFFL = 'Y' AND p.HSCTDT IS NOT NULL
   AND e.ASTDT >= p.HSCTDT AND e.ASTDT <= p.DCUTDT
-  AND date_diff('day', p.HSCTDT, e.ASTDT) <= $window_days
-ORDER BY p.COHORT DESC, e.USUBJID, start_day, e.AESEQ""")
+  AND date_diff('day', p.HSCTDT, e.ASTDT) <= $window_days{only}
+ORDER BY p.COHORT DESC, e.USUBJID, start_day, e.AESEQ"""
+EVENTS_SQL = with_population(_EVENTS.format(only=""))
+SAE_LISTING_SQL = with_population(_EVENTS.format(only="\n  AND e.AESER = 'Y'"))
 
 DEATHS_SQL = with_population("""\
 SELECT COHORT AS cohort, ARM AS arm, USUBJID AS usubjid,
@@ -47,8 +52,9 @@ WHERE DTHDT IS NOT NULL AND DTHDT <= DCUTDT AND HSCTDT IS NOT NULL
 ORDER BY death_day, USUBJID""")
 
 
-def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
-          window_days: int | None = None) -> PanelResult:
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
+          viewer: Viewer, window_days: int | None = None) -> PanelResult:
+    """The AE panel; the SAE and death listings only for a viewer allowed subject-level rows."""
     cut.require("adsl", "adae")
     window = settings.endpoints.ae_window_days if window_days is None else window_days
     params = {**filters.params(), "window_days": window}
@@ -62,14 +68,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
 
     q_events = Query(EVENTS_SQL, params)
     events = db.query(cut, q_events)
-    q_deaths = Query(DEATHS_SQL, filters.params())
-    deaths = db.query(cut, q_deaths)
 
     summary = patient_summary(events, n_at_risk, groups)
     by_term = worst_grade_by_term(events, n_at_risk, groups)
     distribution = worst_grade_distribution(events, n_at_risk, groups)
     figure = with_footer(worst_grade_figure(distribution, window), base.footer)
-    serious = events[events["serious"] == "Y"].drop(columns=["serious"]).reset_index(drop=True)
 
     messages = []
     if events.empty:
@@ -79,28 +82,44 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
         messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: read the "
                                                "counts, not the percentages."))
     window_text = f"day 0 to day {window}"
-    items = (
+    items = [
         PanelItem("ae_summary", f"Patients with adverse events, {window_text}", summary, None,
-                  q_events, "n (%) of the safety population; a patient counts once per row."),
+                  (q_n, q_events), "n (%) of the safety population; a patient counts once per "
+                  "row."),
         PanelItem("ae_worst_grade", f"Worst grade per patient, {window_text}", distribution,
-                  figure, q_events, "Each patient counted once, at the worst grade of any event."),
+                  figure, (q_n, q_events), "Each patient counted once, at the worst grade of "
+                  "any event."),
         PanelItem("ae_by_term", f"Worst grade by system organ class and preferred term, "
-                  f"{window_text}", by_term, None, q_events,
+                  f"{window_text}", by_term, None, (q_n, q_events),
                   "Patients with the term at any grade and at grade 3 or worse; click a column "
                   "heading to sort."),
-        PanelItem("sae_listing", f"Serious adverse events, {window_text}", serious, None,
-                  q_events, "Days count from the transplant (day 0)."),
-        PanelItem("death_listing", "Deaths (any time before the cut-off)", deaths, None,
-                  q_deaths, "Death day counts from the transplant (day 0)."),
-    )
+    ]
+    if viewer.can(Permission.SUBJECT_LEVEL):
+        items += listings(db, cut, filters, viewer, params, window_text)
     return PanelResult(
-        TITLE, cut, filters, items, n_per_group=base.n_per_group, messages=tuple(messages),
+        TITLE, cut, filters, tuple(items), n_per_group=base.n_per_group, messages=tuple(messages),
         definitions=(
             (f"Adverse events starting {window_text} (and on or before the cut-off), in the "
              "safety population (SAFFL = Y)."),
             "Grades: CTCAE v5 (1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death).",
             "SMART101-related: AEREL = Y (treated patients only).",
         ))
+
+
+def listings(db: Database, cut: ExportCut, filters: Filters, viewer: Viewer,
+             params: dict[str, object], window_text: str) -> list[PanelItem]:
+    """The SAE and death listings: subject-level reads, refused by the data layer to a viewer
+    without that permission."""
+    q_serious = Query(SAE_LISTING_SQL, params, subject_level=True)
+    serious = db.query(cut, q_serious, viewer).drop(columns=["serious"])
+    q_deaths = Query(DEATHS_SQL, filters.params(), subject_level=True)
+    deaths = db.query(cut, q_deaths, viewer)
+    return [
+        PanelItem("sae_listing", f"Serious adverse events, {window_text}", serious, None,
+                  (q_serious,), "Days count from the transplant (day 0)."),
+        PanelItem("death_listing", "Deaths (any time before the cut-off)", deaths, None,
+                  (q_deaths,), "Death day counts from the transplant (day 0)."),
+    ]
 
 
 def _n_pct(n: int, total: int) -> str:
@@ -190,3 +209,20 @@ def worst_grade_figure(distribution: pd.DataFrame, window: int) -> go.Figure:
     return grade_distribution_figure(
         distribution.rename(columns={"worst_grade": "grade"}), grade_labels=GRADE_LABELS,
         grade_colors=GRADE_COLORS, x_title=f"% of patients (worst grade, day 0 to {window})")
+
+
+PANEL = Panel(
+    key="adverse_events", title="Adverse events", icon=":material/warning:",
+    datasets=("adsl", "adae"),
+    items=(ItemSpec("ae_summary", Kind.TABLE), ItemSpec("ae_worst_grade", Kind.FIGURE),
+           ItemSpec("ae_by_term", Kind.TABLE),
+           ItemSpec("sae_listing", Kind.TABLE, subject_level=True),
+           ItemSpec("death_listing", Kind.TABLE, subject_level=True)),
+    options=(Option(
+        "window_days", "Window", Widget.RADIO, lambda s: s.endpoints.ae_window_days,
+        choices=lambda s: (
+            (f"Through day {s.endpoints.ae_window_days} (primary outcome)",
+             s.endpoints.ae_window_days),
+            (f"Through 24 months (day {s.endpoints.follow_up_days})",
+             s.endpoints.follow_up_days))),),
+    build=build)

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from smart101_dash.filters import Filters
+from smart101_dash.safe_text import spreadsheet_cell, spreadsheet_safe
 from smart101_dash.store import ExportCut, Query
 
 
@@ -30,13 +31,14 @@ class Message:
 
 @dataclass(frozen=True)
 class PanelItem:
-    """One table or chart: the rows it shows (downloadable as CSV) and the query behind them."""
+    """One table or chart: the rows it shows (downloadable as CSV) and every query whose rows
+    produced them, in the order they ran ("Show query" prints them all)."""
 
     key: str  # file-name-safe identifier, also the CSV name of the `tables` command
     title: str
     data: pd.DataFrame
     figure: go.Figure | None = None
-    query: Query | None = None
+    queries: tuple[Query, ...] = ()
     caption: str = ""
 
 
@@ -72,12 +74,17 @@ def no_patients(title: str, cut: ExportCut, filters: Filters) -> PanelResult:
 
 
 def csv_bytes(result: PanelResult, item: PanelItem) -> bytes:
-    """The CSV of exactly the rows an item shows, headed by '#' lines stating its context."""
+    """The CSV of exactly the rows an item shows, headed by '#' lines stating its context.
+
+    Every cell passes `spreadsheet_safe`: text from the export cannot run as a formula.
+    """
     header = [
         f"# Smart-101 outcomes dashboard: {result.title} - {item.title}",
         f"# {result.footer}",
     ]
-    return ("\n".join(header) + "\n" + item.data.to_csv(index=False)).encode("utf-8")
+    header = [str(spreadsheet_cell(line)) for line in header]
+    body = spreadsheet_safe(item.data).to_csv(index=False)
+    return ("\n".join(header) + "\n" + body).encode("utf-8")
 
 
 def csv_file_name(result: PanelResult, item: PanelItem) -> str:

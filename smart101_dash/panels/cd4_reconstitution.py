@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from smart101_dash import endpoints
+from smart101_dash.access import Viewer
 from smart101_dash.charts import (
     counts_over_time_figure,
     step_curves_figure,
@@ -41,6 +42,7 @@ from smart101_dash.panels.curves import (
     with_groups,
 )
 from smart101_dash.panels.datasets import lab_values, subjects
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.stats import StatsInputError, clopper_pearson, wilcoxon_rank_sum
 from smart101_dash.store import Database, ExportCut, Query
 
@@ -54,17 +56,18 @@ MEASUREMENT_COLUMNS = ["USUBJID", "group", "day", "cd4_cells_per_ul", "protocol_
 DAY100_COLUMNS = ["group", "patients", "cd4_n", "cd4_median", "cd4_q1", "cd4_q3",
                   "wilcoxon_p", "reconstituted", "proportion", "lower", "upper",
                   "died_without_cd4ir", "censored_before_window"]
-VALUE_COLUMNS = ["USUBJID", "parameter", "group", "protocol_day", "day", "value"]
 
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
-          threshold_cells_per_ul: float | None = None, threshold_inclusive: bool | None = None,
-          window_days: int | None = None, log_axis: bool = False,
-          trajectories: bool = False) -> PanelResult:
-    """The panel; the keyword options are the page's widgets (None: the setting in force)."""
+          viewer: Viewer, threshold_cells_per_ul: float | None = None,
+          threshold_inclusive: bool | None = None, window_days: int | None = None,
+          log_axis: bool = False, trajectories: bool = False) -> PanelResult:
+    """The panel; the keyword options are the page's widgets (None: the setting in force).
+    `trajectories` adds each patient's counts: a subject-level item, read for `viewer`."""
     cut.require("adsl", "adlb")
-    adsl, _ = subjects(db, cut, filters)
-    labs, query = lab_values(db, cut, filters, ("CD4", *OTHER_SUBSETS))
+    adsl, q_subjects = subjects(db, cut, filters)
+    labs, q_labs = lab_values(db, cut, filters, ("CD4", *OTHER_SUBSETS))
+    queries = (q_subjects, q_labs)
     ep = endpoint_settings(settings.endpoints, threshold_cells_per_ul, threshold_inclusive,
                            window_days)
     n_per_group = cohort_sizes(adsl)
@@ -86,26 +89,15 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     else:
         cd4_values = values[values["PARAMCD"] == "CD4"]
         by_visit = visit_summary(cd4_values, groups, windows)
-        over_time = cd4_over_time_data(cd4, cd4_values)
-        op = ">=" if ep.cd4_threshold_inclusive else ">"
-        figure = with_footer(counts_over_time_figure(
-            by_visit, over_time if trajectories else None,
-            threshold=ep.cd4_threshold_cells_per_ul,
-            threshold_label=f"CD4+IR threshold ({op} {ep.cd4_threshold_cells_per_ul:g})",
-            log_axis=log_axis), base.footer)
         window_text = ", ".join(f"{d} ± {w}" for d, w in windows.items())
         items += [
             PanelItem("cd4_by_visit", "CD4+ T cells (cells/uL) at the protocol days", by_visit,
-                      None, query, f"Median and interquartile range (q1, q3); n = patients "
-                                   f"with a count in the visit window (days {window_text})."),
-            PanelItem("cd4_over_time", "CD4+ T cells over time", over_time, figure, query,
-                      "Median with interquartile range per protocol day"
-                      + (", each patient's counts as thin lines" if trajectories else "")
-                      + "; dashed: the CD4+IR threshold. The CSV lists every CD4 count (daily "
-                        "mean) with the protocol day it counts for, if any."
-                      + (" Counts of 0 are not drawn on the log axis." if log_axis else "")),
+                      None, queries, f"Median and interquartile range (q1, q3); n = patients "
+                                     f"with a count in the visit window (days {window_text})."),
+            over_time_item(db, cut, filters, viewer, adsl, cd4_values, by_visit, ep, base,
+                           log_axis, trajectories, queries),
         ]
-        items += reconstitution_items(adsl, labs, cd4_values, ep, windows, query, base)
+        items += reconstitution_items(adsl, labs, cd4_values, ep, windows, queries, base)
 
     others = values[values["PARAMCD"].isin(OTHER_SUBSETS)]
     if others.empty:
@@ -115,15 +107,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         subsets = subset_summary(others, groups, windows)
         titles = {p: SUBSET_LABELS[p] for p in OTHER_SUBSETS}
         figure = with_footer(subsets_figure(subsets, titles, log_axis=log_axis), base.footer)
-        listing = others.rename(columns={"PARAMCD": "parameter", "AVAL": "value"})
         items += [
             PanelItem("cd4_other_subsets", "Other lymphocyte subsets (cells/uL) at the protocol "
-                      "days", subsets, None, query, "Median and interquartile range; n = "
+                      "days", subsets, None, queries, "Median and interquartile range; n = "
                       "patients with a count in the visit window."),
             PanelItem("cd4_other_subsets_chart", "Other lymphocyte subsets over time",
-                      listing[VALUE_COLUMNS].reset_index(drop=True), figure, query,
-                      "Median with interquartile range; one panel per subset. The CSV lists "
-                      "the count each patient contributes at each protocol day."),
+                      subsets, figure, queries,
+                      "Median with interquartile range; one panel per subset. The CSV holds the "
+                      "medians and quartiles drawn."),
         ]
 
     definitions = (
@@ -238,6 +229,36 @@ def subset_summary(values: pd.DataFrame, groups: tuple[str, ...],
     return table[["parameter", *BY_VISIT_COLUMNS]]
 
 
+def over_time_item(db: Database, cut: ExportCut, filters: Filters, viewer: Viewer,
+                   adsl: pd.DataFrame, cd4_values: pd.DataFrame, by_visit: pd.DataFrame,
+                   ep: EndpointSettings, base: PanelResult, log_axis: bool, trajectories: bool,
+                   queries: tuple[Query, ...]) -> PanelItem:
+    """CD4 counts over time: median and IQR (aggregate, the rows of `by_visit`), or with
+    `trajectories` each patient's counts too (subject-level: read for `viewer`, its CSV lists
+    every count)."""
+    op = ">=" if ep.cd4_threshold_inclusive else ">"
+    lines = None
+    if trajectories:
+        labs, q_listing = lab_values(db, cut, filters, ("CD4",), listing_for=viewer)
+        cd4 = daily_measurements(adsl, labs)
+        lines = cd4_over_time_data(cd4[cd4["PARAMCD"] == "CD4"], cd4_values)
+    figure = with_footer(counts_over_time_figure(
+        by_visit, lines, threshold=ep.cd4_threshold_cells_per_ul,
+        threshold_label=f"CD4+IR threshold ({op} {ep.cd4_threshold_cells_per_ul:g})",
+        log_axis=log_axis), base.footer)
+    zero = " Counts of 0 are not drawn on the log axis." if log_axis else ""
+    if lines is None:
+        return PanelItem("cd4_over_time", "CD4+ T cells over time", by_visit, figure,
+                         queries,
+                         "Median with interquartile range per protocol day; dashed: the CD4+IR "
+                         "threshold. The CSV holds the medians and quartiles drawn." + zero)
+    return PanelItem("cd4_trajectories", "CD4+ T cells over time, each patient", lines, figure,
+                     (queries[0], q_listing),
+                     "Median with interquartile range per protocol day, each patient's counts "
+                     "as thin lines; dashed: the CD4+IR threshold. The CSV lists every CD4 "
+                     "count (daily mean) with the protocol day it counts for, if any." + zero)
+
+
 def cd4_over_time_data(cd4: pd.DataFrame, cd4_values: pd.DataFrame) -> pd.DataFrame:
     """Every CD4 count (daily mean) with the protocol day it stands for (empty if none)."""
     used = cd4_values[["USUBJID", "day", "protocol_day"]]
@@ -249,7 +270,8 @@ def cd4_over_time_data(cd4: pd.DataFrame, cd4_values: pd.DataFrame) -> pd.DataFr
 
 
 def reconstitution_items(adsl: pd.DataFrame, labs: pd.DataFrame, cd4_values: pd.DataFrame,
-                         ep: EndpointSettings, windows: dict[int, int], query: Query,
+                         ep: EndpointSettings, windows: dict[int, int],
+                         queries: tuple[Query, ...],
                          base: PanelResult) -> list[PanelItem]:
     """The day-100 table and the cumulative incidence of CD4+IR, under the settings `ep`."""
     window = ep.cd4_window_days
@@ -271,7 +293,7 @@ def reconstitution_items(adsl: pd.DataFrame, labs: pd.DataFrame, cd4_values: pd.
                + (f" ({fit.note})" if fit.note else "") + ".")
     return [
         PanelItem("cd4_day100", f"CD4+ at day {PRIMARY_DAY} and CD4+IR by day {window}", table,
-                  None, query,
+                  None, queries,
                   f"CD4 columns: counts in the day-{PRIMARY_DAY} window (day "
                   f"{PRIMARY_DAY - half} to {PRIMARY_DAY + half}), median and IQR; {test_text}. "
                   f"Reconstituted: {rule}; proportion of all transplanted patients of the "
@@ -280,7 +302,7 @@ def reconstitution_items(adsl: pd.DataFrame, labs: pd.DataFrame, cd4_values: pd.
                   "(censored_before_window) count as not reconstituted; the cumulative "
                   "incidence below accounts for them."),
         PanelItem("cd4_cumulative_incidence", f"Cumulative incidence of CD4+ reconstitution "
-                  f"({rule})", fit.table, figure, query, caption),
+                  f"({rule})", fit.table, figure, queries, caption),
     ]
 
 
@@ -343,3 +365,30 @@ def _estimate_at(table: pd.DataFrame, data: pd.DataFrame, group: str, day: int) 
 
 def _percent(value: object) -> str:
     return "not estimable" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
+
+
+PANEL = Panel(
+    key="cd4_reconstitution", title="CD4+ reconstitution", icon=":material/monitoring:",
+    datasets=("adsl", "adlb"),
+    items=(ItemSpec("cd4_by_visit", Kind.TABLE), ItemSpec("cd4_over_time", Kind.FIGURE),
+           ItemSpec("cd4_trajectories", Kind.FIGURE, subject_level=True),
+           ItemSpec("cd4_day100", Kind.TABLE), ItemSpec("cd4_cumulative_incidence", Kind.FIGURE),
+           ItemSpec("cd4_other_subsets", Kind.TABLE),
+           ItemSpec("cd4_other_subsets_chart", Kind.FIGURE)),
+    options=(
+        Option("threshold_cells_per_ul", "CD4+IR threshold (cells/uL)", Widget.NUMBER,
+               lambda s: float(s.endpoints.cd4_threshold_cells_per_ul), minimum=0.0,
+               maximum=2000.0, step=10.0,
+               help="Two consecutive CD4 counts above this value define CD4+ immune "
+                    "reconstitution."),
+        Option("threshold_inclusive", "Inclusive (>=)", Widget.CHECKBOX,
+               lambda s: s.endpoints.cd4_threshold_inclusive,
+               help="van Roessel 2020 writes 'above 50'; Admiraal 2015 '>= 50'."),
+        Option("window_days", "CD4+IR window (days)", Widget.INTEGER,
+               lambda s: s.endpoints.cd4_window_days, minimum=1,
+               maximum=lambda s: s.endpoints.follow_up_days, step=10),
+        Option("log_axis", "Log axis", Widget.TOGGLE, lambda s: False),
+        Option("trajectories", "Patient trajectories", Widget.TOGGLE, lambda s: False,
+               subject_level=True),
+    ),
+    build=build)

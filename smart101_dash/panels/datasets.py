@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from smart101_dash.access import Viewer
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.store import Database, ExportCut, Query
 
@@ -54,11 +55,14 @@ def gvhd_assessments(db: Database, cut: ExportCut, filters: Filters
     return db.query(cut, query), query
 
 
-def lab_values(db: Database, cut: ExportCut, filters: Filters, params: tuple[str, ...]
-               ) -> tuple[pd.DataFrame, Query]:
+def lab_values(db: Database, cut: ExportCut, filters: Filters, params: tuple[str, ...],
+               listing_for: Viewer | None = None) -> tuple[pd.DataFrame, Query]:
+    """Lab values of the population; with `listing_for`, a subject-level read for that viewer
+    (the rows will be shown one per subject), refused by the data layer if not allowed."""
     cut.require("adsl", "adlb")
-    query = Query(LAB_SQL, {**filters.params(), "params": list(params)})
-    return db.query(cut, query), query
+    query = Query(LAB_SQL, {**filters.params(), "params": list(params)},
+                  subject_level=listing_for is not None)
+    return db.query(cut, query, listing_for), query
 
 
 def infection_records(db: Database, cut: ExportCut, filters: Filters

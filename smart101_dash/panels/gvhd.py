@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from smart101_dash import endpoints
+from smart101_dash.access import Viewer
 from smart101_dash.charts import grade_distribution_figure, step_curves_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.endpoints.gvhd import STAGE_COLUMNS
@@ -30,6 +31,7 @@ from smart101_dash.panels.curves import (
     with_groups,
 )
 from smart101_dash.panels.datasets import gvhd_assessments, subjects
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.stats import clopper_pearson
 from smart101_dash.store import Database, ExportCut
 
@@ -46,9 +48,12 @@ ORGAN_COLUMNS = ["group", "organ", "patients_with_agvhd", "involved", "percent",
 TEST_COLUMNS = ["endpoint", "test", "statistic", "df", "p_value", "note"]
 
 
-def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) -> PanelResult:
-    adsl, _ = subjects(db, cut, filters)
-    assessments, query = gvhd_assessments(db, cut, filters)
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
+          viewer: Viewer) -> PanelResult:
+    """Every item is aggregate (counts, percentages, curves, estimates)."""
+    adsl, q_subjects = subjects(db, cut, filters)
+    assessments, q_gvhd = gvhd_assessments(db, cut, filters)
+    query = (q_subjects, q_gvhd)
     ep = settings.endpoints
     n_per_group = cohort_sizes(adsl)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
@@ -201,3 +206,13 @@ def _messages(n_per_group: dict[str, int], assessments: pd.DataFrame,
         messages.append(Message(Level.INFO, "No chronic GvHD in the patients selected: the "
                                             "incidence is 0."))
     return messages
+
+
+PANEL = Panel(
+    key="gvhd", title="GvHD", icon=":material/healing:", datasets=("adsl", "adgvhd"),
+    items=tuple(ItemSpec(key, kind) for key, kind in (
+        ("gvhd_max_grade_chart", Kind.FIGURE), ("gvhd_max_grade", Kind.TABLE),
+        ("gvhd_acute_incidence", Kind.FIGURE), ("gvhd_acute_estimates", Kind.TABLE),
+        ("gvhd_organ_involvement", Kind.TABLE), ("gvhd_chronic_incidence", Kind.FIGURE),
+        ("gvhd_chronic_estimates", Kind.TABLE), ("gvhd_tests", Kind.TABLE))),
+    build=build)

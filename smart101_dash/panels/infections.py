@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from smart101_dash import endpoints
+from smart101_dash.access import Viewer
 from smart101_dash.charts import mean_cumulative_count_figure, step_curves_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.contract import INFECTION_CATEGORIES
@@ -36,6 +37,7 @@ from smart101_dash.panels.curves import (
     with_groups,
 )
 from smart101_dash.panels.datasets import infection_records, subjects
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.stats import (
     MeanCumulativeCount,
     clopper_pearson,
@@ -52,15 +54,16 @@ DENSITY_COLUMNS = ["group", "category", "episodes", "patient_days",
                    "rate_per_100_patient_days", "lower", "upper"]
 
 
-def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
-          category: str = "ALL") -> PanelResult:
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
+          viewer: Viewer, category: str = "ALL") -> PanelResult:
     """The infections panel; `category` chooses the first-infection curve drawn (a page option:
-    every table covers all categories whatever it is)."""
+    every table covers all categories whatever it is). Every item is aggregate."""
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
-    adsl, _ = subjects(db, cut, filters)
+    adsl, q_subjects = subjects(db, cut, filters)
     # Asked before the empty check, so an export without adinf always says so.
-    adinf, q_inf = infection_records(db, cut, filters)
+    adinf, q_adinf = infection_records(db, cut, filters)
+    q_inf = (q_subjects, q_adinf)
     ep = settings.endpoints
     window = ep.follow_up_days
     n_per_group = cohort_sizes(adsl)
@@ -256,3 +259,18 @@ def viral_reactivations(episodes: pd.DataFrame, n_per_group: dict[str, int],
                         f"{g}_percent": _percent(n, n_per_group[g])})
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
+
+
+PANEL = Panel(
+    key="infections", title="Infections", icon=":material/coronavirus:",
+    datasets=("adsl", "adinf"),
+    items=tuple(ItemSpec(key, kind) for key, kind in (
+        ("inf_episodes_by_grade", Kind.TABLE), ("inf_patients", Kind.TABLE),
+        ("inf_density", Kind.TABLE), ("inf_first_infection_cif", Kind.FIGURE),
+        ("inf_first_infection_landmarks", Kind.TABLE), ("inf_mcc", Kind.FIGURE),
+        ("inf_viral_reactivations", Kind.TABLE))),
+    options=(Option("category", "First infection: category", Widget.SELECT, lambda s: "ALL",
+                    choices=lambda s: tuple((c, c) for c in CATEGORIES),
+                    help="The category of the cumulative-incidence curve; the tables cover "
+                         "every category."),),
+    build=build)

@@ -11,17 +11,19 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from smart101_dash.access import Viewer
 from smart101_dash.charts import cumulative_enrollment_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.common import cohort_counts
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.store import Database, ExportCut, Query
 
 TITLE = "Overview: enrollment, status and baseline characteristics"
 
 ENROLLMENT_SQL = with_population("""\
-SELECT ENRLDT AS enrollment_date, ARM AS arm, USUBJID AS usubjid
+SELECT ENRLDT AS enrollment_date, ARM AS arm
 FROM population
 WHERE COHORT = 'SMART101'
 ORDER BY ENRLDT, USUBJID""")
@@ -54,7 +56,9 @@ STATUS_LABELS = {
 SEX_LABELS = {"M": "Male", "F": "Female", "U": "Unknown"}
 
 
-def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) -> PanelResult:
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
+          viewer: Viewer) -> PanelResult:
+    """Every item is aggregate: enrollment is counted by date and arm, without subject IDs."""
     cut.require("adsl")
     counts = cohort_counts(db, cut, filters)
     study = settings.study
@@ -91,13 +95,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
                                                "are unstable; read the counts."))
 
     items = (
-        PanelItem("enrollment", "Cumulative enrollment by arm", enrollment, figure, q_enrollment,
+        PanelItem("enrollment", "Cumulative enrollment by arm", enrollment, figure, (q_enrollment,),
                   f"Target {study.target_total} patients ({study.target_per_arm} per arm); "
                   f"planned accrual drawn linearly from {study.planned_accrual_start} to "
                   f"{study.planned_accrual_end}."),
-        PanelItem("enrollment_status", "Enrollment status by arm", status, None, q_status,
+        PanelItem("enrollment_status", "Enrollment status by arm", status, None, (q_status,),
                   "Withdrawn: discontinued the study alive. Died: any death before the cut-off."),
-        PanelItem("baseline", "Baseline characteristics by cohort", baseline, None, q_baseline,
+        PanelItem("baseline", "Baseline characteristics by cohort", baseline, None, (q_baseline,),
                   "Age: median (range), years. Categories: n (% of the cohort)."),
     )
     return PanelResult(TITLE, cut, filters, items, n_per_group=counts,
@@ -106,12 +110,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
 
 
 def cumulative_enrollment(rows: pd.DataFrame) -> pd.DataFrame:
-    """Running counts per arm and overall, one row per enrolled patient in date order."""
-    frame = rows.sort_values(["enrollment_date", "usubjid"]).reset_index(drop=True)
+    """Running counts per arm and overall, one row per enrolled patient in date order (the
+    query's order: date, then subject), without the subject's ID."""
+    frame = rows.reset_index(drop=True)
     frame["enrollment_date"] = pd.to_datetime(frame["enrollment_date"])
     frame["cumulative_in_arm"] = frame.groupby("arm").cumcount().astype("int64") + 1
     frame["cumulative_total"] = np.arange(1, len(frame) + 1, dtype="int64")
-    return frame[["enrollment_date", "arm", "usubjid", "cumulative_in_arm", "cumulative_total"]]
+    return frame[["enrollment_date", "arm", "cumulative_in_arm", "cumulative_total"]]
 
 
 def planned_accrual(start: date, end: date, target: int, cutoff: date | None) -> pd.DataFrame:
@@ -163,3 +168,10 @@ def baseline_characteristics(rows: pd.DataFrame) -> pd.DataFrame:
                     row[c] = f"{n} ({100 * n / len(g):.0f}%)" if len(g) else "-"
             out.append(row)
     return pd.DataFrame(out, columns=["characteristic", "category", *cohorts])
+
+
+PANEL = Panel(
+    key="overview", title="Overview", icon=":material/groups:", datasets=("adsl",),
+    items=(ItemSpec("enrollment", Kind.FIGURE), ItemSpec("enrollment_status", Kind.TABLE),
+           ItemSpec("baseline", Kind.TABLE)),
+    build=build)

@@ -1,8 +1,7 @@
-"""Every panel, once: the `tables` command writes them all, and tests check them all."""
+"""Every panel, once. The app's pages, the `tables` command and the tests are made from this list:
+a new panel is its module (ending in `PANEL = Panel(...)`), one line here, and pages/<key>.py."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from smart101_dash.panels import (
     adverse_events,
@@ -12,16 +11,20 @@ from smart101_dash.panels import (
     overview,
     survival,
 )
-from smart101_dash.panels.base import PanelResult
+from smart101_dash.panels.spec import Panel
 
-PanelBuild = Callable[..., PanelResult]
+PANELS: tuple[Panel, ...] = (
+    overview.PANEL,
+    cd4_reconstitution.PANEL,
+    gvhd.PANEL,
+    infections.PANEL,
+    adverse_events.PANEL,
+    survival.PANEL,
+)
 
-# name -> build(db, cut, filters, settings); the name is also the page file in pages/.
-PANELS: dict[str, PanelBuild] = {
-    "overview": overview.build,
-    "cd4_reconstitution": cd4_reconstitution.build,
-    "gvhd": gvhd.build,
-    "infections": infections.build,
-    "adverse_events": adverse_events.build,
-    "survival": survival.build,
-}
+
+def panel(key: str) -> Panel:
+    for candidate in PANELS:
+        if candidate.key == key:
+            return candidate
+    raise KeyError(f"no panel {key!r}; panels: {', '.join(p.key for p in PANELS)}")

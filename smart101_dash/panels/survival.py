@@ -8,9 +8,12 @@ landmark table gathers every endpoint at day 100, 1 and 2 years.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from smart101_dash import endpoints
+from smart101_dash.access import Viewer
 from smart101_dash.charts import step_curves_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
@@ -29,14 +32,17 @@ from smart101_dash.panels.curves import (
     with_groups,
 )
 from smart101_dash.panels.datasets import gvhd_assessments, lab_values, subjects
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.stats import median_follow_up
-from smart101_dash.store import Database, DatasetUnavailable, ExportCut
+from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
 
 TITLE = "Survival, relapse and non-relapse mortality"
 TICKS = (0, 100, 180, 365, 548, 730)
 
 
-def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) -> PanelResult:
+def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
+          viewer: Viewer) -> PanelResult:
+    """Every item is aggregate (curves, estimates, tests, follow-up)."""
     adsl, q_subjects = subjects(db, cut, filters)
     ep = settings.endpoints
     n_per_group = cohort_sizes(adsl)
@@ -60,7 +66,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
                             for r in follow.itertuples())
 
     messages = group_messages(n_per_group, "the curves and intervals")
-    table, table_messages = landmark_table(db, cut, filters, settings, adsl, {
+    table, table_messages, table_queries = landmark_table(db, cut, filters, settings, adsl, {
         "OS": (os_data, True), "DFS": (dfs_data, True), "NRM": (nrm_data, False),
         "RELAPSE": (relapse_data, False)})
     messages += table_messages
@@ -72,7 +78,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
         caption = f"{fit.test_name} test: {format_p(fit.p_value)}"
         if fit.note:
             caption += f" ({fit.note})"
-        return PanelItem(key, title, fit.table, figure, q_subjects, caption)
+        return PanelItem(key, title, fit.table, figure, (q_subjects,), caption)
 
     cif_fit = Estimate(
         table=pd.concat([relapse_fit.table.assign(endpoint="RELAPSE"),
@@ -81,8 +87,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
         test_name="Gray", statistic=None, df=None, p_value=None)
     cif_item = curve_item("relapse_nrm", "Cumulative incidence of relapse and NRM", cif_fit,
                           relapse_data, "Cumulative incidence", rising=True)
-    cif_item = PanelItem(cif_item.key, cif_item.title, cif_item.data, cif_item.figure,
-                         cif_item.query, f"Gray's test, relapse: {format_p(relapse_fit.p_value)}; "
+    cif_item = replace(cif_item, caption=f"Gray's test, relapse: "
+                                         f"{format_p(relapse_fit.p_value)}; "
                                          f"NRM: {format_p(nrm_fit.p_value)}.")
     tests = pd.DataFrame([
         {"endpoint": code, "test": fit.test_name, "statistic": fit.statistic, "df": fit.df,
@@ -96,14 +102,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
                    "Disease-free survival", rising=False),
         cif_item,
         PanelItem("landmarks", "Landmark estimates: day 100, 1 and 2 years", table, None,
-                  q_subjects, "Estimate and 95% interval (Kaplan-Meier log-log for OS and DFS; "
-                              "cumulative incidence with log(-log) interval otherwise); n_risk "
-                              "at the day; n_events on or before it. Empty: no follow-up that "
-                              "far."),
-        PanelItem("survival_tests", "Tests between cohorts", tests, None, q_subjects,
+                  (q_subjects, *table_queries),
+                  "Estimate and 95% interval (Kaplan-Meier log-log for OS and DFS; cumulative "
+                  "incidence with log(-log) interval otherwise); n_risk at the day; n_events on "
+                  "or before it. Empty: no follow-up that far."),
+        PanelItem("survival_tests", "Tests between cohorts", tests, None, (q_subjects,),
                   "Descriptive: the control cohort is external and non-randomized."),
         PanelItem("follow_up", "Median follow-up (reverse Kaplan-Meier)", follow, None,
-                  q_subjects, f"Median follow-up in days: {follow_text}."),
+                  (q_subjects,), f"Median follow-up in days: {follow_text}."),
     )
     definitions = (
         endpoints.definition("overall_survival", ep),
@@ -119,14 +125,17 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings) ->
 
 def landmark_table(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
                    adsl: pd.DataFrame, ready: dict[str, tuple[pd.DataFrame, bool]]
-                   ) -> tuple[pd.DataFrame, list[Message]]:
-    """Every endpoint at its landmark days (aGvHD to its window, CD4+IR at its window)."""
+                   ) -> tuple[pd.DataFrame, list[Message], tuple[Query, ...]]:
+    """Every endpoint at its landmark days (aGvHD to its window, CD4+IR at its window); with
+    the warnings and the queries it ran beyond the subjects'."""
     ep = settings.endpoints
     days = tuple(ep.landmark_days)
     rows = [landmark_rows(code, data, days, survival=km) for code, (data, km) in ready.items()]
     messages: list[Message] = []
+    queries: list[Query] = []
     try:
-        gvhd, _ = gvhd_assessments(db, cut, filters)
+        gvhd, q_gvhd = gvhd_assessments(db, cut, filters)
+        queries.append(q_gvhd)
         longest = max(ep.agvhd_windows_days)
         agvhd_days = tuple(d for d in (*ep.agvhd_windows_days, *days) if d <= longest)
         for code, grade in (("AGVHD24", 2), ("AGVHD34", 3)):
@@ -139,14 +148,15 @@ def landmark_table(db: Database, cut: ExportCut, filters: Filters, settings: Set
     except DatasetUnavailable as exc:
         messages.append(Message(Level.WARNING, f"Landmark table without GvHD endpoints: {exc}"))
     try:
-        labs, _ = lab_values(db, cut, filters, ("CD4",))
+        labs, q_labs = lab_values(db, cut, filters, ("CD4",))
+        queries.append(q_labs)
         data = with_groups(endpoints.cd4_reconstitution(adsl, labs, ep), adsl)
         rows.append(landmark_rows("CD4IR", data, (ep.cd4_window_days,), survival=False))
     except DatasetUnavailable as exc:
         messages.append(Message(Level.WARNING, f"Landmark table without CD4+IR: {exc}"))
     table = pd.concat([r for r in rows if not r.empty], ignore_index=True) if rows else \
         pd.DataFrame(columns=LANDMARK_COLUMNS)
-    return table[LANDMARK_COLUMNS], messages
+    return table[LANDMARK_COLUMNS], messages, tuple(queries)
 
 
 def _interval(lower: object, upper: object) -> str:
@@ -158,3 +168,13 @@ def _interval(lower: object, upper: object) -> str:
 def _days(value: object) -> str:
     return "not reached" if value is None or value is pd.NA or pd.isna(value) else \
         f"{float(value):.0f}"
+
+
+PANEL = Panel(
+    key="survival", title="Survival, relapse and NRM", icon=":material/timeline:",
+    datasets=("adsl",),
+    items=tuple(ItemSpec(key, kind) for key, kind in (
+        ("overall_survival", Kind.FIGURE), ("disease_free_survival", Kind.FIGURE),
+        ("relapse_nrm", Kind.FIGURE), ("landmarks", Kind.TABLE), ("survival_tests", Kind.TABLE),
+        ("follow_up", Kind.TABLE))),
+    build=build)

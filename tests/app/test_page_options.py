@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, option_key, plain
 from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
@@ -29,7 +29,7 @@ def frame(at: AppTest, columns: set[str]) -> pd.DataFrame:
 
 
 def definitions(at: AppTest) -> str:
-    return " ".join(m.value for m in at.markdown)
+    return " ".join(plain(m.value) for m in at.markdown)
 
 
 def test_cd4_threshold_and_window_change_the_definition_and_counts(at: AppTest) -> None:
@@ -39,15 +39,15 @@ def test_cd4_threshold_and_window_change_the_definition_and_counts(at: AppTest) 
     assert day100["reconstituted"].to_dict() == {"SMART101": 2, "CONTROL": 1}
     assert "CD4 > 50 cells/uL on two consecutive measurements by day 100" in definitions(at)
 
-    at.number_input(key="cd4_threshold").set_value(60.0).run()
-    at.checkbox(key="cd4_inclusive").check().run()
+    at.number_input(key=option_key("cd4_reconstitution", "threshold_cells_per_ul")).set_value(60.0).run()
+    at.checkbox(key=option_key("cd4_reconstitution", "threshold_inclusive")).check().run()
     assert not at.exception
     day100 = frame(at, {"reconstituted", "proportion"}).set_index("group")
     # >= 60 twice: T-A1 (80, 150), T-B1 (60, 70); C-3 has 55 then 90: not twice.
     assert day100["reconstituted"].to_dict() == {"SMART101": 2, "CONTROL": 0}
     assert "CD4 >= 60 cells/uL on two consecutive measurements by day 100" in definitions(at)
 
-    at.number_input(key="cd4_window").set_value(60).run()
+    at.number_input(key=option_key("cd4_reconstitution", "window_days")).set_value(60).run()
     day100 = frame(at, {"reconstituted", "proportion"}).set_index("group")
     # By day 60 only T-B1 (60 on day 30, 70 on day 60) qualifies.
     assert day100["reconstituted"].to_dict() == {"SMART101": 1, "CONTROL": 0}
@@ -56,8 +56,8 @@ def test_cd4_threshold_and_window_change_the_definition_and_counts(at: AppTest) 
 
 def test_infection_category_chooses_the_curve(at: AppTest) -> None:
     at.switch_page("pages/infections.py").run()
-    assert any("Cumulative incidence of the first infection" in m.value for m in at.markdown)
-    at.selectbox(key="inf_category").set_value("FUNGAL").run()
+    assert any("Cumulative incidence of the first infection" in plain(m.value) for m in at.markdown)
+    at.selectbox(key=option_key("infections", "category")).set_value("FUNGAL").run()
     assert not at.exception
     assert any("Cumulative incidence of the first fungal infection" in m.value
                for m in at.markdown)
@@ -70,6 +70,6 @@ def test_adverse_event_window(at: AppTest) -> None:
     at.switch_page("pages/adverse_events.py").run()
     summary = frame(at, {"patients with"}).set_index("patients with")
     assert summary.loc["Any adverse event", "CONTROL"] == "1 (33%)"
-    at.radio(key="ae_window").set_value("Through 24 months (day 730)").run()
+    at.radio(key=option_key("adverse_events", "window_days")).set_value("Through 24 months (day 730)").run()
     assert not at.exception
-    assert any("day 0 to day 730" in m.value for m in at.markdown)
+    assert any("day 0 to day 730" in plain(m.value) for m in at.markdown)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, plain
 from streamlit.testing.v1 import AppTest
+from viewers import DSMB
 
 from smart101_dash.config import DATA_DIR_ENV, SETTINGS
 from smart101_dash.filters import Filters
-from smart101_dash.panels.registry import PANELS
+from smart101_dash.panels.registry import PANELS, panel
+from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
 
 DEMO = ROOT / "data" / "demo"
@@ -21,7 +23,7 @@ CHOICES = {
     "group-b": ("radio", "f_arm", ARM_LABELS["GROUP B"], Filters(arm="GROUP B")),
     "aml": ("multiselect", "f_diag", ["AML"], Filters(diagnoses=("AML",))),
 }
-CASES = [(panel, choice) for panel in PANELS for choice in CHOICES]
+CASES = [(p.key, choice) for p in PANELS for choice in CHOICES]
 
 
 def normalise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -34,19 +36,20 @@ def database() -> Database:
     return Database()
 
 
-@pytest.mark.parametrize(("panel", "choice"), CASES, ids=[f"{p}-{c}" for p, c in CASES])
+@pytest.mark.parametrize(("page_key", "choice"), CASES, ids=[f"{p}-{c}" for p, c in CASES])
 def test_page_tables_equal_panel_tables(monkeypatch: pytest.MonkeyPatch, database: Database,
-                                        panel: str, choice: str) -> None:
+                                        page_key: str, choice: str) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(DEMO))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     filters = Filters()
     if CHOICES[choice]:
         kind, key, value, filters = CHOICES[choice]
         getattr(at.sidebar, kind)(key=key).set_value(value).run()
-    at.switch_page(f"pages/{panel}.py").run()
+    at.switch_page(f"pages/{page_key}.py").run()
     assert not at.exception
-    assert not [e.value for e in at.error]
-    result = PANELS[panel](database, database.load(DEMO), filters, SETTINGS)
+    assert not [plain(e.value) for e in at.error]
+    # The app runs in local mode as the default local role, dsmb; `tables` as the same role.
+    result = build_panel(panel(page_key), database, database.load(DEMO), filters, SETTINGS, DSMB)
     expected = [item.data for item in result.items if item.figure is None]
     shown = [df.value for df in at.dataframe]
     assert len(shown) == len(expected) > 0

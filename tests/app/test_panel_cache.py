@@ -1,45 +1,70 @@
-"""The panel-result cache: keyed by panel and options, cut, filters and settings."""
+"""The panel-result cache: keyed by panel and options, cut, filters, settings and role."""
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
+import pytest
 from export_factory import write_export
+from viewers import DSMB, SPONSOR, viewer_of
 
-from smart101_dash import ui
+from smart101_dash.access import Viewer
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
-from smart101_dash.panels import adverse_events, overview
+from smart101_dash.panels.base import PanelResult
 from smart101_dash.store import Database
+from smart101_dash.ui import page
 
 
-def test_panel_key_names_the_panel_and_its_options() -> None:
-    assert ui.panel_key(overview.build) == "smart101_dash.panels.overview.build[]"
-    day_100 = ui.panel_key(partial(adverse_events.build, window_days=100))
-    day_730 = ui.panel_key(partial(adverse_events.build, window_days=730))
-    assert day_100 != day_730 and "window_days" in day_100
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Filters, str]]:
+    """Every real build the cache lets through: (panel, filters, role)."""
+    seen: list[tuple[str, Filters, str]] = []
+    real = page.build_panel
+
+    def counting(panel: object, db: Database, cut: object, filters: Filters, settings: object,
+                 viewer: Viewer, options: dict) -> PanelResult:
+        seen.append((panel.key, filters, viewer.role))  # type: ignore[attr-defined]
+        return real(panel, db, cut, filters, settings, viewer, options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(page, "build_panel", counting)
+    return seen
 
 
-def test_same_choices_reuse_the_result_and_a_new_cut_does_not(tmp_path: Path) -> None:
+def run(db: Database, export: Path, filters: Filters, viewer: Viewer, key: str = "overview",
+        options: tuple = ()) -> PanelResult:
+    context = page.PageContext(db, db.load(export), filters, SETTINGS, viewer, key,
+                               dict(options))
+    return page.cached_panel(key, options, context.cut.fingerprint, filters, SETTINGS,
+                             page.access_key(viewer), _context=context)
+
+
+def test_same_choices_reuse_the_result_and_a_new_cut_does_not(tmp_path: Path,
+                                                              calls: list) -> None:
     db = Database()
-    calls: list[Filters] = []
-
-    def build(*args: object) -> object:
-        calls.append(args[2])  # type: ignore[arg-type]
-        return overview.build(*args)  # type: ignore[arg-type]
-
-    def run(export: Path, filters: Filters) -> object:
-        context = ui.PageContext(db, db.load(export), filters, SETTINGS)
-        return ui.cached_panel("test-overview", context.cut.fingerprint, filters, SETTINGS,
-                               _build=build, _context=context)
-
     first = write_export(tmp_path / "one")
-    a = run(first, Filters())
-    assert run(first, Filters()) is a and len(calls) == 1
-    run(first, Filters(arm="GROUP A"))
+    a = run(db, first, Filters(), DSMB)
+    assert run(db, first, Filters(), DSMB) is a and len(calls) == 1
+    run(db, first, Filters(arm="GROUP A"), DSMB)
     assert len(calls) == 2
+    run(db, first, Filters(), DSMB, "adverse_events", (("window_days", 730),))
+    assert len(calls) == 3
     second = write_export(tmp_path / "two")
     (second / "adae.parquet").unlink()  # a different cut: other files, other fingerprint
-    run(second, Filters())
-    assert len(calls) == 3
+    run(db, second, Filters(), DSMB)
+    assert len(calls) == 4
+
+
+def test_a_result_built_for_one_role_is_never_served_to_another(tmp_path: Path,
+                                                                calls: list) -> None:
+    db = Database()
+    export = write_export(tmp_path / "export")
+    full = run(db, export, Filters(), DSMB, "adverse_events")
+    limited = run(db, export, Filters(), SPONSOR, "adverse_events")
+    assert [c[2] for c in calls] == ["dsmb", "sponsor"]
+    assert "death_listing" in [i.key for i in full.items]
+    assert "death_listing" not in [i.key for i in limited.items]
+    # Another user of the same role shares the role's result; the user is not in the key.
+    colleague = viewer_of("dsmb")
+    assert run(db, export, Filters(), colleague, "adverse_events") is full
+    assert len(calls) == 2

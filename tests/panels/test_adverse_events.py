@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from export_factory import day, set_rows, valid_tables, write_export
+from viewers import ANALYST, SPONSOR
 
+from smart101_dash.access import AccessDenied
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels import adverse_events
@@ -25,7 +28,7 @@ def db() -> Database:
 
 def build(db: Database, export: Path, **kwargs: object) -> object:
     return adverse_events.build(db, db.load(export), kwargs.pop("filters", Filters()), SETTINGS,
-                                **kwargs)
+                                viewer=kwargs.pop("viewer", ANALYST), **kwargs)
 
 
 def test_patient_summary(db: Database, tmp_path: Path) -> None:
@@ -72,6 +75,18 @@ def test_listings(db: Database, tmp_path: Path) -> None:
     deaths = result.item("death_listing").data
     assert deaths[["usubjid", "death_day", "cause", "relapsed_before_death"]].values.tolist() == [
         ["C-2", 90, "Infection", False], ["T-A2", 200, "Relapse", True]]
+
+
+def test_listings_only_for_subject_level_viewers(db: Database, tmp_path: Path) -> None:
+    export = write_export(tmp_path)
+    aggregate = build(db, export, viewer=SPONSOR)
+    assert [i.key for i in aggregate.items] == ["ae_summary", "ae_worst_grade", "ae_by_term"]
+    pd.testing.assert_frame_equal(aggregate.item("ae_summary").data,
+                                  build(db, export).item("ae_summary").data)
+    # Called directly, the listing reads themselves are refused by the data layer.
+    with pytest.raises(AccessDenied, match="subject-level read"):
+        adverse_events.listings(db, db.load(export), Filters(), SPONSOR,
+                                {**Filters().params(), "window_days": 100}, "day 0 to day 100")
 
 
 def test_filters_apply(db: Database, tmp_path: Path) -> None:

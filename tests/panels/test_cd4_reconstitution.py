@@ -20,7 +20,9 @@ import pandas as pd
 import pytest
 from export_factory import day, set_rows, to_table, valid_tables, write_export
 from scipy.stats import binomtest, mannwhitneyu, norm
+from viewers import ANALYST, SPONSOR
 
+from smart101_dash.access import AccessDenied
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels import cd4_reconstitution
@@ -31,7 +33,7 @@ from smart101_dash.store import Database, DatasetUnavailable
 def build(export: Path, filters: Filters | None = None, **options: object) -> PanelResult:
     db = Database()
     return cd4_reconstitution.build(db, db.load(export), filters or Filters(), SETTINGS,
-                                    **options)
+                                    viewer=ANALYST, **options)
 
 
 @pytest.fixture(scope="module")
@@ -185,14 +187,17 @@ def test_visit_windows_closest_count_and_ties(tmp_path: Path) -> None:
         lab_row("C-2", 28, 100), lab_row("C-2", 32, 200),  # 2 days either side: the earlier
         lab_row("C-2", 54, 300), lab_row("C-2", 58, 30),  # day 58 is the closer to 60
     ])
-    result = build(write_export(tmp_path, tables))
+    export = write_export(tmp_path, tables)
+    result = build(export)
     table = result.item("cd4_by_visit").data
     assert row(table, group="SMART101", day=30)["n"] == 2
     assert row(table, group="SMART101", day=60)["n"] == 2
     assert row(table, group="SMART101", day=100)["median"] == 150.0  # 30, 150, 300
     assert row(table, group="CONTROL", day=30)["median"] == 20.0  # 10, 20, 100
     assert row(table, group="CONTROL", day=60)["median"] == 30.0  # 30, 30, 55
-    listing = result.item("cd4_over_time").data
+    # The chart's own rows are the medians it draws; each count is in the trajectories item.
+    pd.testing.assert_frame_equal(result.item("cd4_over_time").data, table)
+    listing = build(export, trajectories=True).item("cd4_trajectories").data
     assert list(listing.columns) == ["USUBJID", "group", "day", "cd4_cells_per_ul",
                                      "protocol_day"]
     assert pd.isna(row(listing, USUBJID="T-A2", day=45)["protocol_day"])
@@ -208,7 +213,9 @@ def test_figure_log_axis_and_trajectories(export: Path, result: PanelResult) -> 
     assert plain.layout.yaxis.type == "linear"
     assert {t.name for t in plain.data} == {"CD4+IR threshold (> 50)",
                                             "SMART101 median (IQR)", "CONTROL median (IQR)"}
-    drawn = build(export, log_axis=True, trajectories=True).item("cd4_over_time").figure
+    with_lines = build(export, log_axis=True, trajectories=True)
+    assert "cd4_over_time" not in [item.key for item in with_lines.items]
+    drawn = with_lines.item("cd4_trajectories").figure
     assert drawn.layout.yaxis.type == "log"
     patients = {t.name: t for t in drawn.data if t.name in {"T-A1", "T-B1", "C-1", "C-3"}}
     assert set(patients) == {"T-A1", "T-B1", "C-1", "C-3"}
@@ -280,3 +287,12 @@ def test_export_without_cd4_counts(tmp_path: Path) -> None:
     assert [item.key for item in result.items] == ["cd4_other_subsets",
                                                    "cd4_other_subsets_chart"]
     assert any(m.level is Level.INFO and "No CD4 count" in m.text for m in result.messages)
+
+
+def test_trajectories_are_a_subject_level_read(export: Path) -> None:
+    """A viewer without subject-level access cannot get the trajectories, even by calling
+    the panel directly: the data layer refuses the read."""
+    db = Database()
+    with pytest.raises(AccessDenied, match="subject-level read"):
+        cd4_reconstitution.build(db, db.load(export), Filters(), SETTINGS, viewer=SPONSOR,
+                                 trajectories=True)

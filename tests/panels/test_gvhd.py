@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from export_factory import day, set_rows, valid_tables, write_export
 from scipy.stats import binomtest
+from viewers import ANALYST
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
@@ -26,7 +27,7 @@ DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 
 def build(export: Path, filters: Filters | None = None) -> PanelResult:
     db = Database()
-    return gvhd.build(db, db.load(export), filters or Filters(), SETTINGS)
+    return gvhd.build(db, db.load(export), filters or Filters(), SETTINGS, viewer=ANALYST)
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,9 @@ def test_definitions_and_tests(result: PanelResult) -> None:
 def test_estimates_equal_the_landmark_table_on_the_demo() -> None:
     db = Database()
     cut = db.load(DEMO)
-    panel = gvhd.build(db, cut, Filters(arm="GROUP A"), SETTINGS)
-    landmarks = survival.build(db, cut, Filters(arm="GROUP A"), SETTINGS).item("landmarks").data
+    panel = gvhd.build(db, cut, Filters(arm="GROUP A"), SETTINGS, viewer=ANALYST)
+    landmarks = survival.build(db, cut, Filters(arm="GROUP A"), SETTINGS,
+                               viewer=ANALYST).item("landmarks").data
     mine = pd.concat([panel.item("gvhd_acute_estimates").data,
                       panel.item("gvhd_chronic_estimates").data], ignore_index=True)
     merged = mine.merge(landmarks, on=["endpoint", "group", "day"], suffixes=("", "_lm"))

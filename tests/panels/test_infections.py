@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from export_factory import day, set_rows, valid_tables, write_export
 from scipy.stats import chi2
+from viewers import ANALYST
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.endpoints import infection_episodes
@@ -36,14 +37,14 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def result(export: Path) -> PanelResult:
     db = Database()
-    return infections.build(db, db.load(export), Filters(), SETTINGS)
+    return infections.build(db, db.load(export), Filters(), SETTINGS, viewer=ANALYST)
 
 
 def build(tmp_path: Path, tables: dict | None = None, **options: object) -> PanelResult:
     db = Database()
     filters = options.pop("filters", Filters())
     return infections.build(db, db.load(write_export(tmp_path / "export", tables)), filters,
-                            SETTINGS, **options)
+                            SETTINGS, viewer=ANALYST, **options)
 
 
 def exact_poisson(events: int, exposure: float) -> tuple[float, float]:

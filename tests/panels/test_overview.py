@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from export_factory import write_export
+from viewers import ANALYST
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
@@ -25,10 +26,11 @@ def setup(tmp_path: Path) -> tuple[Database, object]:
 
 def test_cumulative_enrollment_counts_per_arm_and_overall(setup: tuple) -> None:
     db, cut = setup
-    result = overview.build(db, cut, Filters(), SETTINGS)
+    result = overview.build(db, cut, Filters(), SETTINGS, viewer=ANALYST)
     frame = result.item("enrollment").data
-    # T-A1 and T-B1 enrolled 2023-12-21, T-A2 2023-12-31.
-    assert list(frame["usubjid"]) == ["T-A1", "T-B1", "T-A2"]
+    # T-A1 and T-B1 enrolled 2023-12-21, T-A2 2023-12-31; no subject ID in the aggregate.
+    assert list(frame["arm"]) == ["GROUP A", "GROUP B", "GROUP A"]
+    assert "usubjid" not in frame.columns
     assert list(frame["cumulative_in_arm"]) == [1, 1, 2]
     assert list(frame["cumulative_total"]) == [1, 2, 3]
     assert len(result.item("enrollment").figure.data) == 4  # two arms, both arms, plan
@@ -36,8 +38,8 @@ def test_cumulative_enrollment_counts_per_arm_and_overall(setup: tuple) -> None:
 
 def test_arm_filter_keeps_that_arm_only(setup: tuple) -> None:
     db, cut = setup
-    result = overview.build(db, cut, Filters(arm="GROUP B"), SETTINGS)
-    assert list(result.item("enrollment").data["usubjid"]) == ["T-B1"]
+    result = overview.build(db, cut, Filters(arm="GROUP B"), SETTINGS, viewer=ANALYST)
+    assert list(result.item("enrollment").data["arm"]) == ["GROUP B"]  # T-B1
     status = result.item("enrollment_status").data
     assert list(status.columns) == ["status", "Group B (pediatric)"]
     assert result.n_per_group == {"SMART101": 1, "CONTROL": 1}
@@ -47,7 +49,8 @@ def test_arm_filter_keeps_that_arm_only(setup: tuple) -> None:
 
 def test_enrollment_status(setup: tuple) -> None:
     db, cut = setup
-    status = overview.build(db, cut, Filters(), SETTINGS).item("enrollment_status").data
+    status = overview.build(db, cut, Filters(), SETTINGS,
+                            viewer=ANALYST).item("enrollment_status").data
     table = status.set_index("status")["Total"].to_dict()
     assert table == {"Enrolled": 3, "Transplanted (day 0)": 3, "SMART101 infused": 3,
                      "On study": 2, "Completed follow-up": 0, "Died": 1, "Withdrawn (alive)": 0}
@@ -55,7 +58,7 @@ def test_enrollment_status(setup: tuple) -> None:
 
 def test_controls_only_says_enrollment_is_about_the_trial(setup: tuple) -> None:
     db, cut = setup
-    result = overview.build(db, cut, Filters(cohorts=("CONTROL",)), SETTINGS)
+    result = overview.build(db, cut, Filters(cohorts=("CONTROL",)), SETTINGS, viewer=ANALYST)
     assert any("SMART101 cohort" in m.text for m in result.messages)
     assert result.item("enrollment").data.empty
     assert list(result.item("baseline").data.columns) == ["characteristic", "category", "CONTROL"]
@@ -72,7 +75,7 @@ def test_planned_accrual_is_linear_to_target() -> None:
 def test_csv_holds_exactly_the_rows_shown_with_context(setup: tuple) -> None:
     db, cut = setup
     filters = Filters(diagnoses=("ALL",))
-    result = overview.build(db, cut, filters, SETTINGS)
+    result = overview.build(db, cut, filters, SETTINGS, viewer=ANALYST)
     item = result.item("baseline")
     text = csv_bytes(result, item).decode()
     lines = text.splitlines()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from export_factory import write_export
+from viewers import ANALYST
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
@@ -23,7 +24,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> object:
 
     db = Database()
     export = write_export(tmp_path_factory.mktemp("survival") / "export")
-    return survival.build(db, db.load(export), Filters(), SETTINGS)
+    return survival.build(db, db.load(export), Filters(), SETTINGS, viewer=ANALYST)
 
 
 def landmark(result: object, endpoint: str, group: str, day: int) -> dict:

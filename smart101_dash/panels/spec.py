@@ -1,0 +1,123 @@
+"""The one declared shape of a panel: what it is called, what it needs, what it shows, who may see
+each part, and the function that builds it.
+
+A panel module ends with `PANEL = Panel(...)`; `panels/registry.py` lists them once, and the
+app's pages, the `tables` command and the tests are all made from that list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from smart101_dash.access import AccessDenied, Permission, Viewer
+from smart101_dash.config import Settings
+from smart101_dash.panels.base import PanelResult
+
+
+class Kind(StrEnum):
+    TABLE = "table"
+    FIGURE = "figure"  # a chart, with the rows it draws as its table
+
+
+class Widget(StrEnum):
+    NUMBER = "number"
+    INTEGER = "integer"
+    CHECKBOX = "checkbox"
+    TOGGLE = "toggle"
+    RADIO = "radio"
+    SELECT = "select"
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One table or chart of a panel; `subject_level` items hold rows about single subjects."""
+
+    key: str
+    kind: Kind
+    subject_level: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    """A page option: drawn as a widget by the page, passed to `build` as the keyword `name`.
+
+    `default(settings)` is the value the `tables` command uses, so an untouched page shows the
+    same numbers. `choices(settings)` gives the (label, value) pairs of a radio or select.
+    """
+
+    name: str
+    label: str
+    widget: Widget
+    default: Callable[[Settings], Any]
+    choices: Callable[[Settings], tuple[tuple[str, Any], ...]] | None = None
+    minimum: float | None = None
+    maximum: Callable[[Settings], float] | float | None = None
+    step: float | None = None
+    help: str = ""
+    subject_level: bool = False  # an option that only shows subject-level rows
+
+    def widget_key(self, panel_key: str) -> str:
+        return f"{panel_key}__{self.name}"
+
+    def choices_for(self, settings: Settings) -> tuple[tuple[str, Any], ...]:
+        return self.choices(settings) if self.choices else ()
+
+    def upper(self, settings: Settings) -> float | None:
+        return self.maximum(settings) if callable(self.maximum) else self.maximum
+
+
+PanelBuild = Callable[..., PanelResult]
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str  # also the page file pages/<key>.py and the page's URL path
+    title: str
+    icon: str  # a Material icon, as st.Page takes it
+    datasets: tuple[str, ...]  # every dataset it needs; the first missing one is said
+    items: tuple[ItemSpec, ...]
+    build: PanelBuild  # build(db, cut, filters, settings, *, viewer, **options)
+    options: tuple[Option, ...] = ()
+
+    def item(self, key: str) -> ItemSpec:
+        for spec in self.items:
+            if spec.key == key:
+                return spec
+        raise KeyError(f"panel {self.key} declares no item {key!r}")
+
+    def allowed_items(self, viewer: Viewer) -> tuple[ItemSpec, ...]:
+        full = viewer.can(Permission.SUBJECT_LEVEL)
+        return tuple(s for s in self.items if full or not s.subject_level)
+
+    def visible_options(self, viewer: Viewer) -> tuple[Option, ...]:
+        full = viewer.can(Permission.SUBJECT_LEVEL)
+        return tuple(o for o in self.options if full or not o.subject_level)
+
+    def resolve_options(self, chosen: Mapping[str, Any], settings: Settings,
+                        viewer: Viewer) -> dict[str, Any]:
+        """Every option's value: the chosen one, else its default. A subject-level option
+        set away from its default by a viewer without that permission is refused."""
+        unknown = set(chosen) - {o.name for o in self.options}
+        if unknown:
+            raise ValueError(f"panel {self.key} has no option {', '.join(sorted(unknown))}")
+        values = {o.name: chosen.get(o.name, o.default(settings)) for o in self.options}
+        for option in self.options:
+            allowed = [value for _, value in option.choices_for(settings)]
+            if allowed and values[option.name] not in allowed:
+                raise ValueError(f"{option.label}: {values[option.name]!r} is not one of "
+                                 f"{allowed}")
+            if option.subject_level and values[option.name] != option.default(settings):
+                viewer.require(Permission.SUBJECT_LEVEL, f"the option {option.label!r}")
+        return values
+
+    def check_result(self, result: PanelResult, viewer: Viewer) -> None:
+        """Every item built is declared, and none is one the viewer may not see."""
+        allowed = {s.key for s in self.allowed_items(viewer)}
+        for item in result.items:
+            self.item(item.key)  # KeyError: an undeclared item is a bug in the panel
+            if item.key not in allowed:
+                raise AccessDenied(f"panel {self.key} built the subject-level item {item.key} "
+                                   f"for the role {viewer.role!r}")
