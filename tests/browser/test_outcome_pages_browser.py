@@ -1,8 +1,9 @@
 """Every outcome page in headless Chromium: charts render, risk tables sit under their curves,
 and each "Download CSV" gives exactly the rows of its table or chart.
 
-The expected rows come from the panel itself (`PANELS[name]`), built in the test process on the
-same export with the same filters: the page must hand the user those very rows.
+The expected rows come from the panel itself, built through the runner in the test process on the
+same export with the same filters and role (local mode's default, dsmb): the page must hand the
+user those very rows (spreadsheet-safe, as every file is).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import ARTIFACTS, CHROMIUM_FLAGS, wait_idle
+from viewers import DSMB
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import PanelResult
-from smart101_dash.panels.registry import PANELS
+from smart101_dash.panels.registry import panel as find_panel
+from smart101_dash.runner import build_panel
+from smart101_dash.safe_text import spreadsheet_safe
 from smart101_dash.store import Database
 
 # page module -> (navigation title, charts drawn with a number-at-risk table)
@@ -33,7 +37,7 @@ PAGES = {
 def expected_result(export: Path, panel: str, filters: Filters) -> PanelResult:
     db = Database()
     try:
-        return PANELS[panel](db, db.load(export), filters, SETTINGS)
+        return build_panel(find_panel(panel), db, db.load(export), filters, SETTINGS, DSMB)
     finally:
         db.close()
 
@@ -48,7 +52,7 @@ def read_download(page: object, index: int) -> tuple[list[str], pd.DataFrame]:
 
 
 def as_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+    return pd.read_csv(io.StringIO(spreadsheet_safe(frame).to_csv(index=False)))
 
 
 def open_page(page: object, title: str) -> None:
