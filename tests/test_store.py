@@ -144,3 +144,19 @@ def test_absent_optional_columns_read_as_null(tmp_path: Path, db: Database) -> N
     assert cut.report.ok
     frame = db.read(cut, "adae", ("USUBJID", "AEOUT"), ANALYST)
     assert frame["AEOUT"].isna().all() and len(frame) == 3
+
+
+def test_a_subject_level_read_needs_the_permission(export: Path, db: Database) -> None:
+    """Called directly, the data layer itself refuses rows about single subjects."""
+    from viewers import DSMB, SPONSOR
+
+    from smart101_dash.access import AccessDenied
+
+    cut = db.load(export)
+    listing = Query("SELECT USUBJID FROM adsl", subject_level=True)
+    for viewer in (None, SPONSOR):
+        with pytest.raises(AccessDenied, match="subject-level read is not allowed"):
+            db.query(cut, listing, viewer)
+        with pytest.raises(AccessDenied):
+            db.read(cut, "adsl", ("USUBJID",), viewer)
+    assert len(db.query(cut, listing, DSMB)) == 6

@@ -1,0 +1,148 @@
+"""AppTest with sign-in configured: what each role sees, page by page, and what it never sees.
+
+`at.secrets["auth"]` turns sign-in on (the app checks for that section); `at.user` is the
+signed-in user, as Streamlit's OpenID Connect flow would set it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import PAGES, ROOT, option_key, plain
+from export_factory import write_export
+from streamlit.testing.v1 import AppTest
+
+from smart101_dash.access import ROLES_ENV
+from smart101_dash.audit import FILE_NAME, verify
+from smart101_dash.config import DATA_DIR_ENV
+
+AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+        "client_id": "smart101", "client_secret": "secret",
+        "server_metadata_url": "http://127.0.0.1:9400/.well-known/openid-configuration"}
+USERS = {"dsmb": "chair@dsmb.example.org", "sponsor": "lead@sponsor.example.com",
+         "analyst": "stats@cro.example.com"}
+SUBJECTS = ("T-A1", "T-A2", "T-B1", "C-1", "C-2", "C-3")
+
+
+@pytest.fixture
+def export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    roles = (ROOT / "config" / "roles.toml").read_text().replace(
+        "[users]\n", "[users]\n" + "".join(f'"{e}" = "{r}"\n' for r, e in USERS.items()))
+    (tmp_path / "roles.toml").write_text(roles)
+    monkeypatch.setenv(ROLES_ENV, str(tmp_path / "roles.toml"))
+    export = write_export(tmp_path / "export")
+    monkeypatch.setenv(DATA_DIR_ENV, str(export))
+    return export
+
+
+def signed_in(email: str | None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": email is not None, **({"email": email} if email else {})}
+    return at.run()
+
+
+def everything_shown(at: AppTest) -> str:
+    """Every text on the page, every table cell and every chart's JSON, as one string."""
+    parts = [plain(e.value) for kind in ("markdown", "caption", "error", "warning", "info",
+                                         "success", "title", "subheader") for e in at.get(kind)]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    parts += [chart.proto.spec for chart in at.get("plotly_chart")]
+    return "\n".join(parts)
+
+
+def test_an_anonymous_visitor_gets_the_sign_in_page_only(export: Path) -> None:
+    at = signed_in(None)
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Smart-101 outcomes"]
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.dataframe and not at.get("plotly_chart")
+    for page in PAGES:
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page).run()
+
+
+def test_a_user_without_a_role_gets_no_access(export: Path) -> None:
+    at = signed_in("someone@elsewhere.example")
+    assert [t.value for t in at.title] == ["No access"]
+    assert "someone@elsewhere.example" in plain(at.error[0].value)
+    assert not at.dataframe
+
+
+@pytest.mark.parametrize("role", ["dsmb", "analyst"])
+def test_subject_level_roles_see_listings_and_trajectories(export: Path, role: str) -> None:
+    at = signed_in(USERS[role])
+    at.switch_page("pages/adverse_events.py").run()
+    assert not at.exception and not at.error
+    columns = [set(df.value.columns) for df in at.dataframe]
+    assert {"usubjid", "pt", "grade"} <= columns[-2] and {"usubjid", "death_day"} <= columns[-1]
+    at.switch_page("pages/cd4_reconstitution.py").run()
+    at.toggle(key=option_key("cd4_reconstitution", "trajectories")).set_value(True).run()
+    assert any("each patient" in plain(m.value) for m in at.markdown)
+    at.switch_page("pages/data_quality.py").run()
+
+
+def test_sponsor_sees_every_page_and_no_subject_anywhere(export: Path) -> None:
+    at = signed_in(USERS["sponsor"])
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert not at.error, page
+        shown = everything_shown(at)
+        assert "data cut-off" in shown, page
+        assert not [s for s in SUBJECTS if s in shown], page
+    at.switch_page("pages/adverse_events.py").run()
+    assert not any("usubjid" in df.value.columns for df in at.dataframe)
+    at.switch_page("pages/cd4_reconstitution.py").run()
+    assert "Patient trajectories" not in [t.label for t in at.toggle]
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/audit.py").run()
+
+
+def test_only_dsmb_gets_the_audit_page(export: Path, audit_folder: Path) -> None:
+    analyst = signed_in(USERS["analyst"])
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        analyst.switch_page("pages/audit.py").run()
+    at = signed_in(USERS["dsmb"])
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception
+    records = at.dataframe[0].value
+    assert {"chair@dsmb.example.org", "stats@cro.example.com"} <= set(records["user"])
+    assert "audit trail intact" in plain(at.success[0].value)
+    at.multiselect(key="audit_user").set_value(["stats@cro.example.com"]).run()
+    assert set(at.dataframe[0].value["user"]) == {"stats@cro.example.com"}
+
+
+def test_a_result_for_dsmb_is_never_served_to_sponsor(export: Path) -> None:
+    """Two sessions, one server process (one cache): the same filters, two roles."""
+    dsmb = signed_in(USERS["dsmb"])
+    dsmb.switch_page("pages/adverse_events.py").run()
+    assert len(dsmb.dataframe) == 4  # summary, by term, SAE listing, death listing
+    assert [s for s in SUBJECTS if s in everything_shown(dsmb)]  # the check can see IDs
+    sponsor = signed_in(USERS["sponsor"])
+    sponsor.switch_page("pages/adverse_events.py").run()
+    assert len(sponsor.dataframe) == 2
+    assert not [s for s in SUBJECTS if s in everything_shown(sponsor)]
+
+
+def test_every_action_is_audited(export: Path, audit_folder: Path) -> None:
+    at = signed_in(USERS["analyst"])
+    at.switch_page("pages/gvhd.py").run()
+    at.sidebar.radio(key="f_arm").set_value("Group B (pediatric)").run()
+    at.sidebar.radio(key="f_arm").set_value("Group B (pediatric)").run()  # no change: no record
+    at.switch_page("pages/overview.py").run()
+    at.button(key="sign_out").click().run()
+    records = [json.loads(line) for line in (audit_folder / FILE_NAME).read_text().splitlines()]
+    assert [(r["action"], r["page"]) for r in records] == [
+        ("sign_in", ""), ("page_view", "overview"), ("page_view", "gvhd"),
+        ("filter_change", "gvhd"), ("page_view", "overview"), ("sign_out", "")]
+    assert {r["user"] for r in records} == {USERS["analyst"]}
+    assert {r["role"] for r in records} == {"analyst"}
+    change = records[3]
+    assert change["filters"] == "arm GROUP B vs pediatric controls"
+    assert change["rows"] > 0 and len(change["export"]) == 12
+    assert pd.Timestamp(change["time"]).tzname() == "UTC"
+    assert verify(audit_folder).ok

@@ -1,0 +1,92 @@
+"""The one runner: permissions before anything is built, options checked, declared items only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from export_factory import write_export
+from viewers import ANALYST, DSMB, SPONSOR
+
+from smart101_dash.access import AccessDenied, Viewer
+from smart101_dash.config import SETTINGS
+from smart101_dash.filters import Filters
+from smart101_dash.panels.base import PanelItem, PanelResult
+from smart101_dash.panels.registry import PANELS, panel
+from smart101_dash.runner import build_panel
+from smart101_dash.store import Database
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, object]:
+    db = Database()
+    return db, db.load(write_export(tmp_path_factory.mktemp("runner") / "export"))
+
+
+def run(setup: tuple, key: str, viewer: Viewer, **options: object) -> PanelResult:
+    db, cut = setup
+    return build_panel(panel(key), db, cut, Filters(), SETTINGS, viewer, options)
+
+
+@pytest.mark.parametrize("key", [p.key for p in PANELS])
+def test_every_panel_builds_only_what_each_role_may_see(setup: tuple, key: str) -> None:
+    for viewer in (DSMB, ANALYST, SPONSOR):
+        result = run(setup, key, viewer)
+        allowed = {s.key for s in panel(key).allowed_items(viewer)}
+        assert {item.key for item in result.items} <= allowed
+        assert all(item.queries for item in result.items), key  # "Show query" has the SQL
+
+
+def test_a_role_without_aggregate_sees_nothing(setup: tuple) -> None:
+    nobody = Viewer("x@y.z", "nobody", frozenset())
+    with pytest.raises(AccessDenied, match="'nobody' does not allow the page 'Overview'"):
+        run(setup, "overview", nobody)
+
+
+def test_subject_level_options_and_bad_options(setup: tuple) -> None:
+    assert "cd4_trajectories" in [i.key for i in run(setup, "cd4_reconstitution", DSMB,
+                                                     trajectories=True).items]
+    with pytest.raises(AccessDenied, match="Patient trajectories"):
+        run(setup, "cd4_reconstitution", SPONSOR, trajectories=True)
+    assert [o.name for o in panel("cd4_reconstitution").visible_options(SPONSOR)] == [
+        "threshold_cells_per_ul", "threshold_inclusive", "window_days", "log_axis"]
+    with pytest.raises(ValueError, match="is not one of"):
+        run(setup, "adverse_events", DSMB, window_days=5)
+    with pytest.raises(ValueError, match="has no option"):
+        run(setup, "gvhd", DSMB, colour="red")
+
+
+def test_a_panel_that_builds_more_than_it_declares_is_stopped(setup: tuple) -> None:
+    spec = panel("overview")
+    real = spec.build
+
+    def leaky(*args: object, **kwargs: object) -> PanelResult:
+        result = real(*args, **kwargs)
+        extra = PanelItem("death_listing", "Deaths", result.items[0].data)
+        return replace(result, items=(*result.items, extra))
+
+    def undeclared(*args: object, **kwargs: object) -> PanelResult:
+        result = real(*args, **kwargs)
+        return replace(result, items=(*result.items, PanelItem("secret", "x", result.items[0].data)))
+
+    db, cut = setup
+    listing = replace(spec, build=leaky,
+                      items=(*spec.items, *panel("adverse_events").items[-1:]))
+    with pytest.raises(AccessDenied, match="subject-level item death_listing"):
+        build_panel(listing, db, cut, Filters(), SETTINGS, SPONSOR)
+    with pytest.raises(KeyError, match="declares no item 'secret'"):
+        build_panel(replace(spec, build=undeclared), db, cut, Filters(), SETTINGS, DSMB)
+
+
+def test_a_missing_dataset_is_said_before_building(tmp_path: Path) -> None:
+    from export_factory import valid_tables
+
+    from smart101_dash.store import DatasetUnavailable
+
+    tables = valid_tables()
+    del tables["adinf"]
+    db = Database()
+    with pytest.raises(DatasetUnavailable, match="adinf is not in this export"):
+        build_panel(panel("infections"), db, db.load(write_export(tmp_path / "e", tables)),
+                    Filters(), SETTINGS, DSMB)
