@@ -47,27 +47,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for(url: str, what: str, stop: object) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    stop()  # type: ignore[operator]
+    raise RuntimeError(f"{what} did not start within 60 s; see test-artifacts/")
+
+
 class Server:
-    def __init__(self, export: Path) -> None:
+    """The app on a free loopback port; `args` and `env` add to its command and environment."""
+
+    def __init__(self, export: Path, args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.export = export
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "SMART101_DATA_DIR": str(export)}
+        environment = {**os.environ, "SMART101_DATA_DIR": str(export), **(env or {})}
         self.log = (ARTIFACTS / f"streamlit-{self.port}.log").open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-             "--server.port", str(self.port), "--server.address", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("streamlit did not start within 60 s; see test-artifacts/")
+             "--server.port", str(self.port), "--server.address", "127.0.0.1", *args],
+            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(f"{self.url}/_stcore/health", "streamlit", self.stop)
 
     def stop(self) -> None:
         self.process.terminate()
