@@ -19,9 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from smart101_dash.access import load_roles
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import PANELS
+from smart101_dash.panels.spec import Panel
+from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
 from smart101_dash.validate import validate_export
 
@@ -53,20 +56,21 @@ def bench(export: Path) -> None:
     cut = db.load(export)
     print(f"  load of a known cut (fingerprint)     {median_ms(lambda: db.load(export)):8.2f} ms")
 
-    def panel(build: Callable[..., object], filters: Filters, cached: bool
-              ) -> Callable[[], object]:
+    viewer = load_roles().viewer("benchmark", "dsmb")  # the role that builds every item
+
+    def panel(spec: Panel, filters: Filters, cached: bool) -> Callable[[], object]:
         def run() -> object:
             if not cached:
                 db.clear_results()
-            return build(db, cut, filters, SETTINGS)
+            return build_panel(spec, db, cut, filters, SETTINGS, viewer)
         return run
 
-    for name, build in PANELS.items():
+    for spec in PANELS:
         for label, filters in (("all", Filters()), ("Group A", Filters(arm="GROUP A"))):
             for cached in (False, True):
-                ms = median_ms(panel(build, filters, cached))
+                ms = median_ms(panel(spec, filters, cached))
                 state = "cached" if cached else "uncached"
-                print(f"  panel {name:15} {label:8} {state:9} {ms:8.1f} ms")
+                print(f"  panel {spec.key:18} {label:8} {state:9} {ms:8.1f} ms")
     db.close()
 
 

@@ -245,8 +245,9 @@ def run_panel(panel: Panel, context: PageContext) -> None:
         st.error("This panel could not be drawn because of an internal error; it has been "
                  "logged on the server. The other pages still work.")
         return
-    draw_panel(result, context)
+    # Recorded before drawing: a trail that cannot be written stops the page with no data shown.
     audit_view(context, rows=sum(len(item.data) for item in result.items))
+    draw_panel(result, context)
 
 
 def audit_view(context: PageContext, rows: int, detail: str = "") -> None:

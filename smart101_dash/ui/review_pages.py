@@ -42,13 +42,13 @@ def data_quality_page() -> None:
                f"{escape_markdown(context.cut.fingerprint)}. Datasets with an error are left "
                "out; warnings flag rows the panels leave out.")
     report = context.cut.report
+    table = findings_table(report, shows_subject_ids(context.viewer))
+    audit_view(context, rows=len(table))
     summary = pd.DataFrame([
         {"dataset": name, "status": ("usable" if report.is_usable(name) else
                                      "left out" if name in report.sources else "absent"),
          "rows": report.row_counts.get(name)} for name in DATASET_NAMES])
     st.dataframe(summary, hide_index=True, key="dq_summary")
-    table = findings_table(report, shows_subject_ids(context.viewer))
-    audit_view(context, rows=len(table))
     if table.empty:
         st.success("No findings: every dataset meets the contract.")
         return

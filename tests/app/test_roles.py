@@ -146,3 +146,19 @@ def test_every_action_is_audited(export: Path, audit_folder: Path) -> None:
     assert change["rows"] > 0 and len(change["export"]) == 12
     assert pd.Timestamp(change["time"]).tzname() == "UTC"
     assert verify(audit_folder).ok
+
+
+@pytest.mark.parametrize("where", ["inside the export", "not writable"])
+def test_no_data_is_shown_without_an_audit_trail(export: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 where: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    folder = export / "audit" if where == "inside the export" else blocker / "audit"
+    monkeypatch.setenv("SMART101_AUDIT_DIR", str(folder))
+    at = signed_in(USERS["dsmb"])
+    assert not at.exception
+    assert "The audit trail cannot be written, so no data is shown" in plain(at.error[0].value)
+    assert not at.dataframe and not at.get("plotly_chart")
+    assert sorted(p.name for p in export.iterdir()) == [
+        "adae.parquet", "adgvhd.parquet", "adinf.parquet", "adlb.parquet", "adsl.parquet"]
