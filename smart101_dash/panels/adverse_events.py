@@ -8,10 +8,9 @@ infused SMART101 patients, transplanted controls). An event counts when it start
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from smart101_dash.access import Permission, Viewer
-from smart101_dash.charts import grade_distribution_figure, with_footer
+from smart101_dash.charts import Spec, grade_distribution_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
@@ -204,7 +203,7 @@ GRADE_COLORS = {0: "#d9d9d9", 1: "#c6dbef", 2: "#6baed6", 3: "#fd8d3c", 4: "#d94
 GRADE_LABELS = {0: "No event", **{g: f"Grade {g}" for g in range(1, 6)}}
 
 
-def worst_grade_figure(distribution: pd.DataFrame, window: int) -> go.Figure:
+def worst_grade_figure(distribution: pd.DataFrame, window: int) -> Spec:
     """Stacked horizontal bars: % of each group by worst grade."""
     return grade_distribution_figure(
         distribution.rename(columns={"worst_grade": "grade"}), grade_labels=GRADE_LABELS,
