@@ -34,8 +34,9 @@ demo: $(VENV)/.runtime  ## regenerate the committed demo export
 	rm -rf data/demo.new && $(BIN)/python -m smart101_dash demo data/demo.new
 	rm -rf data/demo && mv data/demo.new data/demo
 
-bench: $(VENV)/.test  ## timing and memory figures (docs/performance.md)
+bench: $(VENV)/.test  ## timing and memory figures, written to docs/performance.md
 	$(BIN)/python bench/bench_stats.py
+	$(BIN)/python bench/bench_pages.py --controls 10000 100000 --write docs/performance.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

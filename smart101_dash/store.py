@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -111,6 +111,8 @@ class Database:
         self._lock = threading.Lock()
         self._cuts: OrderedDict[tuple[Path, str], ExportCut] = OrderedDict()
         self._results: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._derived: dict[str, Any] = {}  # analysis schema -> what derived() returned
+        self._deriving: dict[str, threading.Lock] = {}
 
     def load(self, export_dir: Path | str) -> ExportCut:
         """The cut currently in `export_dir`: validated and given views on first sight."""
@@ -125,7 +127,11 @@ class Database:
             self._cuts[key] = cut
             while len(self._cuts) > KEPT_CUTS:
                 _, old = self._cuts.popitem(last=False)
-                self._con.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(old.schema)} CASCADE")
+                for schema in [old.schema, *(k for k in self._derived
+                                             if k.startswith(old.schema + "_"))]:
+                    self._con.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(schema)} "
+                                      "CASCADE")
+                    self._derived.pop(schema, None)
                 self._drop_results(old.fingerprint)
             return cut
 
@@ -154,33 +160,68 @@ class Database:
             cur.close()
         return ExportCut(export_dir, fingerprint, report, cutoff, study_id)
 
-    def query(self, cut: ExportCut, query: Query, viewer: Viewer | None = None
-              ) -> pd.DataFrame:
-        """Run `query` against `cut` on a fresh cursor; cached by fingerprint, SQL and params.
+    def query(self, cut: ExportCut, query: Query, viewer: Viewer | None = None, *,
+              search: tuple[str, ...] = (), cache: bool = True) -> pd.DataFrame:
+        """Run `query` against `cut` on a fresh cursor; cached by fingerprint, schemas searched,
+        SQL and params (`cache=False`: not kept, for large one-off reads).
 
+        `search`: schemas searched after the cut's views (its analysis tables).
         A subject-level query runs only for a `viewer` with the subject_level permission: the
         check is here, where the rows are read, not in the widgets that would show them.
         """
         if query.subject_level and (viewer is None or not viewer.can(Permission.SUBJECT_LEVEL)):
             role = viewer.role if viewer else "no viewer"
             raise AccessDenied(f"a subject-level read is not allowed for {role!r}")
-        key = (cut.fingerprint, *query.cache_key())
+        key = (cut.fingerprint, search, *query.cache_key())
         with self._lock:
             cached = self._results.get(key)
             if cached is not None:
                 self._results.move_to_end(key)
                 return cached.copy()
+        path = ",".join(_checked_schema(s) for s in (cut.schema, *search))
         cur = self._con.cursor()
         try:
-            cur.execute(f"SET schema = {_literal_schema(cut.schema)}")
+            cur.execute(f"SET search_path = '{path}'")
             frame = cur.execute(query.sql, dict(query.params)).df()
         finally:
             cur.close()
+        if not cache:
+            return frame
         with self._lock:
             self._results[key] = frame
             while len(self._results) > CACHED_RESULTS:
                 self._results.popitem(last=False)
         return frame.copy()
+
+    def derived(self, cut: ExportCut, schema: str,
+                build: Callable[[], tuple[Any, dict[str, pd.DataFrame]]]) -> Any:
+        """Tables derived from `cut`, made once: `build()` returns a handle and the frames to
+        store as tables of `schema`; later calls return the handle. One build per schema at a
+        time; other cuts and queries go on meanwhile."""
+        _checked_schema(schema)
+        with self._lock:
+            if schema in self._derived:
+                return self._derived[schema]
+            lock = self._deriving.setdefault(schema, threading.Lock())
+        with lock:
+            with self._lock:
+                if schema in self._derived:
+                    return self._derived[schema]
+            handle, tables = build()
+            cur = self._con.cursor()
+            try:
+                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+                for name, frame in tables.items():
+                    cur.register("derived_frame", frame)
+                    cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(schema)}."
+                                f"{quote_identifier(name)} AS SELECT * FROM derived_frame")
+                    cur.unregister("derived_frame")
+            finally:
+                cur.close()
+            with self._lock:
+                if any(c.schema == cut.schema for c in self._cuts.values()):
+                    self._derived[schema] = handle
+            return handle
 
     def read(self, cut: ExportCut, dataset: str, columns: tuple[str, ...],
              viewer: Viewer | None = None) -> pd.DataFrame:
@@ -208,11 +249,12 @@ class Database:
         self._con.close()
 
 
-def _literal_schema(schema: str) -> str:
-    # Schema names are cut_<hex fingerprint>; checked so the SET statement can carry no surprise.
-    if not schema.startswith("cut_") or not schema[4:].isalnum():
+def _checked_schema(schema: str) -> str:
+    # Schema names are cut_<hex fingerprint>[_a<hex settings>]; checked so the SET statement
+    # can carry no surprise.
+    if not schema.startswith("cut_") or not schema[4:].replace("_", "").isalnum():
         raise ValueError(f"unexpected schema name {schema!r}")
-    return f"'{schema}'"
+    return schema
 
 
 def _hashable(value: Any) -> Any:

@@ -14,13 +14,13 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
+from smart101_dash.analysis import analysis_tables, group_sizes
 from smart101_dash.charts import grade_distribution_figure, step_curves_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.endpoints.gvhd import STAGE_COLUMNS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
-    cohort_sizes,
     format_p,
     group_messages,
     incidence_estimate,
@@ -28,9 +28,7 @@ from smart101_dash.panels.curves import (
     present_groups,
     risk_table,
     sort_groups,
-    with_groups,
 )
-from smart101_dash.panels.datasets import gvhd_assessments, subjects
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.stats import clopper_pearson
 from smart101_dash.store import Database, ExportCut
@@ -51,29 +49,26 @@ TEST_COLUMNS = ["endpoint", "test", "statistic", "df", "p_value", "note"]
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer) -> PanelResult:
     """Every item is aggregate (counts, percentages, curves, estimates)."""
-    adsl, q_subjects = subjects(db, cut, filters)
-    assessments, q_gvhd = gvhd_assessments(db, cut, filters)
-    query = (q_subjects, q_gvhd)
+    cut.require("adsl", "adgvhd")
     ep = settings.endpoints
-    n_per_group = cohort_sizes(adsl)
+    tables = analysis_tables(db, cut, ep)
+    grades, q_grades = tables.acute_grades(db, filters)
+    n_per_group = group_sizes(grades)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
-    if adsl.empty:
+    if grades.empty:
         return no_patients(TITLE, cut, filters)
 
     grade_window = min(ep.agvhd_windows_days)
     acute_window = max(ep.agvhd_windows_days)
     cgvhd_days = tuple(d for d in ep.landmark_days if d >= 365)
-    grades = with_groups(endpoints.acute_gvhd_grade(adsl, assessments, ep,
-                                                    window_days=grade_window), adsl)
     max_grade = max_grade_table(grades)
     organs = organ_involvement(grades)
 
-    acute = {code: with_groups(endpoints.acute_gvhd(adsl, assessments, ep, min_grade=grade,
-                                                    window_days=acute_window), adsl)
-             for code, grade in (("AGVHD24", 2), ("AGVHD34", 3))}
-    chronic = {code: with_groups(endpoints.chronic_gvhd(adsl, assessments, ep,
-                                                        severity=severity), adsl)
-               for code, severity in (("CGVHD", "any"), ("CGVHDMS", "moderate_severe"))}
+    read = {code: tables.endpoint(db, filters, code)
+            for code in ("AGVHD24", "AGVHD34", "CGVHD", "CGVHDMS")}
+    acute = {code: read[code][0] for code in ("AGVHD24", "AGVHD34")}
+    chronic = {code: read[code][0] for code in ("CGVHD", "CGVHDMS")}
+    query = (q_grades, *(q for _, q in read.values()))
     labels = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGvHD",
               "CGVHDMS": "moderate-severe cGvHD"}
     dashes = {"AGVHD24": "solid", "AGVHD34": "dot", "CGVHD": "solid", "CGVHDMS": "dot"}
@@ -103,7 +98,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                                     footer=base.footer, rising=True)
         caption = "Gray's test, " + "; ".join(
             f"{labels[c]}: {format_p(fits[c].p_value)}" for c in codes) + "."
-        return PanelItem(key, title, table, figure, query, caption)
+        return PanelItem(key, title, table, figure, tuple(read[c][1] for c in codes), caption)
 
     distribution = max_grade[max_grade["grade"].isin(ROMAN.values())].copy()
     distribution["grade"] = distribution["grade"].map({v: k for k, v in ROMAN.items()})
@@ -114,28 +109,29 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         base.footer)
     items = (
         PanelItem("gvhd_max_grade_chart", f"Maximum acute GvHD grade by day {grade_window}",
-                  distribution, grade_figure, query,
+                  distribution, grade_figure, (q_grades,),
                   "Each patient counted once, at the worst MAGIC grade recorded by the day."),
         PanelItem("gvhd_max_grade", f"Maximum acute GvHD grade by day {grade_window}: counts",
-                  max_grade, None, query,
+                  max_grade, None, (q_grades,),
                   "n = transplanted patients of the group (a patient with no assessment counts "
                   "as grade 0); percent with the exact (Clopper-Pearson) 95% interval."),
         curves_item("gvhd_acute_incidence",
                     f"Cumulative incidence of acute GvHD to day {acute_window}",
                     ("AGVHD24", "AGVHD34"), ACUTE_TICKS),
         PanelItem("gvhd_acute_estimates", f"Acute GvHD: estimates at day "
-                  f"{', '.join(str(d) for d in acute_days)}", acute_table, None, query,
+                  f"{', '.join(str(d) for d in acute_days)}", acute_table, None,
+                  (read["AGVHD24"][1], read["AGVHD34"][1]),
                   "Cumulative incidence with 95% interval (death without aGvHD competing); "
                   "n_risk at the day, n_events on or before it."),
         PanelItem("gvhd_organ_involvement",
                   f"Organ involvement at the worst acute GvHD grade (by day {grade_window})",
-                  organs, None, query,
+                  organs, None, (q_grades,),
                   "Among patients with acute GvHD (grade I or worse): organs with stage 1 or "
                   "more at the assessment of their worst grade, and the stage counts."),
         curves_item("gvhd_chronic_incidence", "Cumulative incidence of chronic GvHD to 2 years",
                     ("CGVHD", "CGVHDMS"), CHRONIC_TICKS),
         PanelItem("gvhd_chronic_estimates", "Chronic GvHD: estimates at 1 and 2 years",
-                  chronic_table, None, query,
+                  chronic_table, None, (read["CGVHD"][1], read["CGVHDMS"][1]),
                   "Cumulative incidence with 95% interval; empty when no one was followed "
                   "that far."),
         PanelItem("gvhd_tests", "Tests between cohorts (Gray)", tests, None, query,
@@ -153,7 +149,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     )
     return PanelResult(TITLE, cut, filters, items, definitions=definitions,
                        n_per_group=n_per_group,
-                       messages=tuple(_messages(n_per_group, assessments, acute, chronic)))
+                       messages=tuple(_messages(n_per_group, grades, acute, chronic)))
 
 
 def max_grade_table(grades: pd.DataFrame) -> pd.DataFrame:
@@ -192,17 +188,18 @@ def organ_involvement(grades: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ORGAN_COLUMNS)
 
 
-def _messages(n_per_group: dict[str, int], assessments: pd.DataFrame,
+def _messages(n_per_group: dict[str, int], grades: pd.DataFrame,
               acute: dict[str, pd.DataFrame], chronic: dict[str, pd.DataFrame]
               ) -> list[Message]:
     messages = group_messages(n_per_group, "the estimates and intervals")
-    if assessments.empty:
+    assessed = bool(grades["assessments"].sum())
+    if not assessed:
         messages.append(Message(Level.INFO, "No GvHD assessment is recorded for the patients "
                                             "selected: every patient counts as grade 0."))
     elif not (acute["AGVHD24"]["status"] == 1).any():
         messages.append(Message(Level.INFO, "No grade II-IV acute GvHD in the patients "
                                             "selected: the incidence is 0."))
-    if not assessments.empty and not (chronic["CGVHD"]["status"] == 1).any():
+    if assessed and not (chronic["CGVHD"]["status"] == 1).any():
         messages.append(Message(Level.INFO, "No chronic GvHD in the patients selected: the "
                                             "incidence is 0."))
     return messages

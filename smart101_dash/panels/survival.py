@@ -14,6 +14,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
+from smart101_dash.analysis import AnalysisTables, analysis_tables, group_sizes
 from smart101_dash.charts import step_curves_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
@@ -21,7 +22,6 @@ from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no
 from smart101_dash.panels.curves import (
     LANDMARK_COLUMNS,
     Estimate,
-    cohort_sizes,
     format_p,
     group_messages,
     incidence_estimate,
@@ -29,9 +29,7 @@ from smart101_dash.panels.curves import (
     risk_table,
     sort_groups,
     survival_estimate,
-    with_groups,
 )
-from smart101_dash.panels.datasets import gvhd_assessments, lab_values, subjects
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.stats import median_follow_up
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
@@ -43,17 +41,15 @@ TICKS = (0, 100, 180, 365, 548, 730)
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer) -> PanelResult:
     """Every item is aggregate (curves, estimates, tests, follow-up)."""
-    adsl, q_subjects = subjects(db, cut, filters)
     ep = settings.endpoints
-    n_per_group = cohort_sizes(adsl)
+    tables = analysis_tables(db, cut, ep)
+    (os_data, q_os), (dfs_data, q_dfs), (relapse_data, q_relapse), (nrm_data, q_nrm) = (
+        tables.endpoint(db, filters, code) for code in ("OS", "DFS", "RELAPSE", "NRM"))
+    n_per_group = group_sizes(os_data)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
-    if adsl.empty:
+    if os_data.empty:
         return no_patients(TITLE, cut, filters)
 
-    os_data = with_groups(endpoints.overall_survival(adsl, ep), adsl)
-    dfs_data = with_groups(endpoints.disease_free_survival(adsl, ep), adsl)
-    relapse_data = with_groups(endpoints.relapse(adsl, ep), adsl)
-    nrm_data = with_groups(endpoints.non_relapse_mortality(adsl, ep), adsl)
     os_fit = survival_estimate(os_data, "overall survival")
     dfs_fit = survival_estimate(dfs_data, "disease-free survival")
     relapse_fit = incidence_estimate(relapse_data, "relapse", dash="solid")
@@ -66,19 +62,19 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                             for r in follow.itertuples())
 
     messages = group_messages(n_per_group, "the curves and intervals")
-    table, table_messages, table_queries = landmark_table(db, cut, filters, settings, adsl, {
+    table, table_messages, table_queries = landmark_table(db, cut, filters, settings, tables, {
         "OS": (os_data, True), "DFS": (dfs_data, True), "NRM": (nrm_data, False),
         "RELAPSE": (relapse_data, False)})
     messages += table_messages
 
     def curve_item(key: str, title: str, fit: Estimate, data: pd.DataFrame, y_title: str,
-                   rising: bool) -> PanelItem:
+                   rising: bool, queries: tuple[Query, ...]) -> PanelItem:
         figure = step_curves_figure(fit.curves, risk_table(data, TICKS), y_title=y_title,
                                     ticks=TICKS, footer=base.footer, rising=rising)
         caption = f"{fit.test_name} test: {format_p(fit.p_value)}"
         if fit.note:
             caption += f" ({fit.note})"
-        return PanelItem(key, title, fit.table, figure, (q_subjects,), caption)
+        return PanelItem(key, title, fit.table, figure, queries, caption)
 
     cif_fit = Estimate(
         table=pd.concat([relapse_fit.table.assign(endpoint="RELAPSE"),
@@ -86,7 +82,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         curves=pd.concat([relapse_fit.curves, nrm_fit.curves], ignore_index=True),
         test_name="Gray", statistic=None, df=None, p_value=None)
     cif_item = curve_item("relapse_nrm", "Cumulative incidence of relapse and NRM", cif_fit,
-                          relapse_data, "Cumulative incidence", rising=True)
+                          relapse_data, "Cumulative incidence", rising=True,
+                          queries=(q_relapse, q_nrm))
     cif_item = replace(cif_item, caption=f"Gray's test, relapse: "
                                          f"{format_p(relapse_fit.p_value)}; "
                                          f"NRM: {format_p(nrm_fit.p_value)}.")
@@ -97,19 +94,20 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                           ("NRM", nrm_fit))])
     items = (
         curve_item("overall_survival", "Overall survival", os_fit, os_data, "Overall survival",
-                   rising=False),
+                   rising=False, queries=(q_os,)),
         curve_item("disease_free_survival", "Disease-free survival", dfs_fit, dfs_data,
-                   "Disease-free survival", rising=False),
+                   "Disease-free survival", rising=False, queries=(q_dfs,)),
         cif_item,
         PanelItem("landmarks", "Landmark estimates: day 100, 1 and 2 years", table, None,
-                  (q_subjects, *table_queries),
+                  (q_os, q_dfs, q_nrm, q_relapse, *table_queries),
                   "Estimate and 95% interval (Kaplan-Meier log-log for OS and DFS; cumulative "
                   "incidence with log(-log) interval otherwise); n_risk at the day; n_events on "
                   "or before it. Empty: no follow-up that far."),
-        PanelItem("survival_tests", "Tests between cohorts", tests, None, (q_subjects,),
+        PanelItem("survival_tests", "Tests between cohorts", tests, None,
+                  (q_os, q_dfs, q_relapse, q_nrm),
                   "Descriptive: the control cohort is external and non-randomized."),
         PanelItem("follow_up", "Median follow-up (reverse Kaplan-Meier)", follow, None,
-                  (q_subjects,), f"Median follow-up in days: {follow_text}."),
+                  (q_os,), f"Median follow-up in days: {follow_text}."),
     )
     definitions = (
         endpoints.definition("overall_survival", ep),
@@ -124,36 +122,30 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
 
 def landmark_table(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
-                   adsl: pd.DataFrame, ready: dict[str, tuple[pd.DataFrame, bool]]
+                   tables: AnalysisTables, ready: dict[str, tuple[pd.DataFrame, bool]]
                    ) -> tuple[pd.DataFrame, list[Message], tuple[Query, ...]]:
     """Every endpoint at its landmark days (aGvHD to its window, CD4+IR at its window); with
-    the warnings and the queries it ran beyond the subjects'."""
+    the warnings and the queries it ran beyond the ones of `ready`."""
     ep = settings.endpoints
     days = tuple(ep.landmark_days)
+    longest = max(ep.agvhd_windows_days)
+    agvhd_days = sorted({d for d in (*ep.agvhd_windows_days, *days) if d <= longest})
     rows = [landmark_rows(code, data, days, survival=km) for code, (data, km) in ready.items()]
     messages: list[Message] = []
     queries: list[Query] = []
-    try:
-        gvhd, q_gvhd = gvhd_assessments(db, cut, filters)
-        queries.append(q_gvhd)
-        longest = max(ep.agvhd_windows_days)
-        agvhd_days = tuple(d for d in (*ep.agvhd_windows_days, *days) if d <= longest)
-        for code, grade in (("AGVHD24", 2), ("AGVHD34", 3)):
-            data = with_groups(endpoints.acute_gvhd(adsl, gvhd, ep, min_grade=grade,
-                                                    window_days=longest), adsl)
-            rows.append(landmark_rows(code, data, sorted(set(agvhd_days)), survival=False))
-        for code, severity in (("CGVHD", "any"), ("CGVHDMS", "moderate_severe")):
-            data = with_groups(endpoints.chronic_gvhd(adsl, gvhd, ep, severity=severity), adsl)
-            rows.append(landmark_rows(code, data, days, survival=False))
-    except DatasetUnavailable as exc:
-        messages.append(Message(Level.WARNING, f"Landmark table without GvHD endpoints: {exc}"))
-    try:
-        labs, q_labs = lab_values(db, cut, filters, ("CD4",))
-        queries.append(q_labs)
-        data = with_groups(endpoints.cd4_reconstitution(adsl, labs, ep), adsl)
-        rows.append(landmark_rows("CD4IR", data, (ep.cd4_window_days,), survival=False))
-    except DatasetUnavailable as exc:
-        messages.append(Message(Level.WARNING, f"Landmark table without CD4+IR: {exc}"))
+    for dataset, what, endpoints_at in (
+            ("adgvhd", "GvHD endpoints", (("AGVHD24", agvhd_days), ("AGVHD34", agvhd_days),
+                                          ("CGVHD", days), ("CGVHDMS", days))),
+            ("adlb", "CD4+IR", (("CD4IR", (ep.cd4_window_days,)),))):
+        try:
+            cut.require(dataset)
+        except DatasetUnavailable as exc:
+            messages.append(Message(Level.WARNING, f"Landmark table without {what}: {exc}"))
+            continue
+        for code, at in endpoints_at:
+            data, query = tables.endpoint(db, filters, code)
+            rows.append(landmark_rows(code, data, at, survival=False))
+            queries.append(query)
     table = pd.concat([r for r in rows if not r.empty], ignore_index=True) if rows else \
         pd.DataFrame(columns=LANDMARK_COLUMNS)
     return table[LANDMARK_COLUMNS], messages, tuple(queries)

@@ -1,0 +1,283 @@
+"""What a user waits for: each page's server time and, in headless Chromium, the time from a
+filter click until the page has finished drawing, against a trivial Streamlit page.
+
+Usage: python bench/bench_pages.py [--controls N ...] [--runs R] [--no-browser] [--write FILE]
+Exports: the committed demo and generated exports with N controls (default 10,000), written
+once to .bench-cache/ and reused. Prints a Markdown report; with --write, also puts it in FILE
+between the lines `<!-- bench_pages:start -->` and `<!-- bench_pages:end -->` (`make bench`
+writes docs/performance.md).
+
+Server time: `runner.build_panel` for the page's panel, as the dsmb role (every item), with the
+query cache cleared: "first view" with no filter, "filter change" over five filters in turn.
+Browser time: from the click on an Arm choice until the server's last message of the rerun
+arrives (then the page is checked idle with every chart's SVG drawn); medians of R clicks. The trivial page (bench/trivial_app.py: a radio and
+one chart) is the framework's own floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from smart101_dash.access import load_roles
+from smart101_dash.analysis import analysis_tables
+from smart101_dash.config import SETTINGS
+from smart101_dash.filters import Filters
+from smart101_dash.panels.registry import PANELS
+from smart101_dash.runner import build_panel
+from smart101_dash.store import Database
+
+CACHE = ROOT / ".bench-cache"
+CHROMIUM = "/usr/bin/chromium"
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+FILTERS = [Filters(arm="GROUP A"), Filters(arm="GROUP B"), Filters(diagnoses=("AML",)),
+           Filters(diagnoses=("ALL",)), Filters(age_groups=("ADULT",))]
+ARMS = ["Group A (adults)", "Group B (pediatric)"]
+
+
+def median_ms(run: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def export_with(controls: int) -> Path:
+    path = CACHE / f"demo-{controls}-controls"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "smart101_dash", "demo", str(path), "--controls",
+                        str(controls)], cwd=ROOT, check=True)
+    return path
+
+
+def server_times(export: Path, runs: int) -> dict[str, tuple[float, float]]:
+    viewer = load_roles().viewer("benchmark", "dsmb")
+    db = Database()
+    cut = db.load(export)
+    out = {}
+    for panel in PANELS:
+        def build(filters: Filters, panel: object = panel) -> None:
+            db.clear_results()
+            build_panel(panel, db, cut, filters, SETTINGS, viewer)  # type: ignore[arg-type]
+
+        turn = itertools.cycle(FILTERS)
+        out[panel.key] = (median_ms(lambda: build(Filters()), runs),
+                          median_ms(lambda turn=turn: build(next(turn)), runs))
+    db.close()
+    return out
+
+
+def cut_load_ms(export: Path) -> float:
+    """A new cut: the contract check, its views and its analysis tables (derived once)."""
+    def load() -> None:
+        db = Database()
+        analysis_tables(db, db.load(export), SETTINGS.endpoints)
+        db.close()
+    return median_ms(load, 3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(script: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"{script} did not start")
+
+
+def settle(tab: object) -> None:
+    tab.wait_for_selector(IDLE, timeout=120_000)
+    charts = tab.locator("[data-testid=stPlotlyChart]")
+    for i in range(charts.count()):
+        charts.nth(i).locator(".main-svg").first.wait_for(state="visible", timeout=60_000)
+
+
+QUIET_MS = 150  # no message from the server for this long after the last: the run is over
+
+
+def click_ms(tab: object, frames: list[float], runs: int) -> float:
+    """Median time from an Arm click until the server's last message of the rerun arrived
+    (the page is then checked idle, with every chart drawn).
+
+    Streamlit may never show a fast rerun as "running" in the page (React batches the two
+    states), so the end is read from the WebSocket: the last message before a quiet spell of
+    QUIET_MS. Drawing after that last message is not counted.
+    """
+    times = []
+    for i in range(runs):
+        times.append(after(tab, frames, lambda i=i: arm_radio(tab).locator("label").filter(
+            has_text=ARMS[i % 2]).first.click()))
+    return statistics.median(times)
+
+
+def after(tab: object, frames: list[float], action: Callable[[], object]) -> float:
+    """Do `action`; return the ms until the server's last message before a quiet spell,
+    once the page is idle and drawn."""
+    frames.clear()
+    start = time.perf_counter()
+    action()
+    while not frames or time.perf_counter() - frames[-1] < QUIET_MS / 1000:
+        tab.wait_for_timeout(10)
+    settle(tab)  # a check: idle and drawn (the quiet spell has let the rerun finish)
+    return (frames[-1] - start) * 1000
+
+
+def listen(tab: object) -> list[float]:
+    """The arrival times of the server's WebSocket messages, kept as they come."""
+    frames: list[float] = []
+    tab.on("websocket", lambda ws: ws.on("framereceived",
+                                         lambda _: frames.append(time.perf_counter())))
+    return frames
+
+
+def arm_radio(tab: object) -> object:
+    """The Arm radio (the sidebar's, or the trivial page's only one)."""
+    return tab.locator("[data-testid=stRadio]", has_text=ARMS[0]).first
+
+
+def server_rss_mib(process: subprocess.Popen) -> float:
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def browser_times(export: Path, runs: int) -> tuple[dict[str, float], float, float]:
+    from playwright.sync_api import sync_playwright
+
+    process, url = start(ROOT / "app.py", {"SMART101_DATA_DIR": str(export),
+                                           "SMART101_AUDIT_DIR": str(CACHE / "audit")})
+    times: dict[str, float] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu"])
+            # Tall: Plotly draws a chart only once it is scrolled into view.
+            tab = browser.new_page(viewport={"width": 1400, "height": 8000})
+            frames = listen(tab)
+            start_time = time.perf_counter()
+            tab.goto(url)
+            settle(tab)
+            first_page_ms = (time.perf_counter() - start_time) * 1000
+            for panel in PANELS:
+                after(tab, frames, lambda title=panel.title: tab.locator(
+                    "[data-testid=stSidebarNavLink]", has_text=title).first.click())
+                times[panel.key] = click_ms(tab, frames, runs)
+                after(tab, frames, lambda: arm_radio(tab).locator("label").filter(
+                    has_text="Both arms").first.click())
+            browser.close()
+        return times, first_page_ms, server_rss_mib(process)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def trivial_ms(runs: int) -> float:
+    from playwright.sync_api import sync_playwright
+
+    process, url = start(ROOT / "bench" / "trivial_app.py", {})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu"])
+            tab = browser.new_page(viewport={"width": 1400, "height": 1200})
+            frames = listen(tab)
+            tab.goto(url)
+            settle(tab)
+            result = click_ms(tab, frames, runs)
+            browser.close()
+        return result
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--controls", type=int, nargs="*", default=[10_000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--write", type=Path, default=None)
+    args = parser.parse_args()
+    report: list[str] = []
+
+    def say(line: str = "") -> None:
+        """Print a line of the report and keep it for --write."""
+        report.append(line)
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    CACHE.mkdir(exist_ok=True)
+    exports = {"demo": ROOT / "data" / "demo"}
+    exports.update({f"{n:,} controls": export_with(n) for n in args.controls})
+    load1, load5, load15 = os.getloadavg()
+    say(f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}; load average before the run {load1:.2f} "
+          f"{load5:.2f} {load15:.2f}; medians of {args.runs} runs.\n")
+    floor = None if args.no_browser else trivial_ms(args.runs)
+    if floor is not None:
+        say(f"Trivial Streamlit page (one radio, one chart): a click takes {floor:.0f} ms "
+              "in the browser.\n")
+    for name, export in exports.items():
+        server = server_times(export, args.runs)
+        say(f"### {name}\n\nLoading a new cut (checks, views, analysis tables): {cut_load_ms(export):.0f} ms")
+        header = "| page | server, first view | server, filter change |"
+        rule = "|---|---|---|"
+        browser: dict[str, float] = {}
+        if not args.no_browser:
+            browser, first_page, rss = browser_times(export, args.runs)
+            say(f"First page in the browser after start: {first_page:.0f} ms; server peak "
+                  f"memory after every page: {rss:.0f} MiB")
+            header += " browser, filter click | ratio to the trivial page |"
+            rule += "---|---|"
+        say(f"\n{header}\n{rule}")
+        for key, (first, change) in server.items():
+            row = f"| {key} | {first:.0f} ms | {change:.0f} ms |"
+            if browser:
+                row += f" {browser[key]:.0f} ms | {browser[key] / floor:.1f} |"
+            say(row)
+        say()
+    if args.write:
+        write_report(args.write, "\n".join(report))
+
+
+def write_report(path: Path, report: str) -> None:
+    start, end = "<!-- bench_pages:start -->", "<!-- bench_pages:end -->"
+    text = path.read_text()
+    before, _, rest = text.partition(start)
+    _, _, after = rest.partition(end)
+    path.write_text(f"{before}{start}\n{report}\n{end}{after}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Analysis tables, derived once per cut: one row per subject and endpoint, as ADaM's ADTTE.
+
+The first time a cut is used with a set of endpoint settings, every time-to-event endpoint is
+derived for every transplanted subject (by the functions of `endpoints/`, the definitions of
+docs/endpoints.md) and stored as DuckDB tables in a schema of its own:
+
+- `adtte`: USUBJID, PARAMCD, time, status (0 censored, 1 event, 2 competing event);
+- `adgvhd_grade`: each subject's maximum acute GvHD grade by the grade window, with the organ
+  stages of the assessment where it was reached and the subject's number of assessments.
+
+A filter then selects subjects from these small tables (`ADTTE_SQL` joins the filtered
+population): a click derives nothing again and reads only the rows an estimator needs. An
+endpoint is a property of one subject, so deriving it for all and selecting gives what
+deriving it for the selection would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from smart101_dash import endpoints
+from smart101_dash.config import EndpointSettings
+from smart101_dash.contract import INFECTION_CATEGORIES
+from smart101_dash.filters import Filters, with_population
+from smart101_dash.store import Database, ExportCut, Query
+
+ADSL_COLUMNS = ("USUBJID, COHORT, ARM, AGEGR1, HSCTDT, TRTSDT, DCUTDT, LSTALVDT, DTHFL, DTHDT, "
+                "DTHCAUS, RLPSDT")
+INPUTS_SQL = {
+    "adsl": f"SELECT {ADSL_COLUMNS} FROM adsl WHERE HSCTDT IS NOT NULL ORDER BY USUBJID",
+    "adgvhd": ("SELECT USUBJID, ADT, SKINSTG, LIVERSTG, UGISTG, LGISTG, AGVHDGR, CGVHDSEV "
+               "FROM adgvhd ORDER BY USUBJID, ADT"),
+    # Several CD4 counts on one day count as their mean (endpoints.cd4_reconstitution): the
+    # reduction runs here, on every lab row, so only one row a subject and day leaves DuckDB.
+    "cd4": ("SELECT USUBJID, 'CD4' AS PARAMCD, ADT, avg(AVAL) AS AVAL FROM adlb "
+            "WHERE PARAMCD = 'CD4' AND AVAL IS NOT NULL AND NOT isnan(AVAL) AND ADT IS NOT NULL "
+            "GROUP BY USUBJID, ADT ORDER BY USUBJID, ADT"),
+    "adinf": ("SELECT USUBJID, INFSEQ, ASTDT, INFCAT, PATHOGEN, INFSITE, INFSEV, VIRREACT "
+              "FROM adinf ORDER BY USUBJID, ASTDT"),
+}
+NEEDS = {"adgvhd": ("adgvhd",), "cd4": ("adlb",), "adinf": ("adinf",)}
+
+ADTTE_SQL = with_population("""\
+SELECT t.USUBJID, p.COHORT AS "group", t.time, t.status
+FROM adtte t
+JOIN population p USING (USUBJID)
+WHERE t.PARAMCD = $paramcd
+ORDER BY p.COHORT DESC, t.time, t.USUBJID""")
+
+GRADE_SQL = with_population("""\
+SELECT g.*, p.COHORT AS "group"
+FROM adgvhd_grade g
+JOIN population p USING (USUBJID)
+ORDER BY p.COHORT DESC, g.USUBJID""")
+
+Derive = Callable[[dict[str, pd.DataFrame], EndpointSettings], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    code: str  # PARAMCD
+    needs: tuple[str, ...]  # inputs beyond adsl
+    derive: Derive
+
+
+def _parameters(ep: EndpointSettings) -> tuple[Parameter, ...]:
+    acute_window = max(ep.agvhd_windows_days)
+    params = [
+        Parameter("OS", (), lambda d, s: endpoints.overall_survival(d["adsl"], s)),
+        Parameter("DFS", (), lambda d, s: endpoints.disease_free_survival(d["adsl"], s)),
+        Parameter("RELAPSE", (), lambda d, s: endpoints.relapse(d["adsl"], s)),
+        Parameter("NRM", (), lambda d, s: endpoints.non_relapse_mortality(d["adsl"], s)),
+        Parameter("CD4IR", ("cd4",),
+                  lambda d, s: endpoints.cd4_reconstitution(d["adsl"], d["cd4"], s)),
+    ]
+    for code, grade in (("AGVHD24", 2), ("AGVHD34", 3)):
+        params.append(Parameter(code, ("adgvhd",), lambda d, s, g=grade: endpoints.acute_gvhd(
+            d["adsl"], d["adgvhd"], s, min_grade=g, window_days=acute_window)))
+    for code, severity in (("CGVHD", "any"), ("CGVHDMS", "moderate_severe")):
+        params.append(Parameter(code, ("adgvhd",), lambda d, s, v=severity: (
+            endpoints.chronic_gvhd(d["adsl"], d["adgvhd"], s, severity=v))))
+    for category in ("ALL", *INFECTION_CATEGORIES):
+        params.append(Parameter(f"INF{category}", ("adinf",), lambda d, s, c=category: (
+            endpoints.first_infection(d["adsl"], d["adinf"], s,
+                                      category=None if c == "ALL" else c,
+                                      window_days=s.follow_up_days))))
+    return tuple(params)
+
+
+def infection_code(category: str) -> str:
+    """The PARAMCD of the first infection of a category ("ALL": any)."""
+    return f"INF{category}"
+
+
+@dataclass(frozen=True)
+class AnalysisTables:
+    """The analysis schema of one cut and one set of endpoint settings."""
+
+    cut: ExportCut
+    schema: str
+    parameters: frozenset[str]  # the PARAMCDs derived (those whose datasets are usable)
+    grades: bool  # adgvhd_grade exists
+
+    def query(self, db: Database, query: Query) -> pd.DataFrame:
+        return db.query(self.cut, query, search=(self.schema,))
+
+    def endpoint(self, db: Database, filters: Filters, code: str
+                 ) -> tuple[pd.DataFrame, Query]:
+        """USUBJID, group, time, status of the filtered population for one PARAMCD."""
+        if code not in self.parameters:
+            raise KeyError(f"{code} was not derived for this cut (its dataset is unusable: "
+                           "check cut.require first)")
+        query = Query(ADTTE_SQL, {**filters.params(), "paramcd": code})
+        return self.query(db, query), query
+
+    def acute_grades(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
+        """The adgvhd_grade rows of the filtered population, with their group."""
+        self.cut.require("adgvhd")
+        query = Query(GRADE_SQL, filters.params())
+        return self.query(db, query), query
+
+
+def settings_key(ep: EndpointSettings) -> str:
+    return hashlib.sha256(repr(ep).encode()).hexdigest()[:8]
+
+
+def analysis_tables(db: Database, cut: ExportCut, ep: EndpointSettings) -> AnalysisTables:
+    """The cut's analysis tables for `ep`, derived on first use (once per cut and settings)."""
+    cut.require("adsl")
+    schema = f"{cut.schema}_a{settings_key(ep)}"
+    return db.derived(cut, schema, lambda: _derive(db, cut, ep, schema))
+
+
+def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
+            ) -> tuple[AnalysisTables, dict[str, pd.DataFrame]]:
+    """Read the inputs once, derive every parameter, return the tables to store."""
+    inputs = {name: db.query(cut, Query(sql), cache=False) for name, sql in INPUTS_SQL.items()
+              if all(cut.report.is_usable(d) for d in NEEDS.get(name, ("adsl",)))}
+    rows, codes = [], set()
+    for parameter in _parameters(ep):
+        if all(n in inputs for n in parameter.needs):
+            rows.append(parameter.derive(inputs, ep).assign(PARAMCD=parameter.code))
+            codes.add(parameter.code)
+    adtte = pd.concat(rows, ignore_index=True)[["USUBJID", "PARAMCD", "time", "status"]]
+    tables = {"adtte": adtte}
+    if "adgvhd" in inputs:
+        grades = endpoints.acute_gvhd_grade(inputs["adsl"], inputs["adgvhd"], ep,
+                                            window_days=min(ep.agvhd_windows_days))
+        # How many assessments each subject has at all: "no assessment recorded" is said
+        # of a selection, so it must be countable from this table.
+        counts = inputs["adgvhd"].groupby("USUBJID").size()
+        grades["assessments"] = grades["USUBJID"].map(counts).fillna(0).astype("int64")
+        tables["adgvhd_grade"] = grades
+    return AnalysisTables(cut, schema, frozenset(codes), "adgvhd_grade" in tables), tables
+
+
+def group_sizes(data: pd.DataFrame) -> dict[str, int]:
+    """Patients per cohort in rows of one endpoint (one row a transplanted subject),
+    SMART101 first: the N of footers and denominators."""
+    counts = data.groupby("group").size().to_dict()
+    return {g: int(counts[g]) for g in ("SMART101", "CONTROL") if g in counts}

@@ -1,0 +1,109 @@
+"""Analysis tables derived once per cut equal the derivations run on each selection."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from export_factory import write_export
+
+from smart101_dash import endpoints
+from smart101_dash.analysis import analysis_tables
+from smart101_dash.config import SETTINGS
+from smart101_dash.contract import INFECTION_CATEGORIES
+from smart101_dash.filters import Filters
+from smart101_dash.panels.curves import with_groups
+from smart101_dash.panels.datasets import (
+    gvhd_assessments,
+    infection_records,
+    lab_values,
+    subjects,
+)
+from smart101_dash.store import Database
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+EP = SETTINGS.endpoints
+FILTERS = [Filters(), Filters(arm="GROUP A"), Filters(arm="GROUP B"),
+           Filters(diagnoses=("AML",)), Filters(cohorts=("CONTROL",))]
+
+
+def derived_on_selection(db: Database, cut: object, filters: Filters) -> dict[str, pd.DataFrame]:
+    """Every endpoint derived the old way: on the selection's rows, per click."""
+    adsl, _ = subjects(db, cut, filters)
+    gvhd, _ = gvhd_assessments(db, cut, filters)
+    labs, _ = lab_values(db, cut, filters, ("CD4",))
+    adinf, _ = infection_records(db, cut, filters)
+    out = {
+        "OS": endpoints.overall_survival(adsl, EP),
+        "DFS": endpoints.disease_free_survival(adsl, EP),
+        "RELAPSE": endpoints.relapse(adsl, EP),
+        "NRM": endpoints.non_relapse_mortality(adsl, EP),
+        "AGVHD24": endpoints.acute_gvhd(adsl, gvhd, EP, min_grade=2, window_days=180),
+        "AGVHD34": endpoints.acute_gvhd(adsl, gvhd, EP, min_grade=3, window_days=180),
+        "CGVHD": endpoints.chronic_gvhd(adsl, gvhd, EP, severity="any"),
+        "CGVHDMS": endpoints.chronic_gvhd(adsl, gvhd, EP, severity="moderate_severe"),
+        "CD4IR": endpoints.cd4_reconstitution(adsl, labs, EP),
+    }
+    for category in ("ALL", *INFECTION_CATEGORIES):
+        out[f"INF{category}"] = endpoints.first_infection(
+            adsl, adinf, EP, category=None if category == "ALL" else category,
+            window_days=EP.follow_up_days)
+    return {code: with_groups(frame, adsl) for code, frame in out.items()}
+
+
+@pytest.mark.parametrize("export", ["demo", "tiny"])
+def test_every_endpoint_equals_its_derivation_on_the_selection(export: str,
+                                                               tmp_path: Path) -> None:
+    db = Database()
+    cut = db.load(DEMO if export == "demo" else write_export(tmp_path / "tiny"))
+    tables = analysis_tables(db, cut, EP)
+    assert len(tables.parameters) == 14
+    for filters in FILTERS:
+        for code, expected in derived_on_selection(db, cut, filters).items():
+            shown, _ = tables.endpoint(db, filters, code)
+            columns = ["USUBJID", "group", "time", "status"]
+            pd.testing.assert_frame_equal(
+                shown[columns].reset_index(drop=True), expected[columns].reset_index(drop=True),
+                check_dtype=False, obj=f"{code} {filters.describe()}")
+
+
+def test_derived_once_per_cut_and_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    from smart101_dash import analysis
+
+    calls: list[str] = []
+    real = analysis._derive
+
+    def counting(*args: object) -> object:
+        calls.append(str(args[-1]))
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analysis, "_derive", counting)
+    db = Database()
+    cut = db.load(write_export(tmp_path / "export"))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        handles = list(pool.map(lambda _: analysis_tables(db, cut, EP), range(12)))
+    assert len(calls) == 1 and all(h is handles[0] for h in handles)
+    other = replace(EP, cd4_threshold_cells_per_ul=100.0)
+    assert analysis_tables(db, cut, other).schema != handles[0].schema
+    assert len(calls) == 2
+    # A cut that is no longer kept takes its analysis schemas with it.
+    for n in range(3):
+        db.load(write_export(tmp_path / f"later{n}"))
+    schemas = {r[0] for r in db._con.execute(
+        "SELECT schema_name FROM information_schema.schemata").fetchall()}
+    assert handles[0].schema not in schemas
+
+
+def test_a_missing_dataset_leaves_its_endpoints_out(tmp_path: Path) -> None:
+    from export_factory import valid_tables
+
+    tables = valid_tables()
+    del tables["adgvhd"]
+    db = Database()
+    derived = analysis_tables(db, db.load(write_export(tmp_path / "e", tables)), EP)
+    assert "AGVHD24" not in derived.parameters and "OS" in derived.parameters
+    assert not derived.grades
