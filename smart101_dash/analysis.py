@@ -6,7 +6,9 @@ docs/endpoints.md) and stored as DuckDB tables in a schema of its own:
 
 - `adtte`: USUBJID, PARAMCD, time, status (0 censored, 1 event, 2 competing event);
 - `adgvhd_grade`: each subject's maximum acute GvHD grade by the grade window, with the organ
-  stages of the assessment where it was reached and the subject's number of assessments.
+  stages of the assessment where it was reached and the subject's number of assessments;
+- `infection_followup` and `infection_episodes`: each subject's days at risk to the end of
+  follow-up (day 730 at most) and every episode in them (`endpoints.infection_episodes`).
 
 A filter then selects subjects from these small tables (`ADTTE_SQL` joins the filtered
 population): a click derives nothing again and reads only the rows an estimator needs. An
@@ -50,6 +52,18 @@ FROM adtte t
 JOIN population p USING (USUBJID)
 WHERE t.PARAMCD = $paramcd
 ORDER BY p.COHORT DESC, t.time, t.USUBJID""")
+
+FOLLOWUP_SQL = with_population("""\
+SELECT f.USUBJID, p.COHORT AS "group", f.time, f.status, f.n_episodes
+FROM infection_followup f
+JOIN population p USING (USUBJID)
+ORDER BY p.COHORT DESC, f.time, f.USUBJID""")
+
+EPISODES_SQL = with_population("""\
+SELECT e.* EXCLUDE (seq), p.COHORT AS "group"
+FROM infection_episodes e
+JOIN population p USING (USUBJID)
+ORDER BY e.USUBJID, e.day, e.seq""")
 
 GRADE_SQL = with_population("""\
 SELECT g.*, p.COHORT AS "group"
@@ -117,6 +131,14 @@ class AnalysisTables:
         query = Query(ADTTE_SQL, {**filters.params(), "paramcd": code})
         return self.query(db, query), query
 
+    def infections(self, db: Database, filters: Filters
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[Query, Query]]:
+        """The filtered population's days at risk and infection episodes, with their group."""
+        self.cut.require("adinf")
+        followup = Query(FOLLOWUP_SQL, filters.params())
+        episodes = Query(EPISODES_SQL, filters.params())
+        return (self.query(db, followup), self.query(db, episodes), (followup, episodes))
+
     def acute_grades(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
         """The adgvhd_grade rows of the filtered population, with their group."""
         self.cut.require("adgvhd")
@@ -155,6 +177,13 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
         counts = inputs["adgvhd"].groupby("USUBJID").size()
         grades["assessments"] = grades["USUBJID"].map(counts).fillna(0).astype("int64")
         tables["adgvhd_grade"] = grades
+    if "adinf" in inputs:
+        followed = endpoints.infection_episodes(inputs["adsl"], inputs["adinf"], ep,
+                                                window_days=ep.follow_up_days)
+        tables["infection_followup"] = followed.subjects
+        # `seq` keeps the derivation's order of episodes on one subject's day.
+        tables["infection_episodes"] = followed.episodes.assign(
+            seq=range(len(followed.episodes)))
     return AnalysisTables(cut, schema, frozenset(codes), "adgvhd_grade" in tables), tables
 
 

@@ -107,3 +107,22 @@ def test_a_missing_dataset_leaves_its_endpoints_out(tmp_path: Path) -> None:
     derived = analysis_tables(db, db.load(write_export(tmp_path / "e", tables)), EP)
     assert "AGVHD24" not in derived.parameters and "OS" in derived.parameters
     assert not derived.grades
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=[f.describe() for f in FILTERS])
+def test_infection_follow_up_and_episodes_equal_the_selection(filters: Filters) -> None:
+    db = Database()
+    cut = db.load(DEMO)
+    at_risk, episodes, _ = analysis_tables(db, cut, EP).infections(db, filters)
+    adsl, _ = subjects(db, cut, filters)
+    adinf, _ = infection_records(db, cut, filters)
+    expected = endpoints.infection_episodes(adsl, adinf, EP, window_days=EP.follow_up_days)
+    subjects_expected = with_groups(expected.subjects, adsl)
+    columns = ["USUBJID", "group", "time", "status", "n_episodes"]
+    pd.testing.assert_frame_equal(at_risk[columns].reset_index(drop=True),
+                                  subjects_expected[columns].reset_index(drop=True),
+                                  check_dtype=False)
+    columns = ["USUBJID", "day", "INFCAT", "PATHOGEN", "INFSEV", "VIRREACT"]
+    pd.testing.assert_frame_equal(episodes[columns].reset_index(drop=True),
+                                  expected.episodes[columns].reset_index(drop=True),
+                                  check_dtype=False)

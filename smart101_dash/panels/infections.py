@@ -19,6 +19,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
+from smart101_dash.analysis import analysis_tables, group_sizes, infection_code
 from smart101_dash.charts import mean_cumulative_count_figure, step_curves_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.contract import INFECTION_CATEGORIES
@@ -26,7 +27,6 @@ from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
     LANDMARK_COLUMNS,
-    cohort_sizes,
     format_p,
     group_messages,
     incidence_estimate,
@@ -34,9 +34,7 @@ from smart101_dash.panels.curves import (
     present_groups,
     risk_table,
     sort_groups,
-    with_groups,
 )
-from smart101_dash.panels.datasets import infection_records, subjects
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.stats import (
     MeanCumulativeCount,
@@ -60,24 +58,19 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     every table covers all categories whatever it is). Every item is aggregate."""
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
-    adsl, q_subjects = subjects(db, cut, filters)
     # Asked before the empty check, so an export without adinf always says so.
-    adinf, q_adinf = infection_records(db, cut, filters)
-    q_inf = (q_subjects, q_adinf)
+    cut.require("adsl", "adinf")
     ep = settings.endpoints
     window = ep.follow_up_days
-    n_per_group = cohort_sizes(adsl)
-    if adsl.empty:
+    tables = analysis_tables(db, cut, ep)
+    at_risk, episodes, q_inf = tables.infections(db, filters)
+    n_per_group = group_sizes(at_risk)
+    if at_risk.empty:
         return no_patients(TITLE, cut, filters)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
-
-    followed = endpoints.infection_episodes(adsl, adinf, ep, window_days=window)
-    at_risk = with_groups(followed.subjects, adsl)
-    episodes = followed.episodes.merge(at_risk[["USUBJID", "group"]], on="USUBJID")
     groups = present_groups(at_risk)
-    first = {c: with_groups(endpoints.first_infection(
-        adsl, adinf, ep, category=None if c == "ALL" else c, window_days=window), adsl)
-        for c in CATEGORIES}
+    read = {c: tables.endpoint(db, filters, infection_code(c)) for c in CATEGORIES}
+    first = {c: data for c, (data, _) in read.items()}
 
     messages = group_messages(n_per_group, "the rates and curves")
     if episodes.empty:
@@ -124,9 +117,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "Patient-days run from day 0 to death, last known alive, the cut-off or day "
                   f"{window}, for every category alike."),
         PanelItem("inf_first_infection_cif", f"Cumulative incidence of the first {what}",
-                  cif_table, cif_figure, q_inf, cif_caption),
+                  cif_table, cif_figure, (read[category][1],), cif_caption),
         PanelItem("inf_first_infection_landmarks", "First infection by category: day 100, 1 and "
-                  "2 years", landmarks, None, q_inf,
+                  "2 years", landmarks, None, tuple(q for _, q in read.values()),
                   "endpoint = infection category (ALL: any). Cumulative incidence with death "
                   "competing and its log(-log) 95% interval (empty when the estimate is 0); "
                   "n_risk at the day; n_events on or before it. Empty: no follow-up that far."),
