@@ -7,6 +7,8 @@ docs/endpoints.md) and stored as DuckDB tables in a schema of its own:
 - `adtte`: USUBJID, PARAMCD, time, status (0 censored, 1 event, 2 competing event);
 - `adgvhd_grade`: each subject's maximum acute GvHD grade by the grade window, with the organ
   stages of the assessment where it was reached and the subject's number of assessments;
+- `lab_daily` and `lab_visits`: each subject's count per subset and day (the day's mean), and
+  the count that stands for each protocol day (the closest within its visit window);
 - `infection_followup` and `infection_episodes`: each subject's days at risk to the end of
   follow-up (day 730 at most) and every episode in them (`endpoints.infection_episodes`).
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from smart101_dash import endpoints
+from smart101_dash.access import Viewer
 from smart101_dash.config import EndpointSettings
 from smart101_dash.contract import INFECTION_CATEGORIES
 from smart101_dash.filters import Filters, with_population
@@ -36,15 +39,17 @@ INPUTS_SQL = {
     "adsl": f"SELECT {ADSL_COLUMNS} FROM adsl WHERE HSCTDT IS NOT NULL ORDER BY USUBJID",
     "adgvhd": ("SELECT USUBJID, ADT, SKINSTG, LIVERSTG, UGISTG, LGISTG, AGVHDGR, CGVHDSEV "
                "FROM adgvhd ORDER BY USUBJID, ADT"),
-    # Several CD4 counts on one day count as their mean (endpoints.cd4_reconstitution): the
-    # reduction runs here, on every lab row, so only one row a subject and day leaves DuckDB.
-    "cd4": ("SELECT USUBJID, 'CD4' AS PARAMCD, ADT, avg(AVAL) AS AVAL FROM adlb "
-            "WHERE PARAMCD = 'CD4' AND AVAL IS NOT NULL AND NOT isnan(AVAL) AND ADT IS NOT NULL "
-            "GROUP BY USUBJID, ADT ORDER BY USUBJID, ADT"),
+    # Several counts of a subset on one day count as their mean (as the derivations do): the
+    # reduction runs here, on every lab row, so only one row a subject, subset and day
+    # leaves DuckDB.
+    "labs": ("SELECT USUBJID, PARAMCD, ADT, avg(AVAL) AS AVAL FROM adlb "
+             "WHERE AVAL IS NOT NULL AND NOT isnan(AVAL) AND ADT IS NOT NULL "
+             "GROUP BY USUBJID, PARAMCD, ADT ORDER BY USUBJID, PARAMCD, ADT"),
     "adinf": ("SELECT USUBJID, INFSEQ, ASTDT, INFCAT, PATHOGEN, INFSITE, INFSEV, VIRREACT "
               "FROM adinf ORDER BY USUBJID, ASTDT"),
 }
-NEEDS = {"adgvhd": ("adgvhd",), "cd4": ("adlb",), "adinf": ("adinf",)}
+NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",)}
+SUBSET_ORDER = "['" + "', '".join(endpoints.LYMPHOCYTE_ORDER) + "']"
 
 ADTTE_SQL = with_population("""\
 SELECT t.USUBJID, p.COHORT AS "group", t.time, t.status
@@ -64,6 +69,35 @@ SELECT e.* EXCLUDE (seq), p.COHORT AS "group"
 FROM infection_episodes e
 JOIN population p USING (USUBJID)
 ORDER BY e.USUBJID, e.day, e.seq""")
+
+VISITS_SQL = with_population(f"""\
+SELECT v.USUBJID, p.COHORT AS "group", v.PARAMCD, v.protocol_day, v.day, v.AVAL
+FROM lab_visits v
+JOIN population p USING (USUBJID)
+ORDER BY p.COHORT DESC, list_position({SUBSET_ORDER}, v.PARAMCD), v.protocol_day, v.USUBJID""")
+
+# Each CD4 count (daily mean) of the population, dated again, as endpoints.cd4_reconstitution
+# takes them: for CD4+IR under a threshold or window the page chose.
+CD4_DAILY_SQL = with_population("""\
+SELECT d.USUBJID, d.PARAMCD, p.HSCTDT + CAST(d.day AS INTEGER) AS ADT, d.AVAL
+FROM lab_daily d
+JOIN population p USING (USUBJID)
+WHERE d.PARAMCD = 'CD4'
+ORDER BY d.USUBJID, d.day""")
+
+CD4_COUNTS_SQL = with_population("""\
+SELECT count(*) AS n
+FROM lab_daily d
+JOIN population p USING (USUBJID)
+WHERE d.PARAMCD = 'CD4'""")
+
+# Each patient's CD4 counts: a listing (subject-level).
+CD4_LISTING_SQL = with_population("""\
+SELECT d.USUBJID, p.COHORT AS "group", d.PARAMCD, d.day, d.AVAL
+FROM lab_daily d
+JOIN population p USING (USUBJID)
+WHERE d.PARAMCD = 'CD4'
+ORDER BY p.COHORT DESC, d.USUBJID, d.day""")
 
 GRADE_SQL = with_population("""\
 SELECT g.*, p.COHORT AS "group"
@@ -88,8 +122,8 @@ def _parameters(ep: EndpointSettings) -> tuple[Parameter, ...]:
         Parameter("DFS", (), lambda d, s: endpoints.disease_free_survival(d["adsl"], s)),
         Parameter("RELAPSE", (), lambda d, s: endpoints.relapse(d["adsl"], s)),
         Parameter("NRM", (), lambda d, s: endpoints.non_relapse_mortality(d["adsl"], s)),
-        Parameter("CD4IR", ("cd4",),
-                  lambda d, s: endpoints.cd4_reconstitution(d["adsl"], d["cd4"], s)),
+        Parameter("CD4IR", ("labs",),
+                  lambda d, s: endpoints.cd4_reconstitution(d["adsl"], d["labs"], s)),
     ]
     for code, grade in (("AGVHD24", 2), ("AGVHD34", 3)):
         params.append(Parameter(code, ("adgvhd",), lambda d, s, g=grade: endpoints.acute_gvhd(
@@ -139,6 +173,30 @@ class AnalysisTables:
         episodes = Query(EPISODES_SQL, filters.params())
         return (self.query(db, followup), self.query(db, episodes), (followup, episodes))
 
+    def lab_visits(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
+        """The count each patient of the population gives at each protocol day, by subset."""
+        self.cut.require("adlb")
+        query = Query(VISITS_SQL, filters.params())
+        return self.query(db, query), query
+
+    def cd4_count(self, db: Database, filters: Filters) -> int:
+        """How many days with a CD4 count the population has (0: none recorded)."""
+        self.cut.require("adlb")
+        return int(self.query(db, Query(CD4_COUNTS_SQL, filters.params()))["n"].iloc[0])
+
+    def cd4_daily(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
+        """USUBJID, PARAMCD, ADT, AVAL of every CD4 day of the population (to derive again)."""
+        self.cut.require("adlb")
+        query = Query(CD4_DAILY_SQL, filters.params())
+        return self.query(db, query), query
+
+    def cd4_listing(self, db: Database, filters: Filters, viewer: Viewer
+                    ) -> tuple[pd.DataFrame, Query]:
+        """Each patient's CD4 counts: a subject-level read, refused without the permission."""
+        self.cut.require("adlb")
+        query = Query(CD4_LISTING_SQL, filters.params(), subject_level=True)
+        return db.query(self.cut, query, viewer, search=(self.schema,)), query
+
     def acute_grades(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
         """The adgvhd_grade rows of the filtered population, with their group."""
         self.cut.require("adgvhd")
@@ -177,6 +235,11 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
         counts = inputs["adgvhd"].groupby("USUBJID").size()
         grades["assessments"] = grades["USUBJID"].map(counts).fillna(0).astype("int64")
         tables["adgvhd_grade"] = grades
+    if "labs" in inputs:
+        daily = endpoints.daily_counts(inputs["adsl"], inputs["labs"])
+        windows = dict(zip(ep.lab_visit_days, ep.lab_visit_window_days, strict=True))
+        tables["lab_daily"] = daily
+        tables["lab_visits"] = endpoints.protocol_day_counts(daily, windows)
     if "adinf" in inputs:
         followed = endpoints.infection_episodes(inputs["adsl"], inputs["adinf"], ep,
                                                 window_days=ep.follow_up_days)

@@ -126,3 +126,27 @@ def test_infection_follow_up_and_episodes_equal_the_selection(filters: Filters) 
     pd.testing.assert_frame_equal(episodes[columns].reset_index(drop=True),
                                   expected.episodes[columns].reset_index(drop=True),
                                   check_dtype=False)
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=[f.describe() for f in FILTERS])
+def test_lab_visits_and_a_chosen_cd4_definition_equal_the_selection(filters: Filters) -> None:
+    db = Database()
+    cut = db.load(DEMO)
+    tables = analysis_tables(db, cut, EP)
+    adsl, _ = subjects(db, cut, filters)
+    labs, _ = lab_values(db, cut, filters, endpoints.LYMPHOCYTE_ORDER)
+    windows = dict(zip(EP.lab_visit_days, EP.lab_visit_window_days, strict=True))
+    expected = endpoints.protocol_day_counts(endpoints.daily_counts(adsl, labs), windows)
+    shown, _ = tables.lab_visits(db, filters)
+    keys = ["USUBJID", "PARAMCD", "protocol_day"]
+    columns = [*keys, "day", "AVAL"]
+    pd.testing.assert_frame_equal(
+        shown[columns].sort_values(keys).reset_index(drop=True),
+        expected[columns].sort_values(keys).reset_index(drop=True), check_dtype=False)
+    # CD4+IR under another definition, derived again from the cut's daily counts, equals the
+    # derivation from the raw lab rows.
+    chosen = replace(EP, cd4_threshold_cells_per_ul=120.0, cd4_threshold_inclusive=True,
+                     cd4_window_days=60)
+    days, _ = tables.cd4_daily(db, filters)
+    pd.testing.assert_frame_equal(endpoints.cd4_reconstitution(adsl, days, chosen),
+                                  endpoints.cd4_reconstitution(adsl, labs, chosen))

@@ -9,7 +9,12 @@ Definitions and conventions: docs/endpoints.md.
 from smart101_dash.endpoints._frame import EndpointInputError, transplant_day
 from smart101_dash.endpoints.definitions import definition
 from smart101_dash.endpoints.gvhd import acute_grade, acute_gvhd, acute_gvhd_grade, chronic_gvhd
-from smart101_dash.endpoints.immune import cd4_reconstitution
+from smart101_dash.endpoints.immune import (
+    LYMPHOCYTE_ORDER,
+    cd4_reconstitution,
+    daily_counts,
+    protocol_day_counts,
+)
 from smart101_dash.endpoints.infections import (
     InfectionEpisodes,
     first_infection,
@@ -23,6 +28,7 @@ from smart101_dash.endpoints.survival import (
 )
 
 __all__ = [
+    "LYMPHOCYTE_ORDER",
     "EndpointInputError",
     "InfectionEpisodes",
     "acute_grade",
@@ -30,12 +36,14 @@ __all__ = [
     "acute_gvhd_grade",
     "cd4_reconstitution",
     "chronic_gvhd",
+    "daily_counts",
     "definition",
     "disease_free_survival",
     "first_infection",
     "infection_episodes",
     "non_relapse_mortality",
     "overall_survival",
+    "protocol_day_counts",
     "relapse",
     "transplant_day",
 ]

@@ -22,6 +22,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
+from smart101_dash.analysis import AnalysisTables, analysis_tables, group_sizes
 from smart101_dash.charts import (
     counts_over_time_figure,
     step_curves_figure,
@@ -32,7 +33,6 @@ from smart101_dash.config import EndpointSettings, Settings
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
-    cohort_sizes,
     format_p,
     group_messages,
     incidence_estimate,
@@ -41,7 +41,7 @@ from smart101_dash.panels.curves import (
     sort_groups,
     with_groups,
 )
-from smart101_dash.panels.datasets import lab_values, subjects
+from smart101_dash.panels.datasets import subjects
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.stats import StatsInputError, clopper_pearson, wilcoxon_rank_sum
 from smart101_dash.store import Database, ExportCut, Query
@@ -65,25 +65,23 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     """The panel; the keyword options are the page's widgets (None: the setting in force).
     `trajectories` adds each patient's counts: a subject-level item, read for `viewer`."""
     cut.require("adsl", "adlb")
-    adsl, q_subjects = subjects(db, cut, filters)
-    labs, q_labs = lab_values(db, cut, filters, ("CD4", *OTHER_SUBSETS))
-    queries = (q_subjects, q_labs)
+    tables = analysis_tables(db, cut, settings.endpoints)
+    reconstituted, q_reconstituted = tables.endpoint(db, filters, "CD4IR")
+    values, q_visits = tables.lab_visits(db, filters)
+    queries = (q_visits,)
     ep = endpoint_settings(settings.endpoints, threshold_cells_per_ul, threshold_inclusive,
                            window_days)
-    n_per_group = cohort_sizes(adsl)
+    n_per_group = group_sizes(reconstituted)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
-    if adsl.empty:
+    if reconstituted.empty:
         return no_patients(TITLE, cut, filters)
 
     windows = dict(zip(ep.lab_visit_days, ep.lab_visit_window_days, strict=True))
-    measured = daily_measurements(adsl, labs)
-    values = visit_values(measured, windows)
     groups = tuple(n_per_group)
     messages = group_messages(n_per_group, "medians, proportions and curves")
     items: list[PanelItem] = []
 
-    cd4 = measured[measured["PARAMCD"] == "CD4"]
-    if cd4.empty:
+    if not tables.cd4_count(db, filters):
         messages.append(Message(Level.INFO, "No CD4 count is recorded for the patients "
                                             "selected: no CD4+ summary or reconstitution."))
     else:
@@ -94,10 +92,18 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
             PanelItem("cd4_by_visit", "CD4+ T cells (cells/uL) at the protocol days", by_visit,
                       None, queries, f"Median and interquartile range (q1, q3); n = patients "
                                      f"with a count in the visit window (days {window_text})."),
-            over_time_item(db, cut, filters, viewer, adsl, cd4_values, by_visit, ep, base,
+            over_time_item(db, tables, filters, viewer, cd4_values, by_visit, ep, base,
                            log_axis, trajectories, queries),
         ]
-        items += reconstitution_items(adsl, labs, cd4_values, ep, windows, queries, base)
+        if ep == settings.endpoints:
+            data, ir_queries = reconstituted, (q_reconstituted,)
+        else:  # a definition the page chose: derived again for the population, then cached
+            adsl, q_subjects = subjects(db, cut, filters)
+            cd4_days, q_days = tables.cd4_daily(db, filters)
+            data = with_groups(endpoints.cd4_reconstitution(adsl, cd4_days, ep), adsl)
+            ir_queries = (q_subjects, q_days)
+        items += reconstitution_items(data, cd4_values, ep, windows, (*ir_queries, q_visits),
+                                      base)
 
     others = values[values["PARAMCD"].isin(OTHER_SUBSETS)]
     if others.empty:
@@ -148,51 +154,6 @@ def endpoint_settings(ep: EndpointSettings, threshold_cells_per_ul: float | None
     return replace(ep, **changes)  # type: ignore[arg-type]
 
 
-def daily_measurements(adsl: pd.DataFrame, labs: pd.DataFrame) -> pd.DataFrame:
-    """USUBJID, group, PARAMCD, day, AVAL: one value per patient, subset and transplant day.
-
-    Day 0 = HSCTDT. Counts before day 0 or after the data cut-off are left out; several on one
-    day count as their mean, as the CD4+IR derivation does.
-    """
-    columns = ["USUBJID", "group", "PARAMCD", "day", "AVAL"]
-    lab = labs.merge(adsl[["USUBJID", "COHORT", "HSCTDT", "DCUTDT"]], on="USUBJID",
-                     how="inner").rename(columns={"COHORT": "group"})
-    if lab.empty:
-        return pd.DataFrame(columns=columns)
-    lab["day"] = endpoints.transplant_day(lab["ADT"], lab["HSCTDT"])
-    cut_day = endpoints.transplant_day(lab["DCUTDT"], lab["HSCTDT"])
-    lab["AVAL"] = pd.to_numeric(lab["AVAL"], errors="coerce")
-    keep = lab["AVAL"].notna() & (lab["day"] >= 0) & (cut_day.isna() | (lab["day"] <= cut_day))
-    daily = lab[keep].groupby(["USUBJID", "group", "PARAMCD", "day"], as_index=False)[
-        "AVAL"].mean()
-    daily["day"] = daily["day"].astype("int64")  # whole days; NaN days were left out above
-    return daily[columns].sort_values(["PARAMCD", "USUBJID", "day"]).reset_index(drop=True)
-
-
-def visit_values(measured: pd.DataFrame, windows: dict[int, int]) -> pd.DataFrame:
-    """Per patient, subset and protocol day: the count closest to the day within its window.
-
-    `windows` maps each protocol day to its half-width in days. At equal distance the earlier
-    count wins: a fixed rule, so the choice never depends on row order. Columns: USUBJID,
-    group, PARAMCD, protocol_day, day, AVAL.
-    """
-    columns = ["USUBJID", "group", "PARAMCD", "protocol_day", "day", "AVAL"]
-    picked = []
-    for target, half_width in windows.items():
-        near = measured[(measured["day"] - target).abs() <= half_width].copy()
-        near["protocol_day"] = target
-        near["distance"] = (near["day"] - target).abs()
-        near = near.sort_values(["USUBJID", "PARAMCD", "distance", "day"])
-        picked.append(near.drop_duplicates(["USUBJID", "PARAMCD"], keep="first"))
-    if not picked or all(p.empty for p in picked):
-        return pd.DataFrame(columns=columns)
-    values = pd.concat([p for p in picked if not p.empty], ignore_index=True)[columns]
-    order = {p: i for i, p in enumerate(("CD4", *OTHER_SUBSETS))}
-    values = values.sort_values(["PARAMCD", "protocol_day", "USUBJID"],
-                                key=lambda s: s.map(order) if s.name == "PARAMCD" else s)
-    return sort_groups(values)
-
-
 def quartiles(values: pd.Series) -> tuple[float | None, float | None, float | None]:
     """(q1, median, q3) by linear interpolation (R's quantile type 7); None when empty."""
     if values.empty:
@@ -229,9 +190,9 @@ def subset_summary(values: pd.DataFrame, groups: tuple[str, ...],
     return table[["parameter", *BY_VISIT_COLUMNS]]
 
 
-def over_time_item(db: Database, cut: ExportCut, filters: Filters, viewer: Viewer,
-                   adsl: pd.DataFrame, cd4_values: pd.DataFrame, by_visit: pd.DataFrame,
-                   ep: EndpointSettings, base: PanelResult, log_axis: bool, trajectories: bool,
+def over_time_item(db: Database, tables: AnalysisTables, filters: Filters, viewer: Viewer,
+                   cd4_values: pd.DataFrame, by_visit: pd.DataFrame, ep: EndpointSettings,
+                   base: PanelResult, log_axis: bool, trajectories: bool,
                    queries: tuple[Query, ...]) -> PanelItem:
     """CD4 counts over time: median and IQR (aggregate, the rows of `by_visit`), or with
     `trajectories` each patient's counts too (subject-level: read for `viewer`, its CSV lists
@@ -239,9 +200,8 @@ def over_time_item(db: Database, cut: ExportCut, filters: Filters, viewer: Viewe
     op = ">=" if ep.cd4_threshold_inclusive else ">"
     lines = None
     if trajectories:
-        labs, q_listing = lab_values(db, cut, filters, ("CD4",), listing_for=viewer)
-        cd4 = daily_measurements(adsl, labs)
-        lines = cd4_over_time_data(cd4[cd4["PARAMCD"] == "CD4"], cd4_values)
+        cd4, q_listing = tables.cd4_listing(db, filters, viewer)
+        lines = cd4_over_time_data(cd4, cd4_values)
     figure = with_footer(counts_over_time_figure(
         by_visit, lines, threshold=ep.cd4_threshold_cells_per_ul,
         threshold_label=f"CD4+IR threshold ({op} {ep.cd4_threshold_cells_per_ul:g})",
@@ -253,7 +213,7 @@ def over_time_item(db: Database, cut: ExportCut, filters: Filters, viewer: Viewe
                          "Median with interquartile range per protocol day; dashed: the CD4+IR "
                          "threshold. The CSV holds the medians and quartiles drawn." + zero)
     return PanelItem("cd4_trajectories", "CD4+ T cells over time, each patient", lines, figure,
-                     (queries[0], q_listing),
+                     (*queries, q_listing),
                      "Median with interquartile range per protocol day, each patient's counts "
                      "as thin lines; dashed: the CD4+IR threshold. The CSV lists every CD4 "
                      "count (daily mean) with the protocol day it counts for, if any." + zero)
@@ -269,15 +229,14 @@ def cd4_over_time_data(cd4: pd.DataFrame, cd4_values: pd.DataFrame) -> pd.DataFr
     return data[MEASUREMENT_COLUMNS]
 
 
-def reconstitution_items(adsl: pd.DataFrame, labs: pd.DataFrame, cd4_values: pd.DataFrame,
-                         ep: EndpointSettings, windows: dict[int, int],
-                         queries: tuple[Query, ...],
+def reconstitution_items(data: pd.DataFrame, cd4_values: pd.DataFrame, ep: EndpointSettings,
+                         windows: dict[int, int], queries: tuple[Query, ...],
                          base: PanelResult) -> list[PanelItem]:
-    """The day-100 table and the cumulative incidence of CD4+IR, under the settings `ep`."""
+    """The day-100 table and the cumulative incidence of CD4+IR (`data`: the endpoint's rows
+    with their group, under the settings `ep`)."""
     window = ep.cd4_window_days
     op = ">=" if ep.cd4_threshold_inclusive else ">"
     rule = f"CD4 {op} {ep.cd4_threshold_cells_per_ul:g} cells/uL twice in a row by day {window}"
-    data = with_groups(endpoints.cd4_reconstitution(adsl, labs, ep), adsl)
     table, test_text = day100_table(data, cd4_values, window)
     half = windows[PRIMARY_DAY]
 
