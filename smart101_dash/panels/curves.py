@@ -178,20 +178,22 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
         at = landmarks(fit, days)
         at = at[at["cause"] == 1].rename(columns={"est": "estimate"})
     at["group"] = at["group"].astype(str)
+    # Looked up by (group, day) rather than filtered per day: the table has dozens of rows.
+    found = {(r.group, float(r.time)): r for r in at.itertuples(index=False)}
     rows = []
     for group in present_groups(data):
         mine = data[data["group"] == group]
+        event_days = np.sort(mine.loc[mine["status"] == 1, "time"].to_numpy(dtype=float))
         for day in days:
-            hit = at[(at["group"] == group) & (at["time"] == day)]
-            n_events = int(((mine["status"] == 1) & (mine["time"] <= day)).sum())
-            if hit.empty:
+            n_events = int(np.searchsorted(event_days, day, side="right"))
+            hit = found.get((group, float(day)))
+            if hit is None:
                 rows.append({"endpoint": code, "group": group, "day": day, "estimate": None,
                              "lower": None, "upper": None, "n_risk": 0, "n_events": n_events})
                 continue
-            row = hit.iloc[0]
             rows.append({"endpoint": code, "group": group, "day": day,
-                         "estimate": _number(row["estimate"]), "lower": _number(row["lower"]),
-                         "upper": _number(row["upper"]), "n_risk": int(row["n_risk"]),
+                         "estimate": _number(hit.estimate), "lower": _number(hit.lower),
+                         "upper": _number(hit.upper), "n_risk": int(hit.n_risk),
                          "n_events": n_events})
     return pd.DataFrame(rows, columns=LANDMARK_COLUMNS)
 

@@ -17,20 +17,24 @@ Fit = KaplanMeier | CumulativeIncidence | MeanCumulativeCount
 
 
 def _read(block: pd.DataFrame, days: np.ndarray, start: dict[str, float]) -> pd.DataFrame:
-    """Row of the last time at or before each day (or `start` before the first), n at risk."""
+    """Row of the last time at or before each day (or `start` before the first), n at risk.
+
+    Built column by column from arrays, then one frame: a frame changed cell by cell costs
+    more than the estimates (the landmark table reads dozens of these per click).
+    """
     times = block["time"].to_numpy(dtype=float)
     idx = step_index(times, days)
-    out = pd.DataFrame({"time": days})
     first_after = np.searchsorted(times, days, side="left")
     n_risk = block["n_risk"].to_numpy()
-    out["n_risk"] = np.where(first_after < times.size,
-                             n_risk[np.minimum(first_after, times.size - 1)], 0)
+    columns: dict[str, object] = {
+        "time": days,
+        "n_risk": np.where(first_after < times.size,
+                           n_risk[np.minimum(first_after, times.size - 1)], 0)}
+    before_first = idx < 0
     for col, before in start.items():
-        values = block[col].array
-        taken = values.take(np.maximum(idx, 0))
-        out[col] = pd.array(taken, dtype=values.dtype)
-        out.loc[idx < 0, col] = before
-    return out
+        taken = pd.Series(block[col].array.take(np.maximum(idx, 0)))
+        columns[col] = taken.mask(before_first, before) if before_first.any() else taken
+    return pd.DataFrame(columns)
 
 
 def landmarks(fit: Fit, days: Sequence[float]) -> pd.DataFrame:
