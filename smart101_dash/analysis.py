@@ -76,6 +76,33 @@ FROM lab_visits v
 JOIN population p USING (USUBJID)
 ORDER BY p.COHORT DESC, list_position({SUBSET_ORDER}, v.PARAMCD), v.protocol_day, v.USUBJID""")
 
+# Count, median and quartiles (linear interpolation: R's type 7, numpy's default) of each
+# subset at each protocol day, by cohort: the rows stay in DuckDB.
+VISIT_QUARTILES_SQL = with_population(f"""\
+SELECT p.COHORT AS "group", v.PARAMCD, v.protocol_day, count(*) AS n,
+       quantile_cont(v.AVAL, 0.25) AS q1, quantile_cont(v.AVAL, 0.5) AS median,
+       quantile_cont(v.AVAL, 0.75) AS q3
+FROM lab_visits v
+JOIN population p USING (USUBJID)
+GROUP BY p.COHORT, v.PARAMCD, v.protocol_day
+ORDER BY p.COHORT DESC, list_position({SUBSET_ORDER}, v.PARAMCD), v.protocol_day""")
+
+# The CD4 counts of one protocol day (the day-100 comparison's samples).
+CD4_AT_DAY_SQL = with_population("""\
+SELECT p.COHORT AS "group", v.AVAL
+FROM lab_visits v
+JOIN population p USING (USUBJID)
+WHERE v.PARAMCD = 'CD4' AND v.protocol_day = $protocol_day
+ORDER BY p.COHORT DESC, v.USUBJID""")
+
+# Which count stands for which protocol day, per patient: a listing (subject-level).
+CD4_VISITS_LISTING_SQL = with_population("""\
+SELECT v.USUBJID, v.day, v.protocol_day
+FROM lab_visits v
+JOIN population p USING (USUBJID)
+WHERE v.PARAMCD = 'CD4'
+ORDER BY v.USUBJID, v.protocol_day""")
+
 # Each CD4 count (daily mean) of the population, dated again, as endpoints.cd4_reconstitution
 # takes them: for CD4+IR under a threshold or window the page chose.
 CD4_DAILY_SQL = with_population("""\
@@ -178,6 +205,27 @@ class AnalysisTables:
         self.cut.require("adlb")
         query = Query(VISITS_SQL, filters.params())
         return self.query(db, query), query
+
+    def visit_quartiles(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
+        """group, PARAMCD, protocol_day, n, q1, median, q3 of the population (n > 0 only)."""
+        self.cut.require("adlb")
+        query = Query(VISIT_QUARTILES_SQL, filters.params())
+        return self.query(db, query), query
+
+    def cd4_at_day(self, db: Database, filters: Filters, protocol_day: int
+                   ) -> tuple[pd.DataFrame, Query]:
+        """group, AVAL: the population's CD4 counts standing for one protocol day."""
+        self.cut.require("adlb")
+        query = Query(CD4_AT_DAY_SQL, {**filters.params(), "protocol_day": protocol_day})
+        return self.query(db, query), query
+
+    def cd4_visits_listing(self, db: Database, filters: Filters, viewer: Viewer
+                           ) -> tuple[pd.DataFrame, Query]:
+        """USUBJID, day, protocol_day of each CD4 count standing for a protocol day
+        (subject-level)."""
+        self.cut.require("adlb")
+        query = Query(CD4_VISITS_LISTING_SQL, filters.params(), subject_level=True)
+        return db.query(self.cut, query, viewer, search=(self.schema,)), query
 
     def cd4_count(self, db: Database, filters: Filters) -> int:
         """How many days with a CD4 count the population has (0: none recorded)."""

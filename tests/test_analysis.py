@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from export_factory import write_export
@@ -150,3 +151,20 @@ def test_lab_visits_and_a_chosen_cd4_definition_equal_the_selection(filters: Fil
     days, _ = tables.cd4_daily(db, filters)
     pd.testing.assert_frame_equal(endpoints.cd4_reconstitution(adsl, days, chosen),
                                   endpoints.cd4_reconstitution(adsl, labs, chosen))
+
+
+def test_visit_quartiles_in_sql_equal_numpy() -> None:
+    """DuckDB's quantile_cont is numpy's default (R's type 7) to the last digits."""
+    db = Database()
+    cut = db.load(DEMO)
+    tables = analysis_tables(db, cut, EP)
+    for filters in FILTERS:
+        summary, _ = tables.visit_quartiles(db, filters)
+        values, _ = tables.lab_visits(db, filters)
+        for row in summary.itertuples(index=False):
+            sample = values.loc[(values["group"] == row.group)
+                                & (values["PARAMCD"] == row.PARAMCD)
+                                & (values["protocol_day"] == row.protocol_day), "AVAL"]
+            assert row.n == len(sample)
+            expected = np.quantile(sample.to_numpy(dtype=float), [0.25, 0.5, 0.75])
+            np.testing.assert_allclose([row.q1, row.median, row.q3], expected, rtol=1e-12)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from smart101_dash import endpoints
@@ -67,8 +66,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     cut.require("adsl", "adlb")
     tables = analysis_tables(db, cut, settings.endpoints)
     reconstituted, q_reconstituted = tables.endpoint(db, filters, "CD4IR")
-    values, q_visits = tables.lab_visits(db, filters)
-    queries = (q_visits,)
+    summary, q_summary = tables.visit_quartiles(db, filters)
+    queries = (q_summary,)
     ep = endpoint_settings(settings.endpoints, threshold_cells_per_ul, threshold_inclusive,
                            window_days)
     n_per_group = group_sizes(reconstituted)
@@ -85,15 +84,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         messages.append(Message(Level.INFO, "No CD4 count is recorded for the patients "
                                             "selected: no CD4+ summary or reconstitution."))
     else:
-        cd4_values = values[values["PARAMCD"] == "CD4"]
-        by_visit = visit_summary(cd4_values, groups, windows)
+        by_visit = visit_summary(summary[summary["PARAMCD"] == "CD4"], groups, windows)
         window_text = ", ".join(f"{d} ± {w}" for d, w in windows.items())
         items += [
             PanelItem("cd4_by_visit", "CD4+ T cells (cells/uL) at the protocol days", by_visit,
                       None, queries, f"Median and interquartile range (q1, q3); n = patients "
                                      f"with a count in the visit window (days {window_text})."),
-            over_time_item(db, tables, filters, viewer, cd4_values, by_visit, ep, base,
-                           log_axis, trajectories, queries),
+            over_time_item(db, tables, filters, viewer, by_visit, ep, base, log_axis,
+                           trajectories, queries),
         ]
         if ep == settings.endpoints:
             data, ir_queries = reconstituted, (q_reconstituted,)
@@ -102,10 +100,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
             cd4_days, q_days = tables.cd4_daily(db, filters)
             data = with_groups(endpoints.cd4_reconstitution(adsl, cd4_days, ep), adsl)
             ir_queries = (q_subjects, q_days)
-        items += reconstitution_items(data, cd4_values, ep, windows, (*ir_queries, q_visits),
-                                      base)
+        at_day, q_at_day = tables.cd4_at_day(db, filters, PRIMARY_DAY)
+        items += reconstitution_items(data, at_day, by_visit, ep, windows,
+                                      (*ir_queries, q_summary, q_at_day), base)
 
-    others = values[values["PARAMCD"].isin(OTHER_SUBSETS)]
+    others = summary[summary["PARAMCD"].isin(OTHER_SUBSETS)]
     if others.empty:
         messages.append(Message(Level.INFO, "The export has no CD3, CD8, CD19 or NK counts for "
                                             "the patients selected."))
@@ -154,46 +153,39 @@ def endpoint_settings(ep: EndpointSettings, threshold_cells_per_ul: float | None
     return replace(ep, **changes)  # type: ignore[arg-type]
 
 
-def quartiles(values: pd.Series) -> tuple[float | None, float | None, float | None]:
-    """(q1, median, q3) by linear interpolation (R's quantile type 7); None when empty."""
-    if values.empty:
-        return None, None, None
-    q1, median, q3 = np.quantile(values.to_numpy(dtype=float), [0.25, 0.5, 0.75])
-    return float(q1), float(median), float(q3)
-
-
-def visit_summary(values: pd.DataFrame, groups: tuple[str, ...],
+def visit_summary(summary: pd.DataFrame, groups: tuple[str, ...],
                   windows: dict[int, int]) -> pd.DataFrame:
     """group, day, from_day, to_day, n, median, q1, q3 for every group and protocol day.
 
+    `summary`: one subset's rows of `AnalysisTables.visit_quartiles` (days with counts only).
     A day without counts keeps its row with n = 0, so a reader sees that nothing is missing
     from the table but the data.
     """
+    found = {(r.group, int(r.protocol_day)): r for r in summary.itertuples(index=False)}
     rows = []
     for group in groups:
-        mine = values[values["group"] == group]
         for target, half_width in windows.items():
-            at = mine.loc[mine["protocol_day"] == target, "AVAL"]
-            q1, median, q3 = quartiles(at)
+            hit = found.get((group, target))
             rows.append({"group": group, "day": target, "from_day": target - half_width,
-                         "to_day": target + half_width, "n": len(at), "median": median,
-                         "q1": q1, "q3": q3})
+                         "to_day": target + half_width, "n": int(hit.n) if hit else 0,
+                         "median": float(hit.median) if hit else None,
+                         "q1": float(hit.q1) if hit else None,
+                         "q3": float(hit.q3) if hit else None})
     return pd.DataFrame(rows, columns=BY_VISIT_COLUMNS)
 
 
-def subset_summary(values: pd.DataFrame, groups: tuple[str, ...],
+def subset_summary(summary: pd.DataFrame, groups: tuple[str, ...],
                    windows: dict[int, int]) -> pd.DataFrame:
     """visit_summary per subset present, with a leading `parameter` column."""
-    parts = [visit_summary(values[values["PARAMCD"] == p], groups, windows)
-             .assign(parameter=p) for p in OTHER_SUBSETS if (values["PARAMCD"] == p).any()]
+    parts = [visit_summary(summary[summary["PARAMCD"] == p], groups, windows)
+             .assign(parameter=p) for p in OTHER_SUBSETS if (summary["PARAMCD"] == p).any()]
     table = pd.concat(parts, ignore_index=True)
     return table[["parameter", *BY_VISIT_COLUMNS]]
 
 
 def over_time_item(db: Database, tables: AnalysisTables, filters: Filters, viewer: Viewer,
-                   cd4_values: pd.DataFrame, by_visit: pd.DataFrame, ep: EndpointSettings,
-                   base: PanelResult, log_axis: bool, trajectories: bool,
-                   queries: tuple[Query, ...]) -> PanelItem:
+                   by_visit: pd.DataFrame, ep: EndpointSettings, base: PanelResult,
+                   log_axis: bool, trajectories: bool, queries: tuple[Query, ...]) -> PanelItem:
     """CD4 counts over time: median and IQR (aggregate, the rows of `by_visit`), or with
     `trajectories` each patient's counts too (subject-level: read for `viewer`, its CSV lists
     every count)."""
@@ -201,7 +193,8 @@ def over_time_item(db: Database, tables: AnalysisTables, filters: Filters, viewe
     lines = None
     if trajectories:
         cd4, q_listing = tables.cd4_listing(db, filters, viewer)
-        lines = cd4_over_time_data(cd4, cd4_values)
+        visits, q_visits = tables.cd4_visits_listing(db, filters, viewer)
+        lines = cd4_over_time_data(cd4, visits)
     figure = with_footer(counts_over_time_figure(
         by_visit, lines, threshold=ep.cd4_threshold_cells_per_ul,
         threshold_label=f"CD4+IR threshold ({op} {ep.cd4_threshold_cells_per_ul:g})",
@@ -213,7 +206,7 @@ def over_time_item(db: Database, tables: AnalysisTables, filters: Filters, viewe
                          "Median with interquartile range per protocol day; dashed: the CD4+IR "
                          "threshold. The CSV holds the medians and quartiles drawn." + zero)
     return PanelItem("cd4_trajectories", "CD4+ T cells over time, each patient", lines, figure,
-                     (*queries, q_listing),
+                     (*queries, q_listing, q_visits),
                      "Median with interquartile range per protocol day, each patient's counts "
                      "as thin lines; dashed: the CD4+IR threshold. The CSV lists every CD4 "
                      "count (daily mean) with the protocol day it counts for, if any." + zero)
@@ -229,15 +222,15 @@ def cd4_over_time_data(cd4: pd.DataFrame, cd4_values: pd.DataFrame) -> pd.DataFr
     return data[MEASUREMENT_COLUMNS]
 
 
-def reconstitution_items(data: pd.DataFrame, cd4_values: pd.DataFrame, ep: EndpointSettings,
-                         windows: dict[int, int], queries: tuple[Query, ...],
-                         base: PanelResult) -> list[PanelItem]:
+def reconstitution_items(data: pd.DataFrame, at_day: pd.DataFrame, by_visit: pd.DataFrame,
+                         ep: EndpointSettings, windows: dict[int, int],
+                         queries: tuple[Query, ...], base: PanelResult) -> list[PanelItem]:
     """The day-100 table and the cumulative incidence of CD4+IR (`data`: the endpoint's rows
     with their group, under the settings `ep`)."""
     window = ep.cd4_window_days
     op = ">=" if ep.cd4_threshold_inclusive else ">"
     rule = f"CD4 {op} {ep.cd4_threshold_cells_per_ul:g} cells/uL twice in a row by day {window}"
-    table, test_text = day100_table(data, cd4_values, window)
+    table, test_text = day100_table(data, at_day, by_visit, window)
     half = windows[PRIMARY_DAY]
 
     fit = incidence_estimate(data, "CD4+ reconstitution")
@@ -265,22 +258,24 @@ def reconstitution_items(data: pd.DataFrame, cd4_values: pd.DataFrame, ep: Endpo
     ]
 
 
-def day100_table(data: pd.DataFrame, cd4_values: pd.DataFrame, window: int
-                 ) -> tuple[pd.DataFrame, str]:
-    """Per group: day-100 CD4 (n, median, IQR), the rank-sum p, and CD4+IR x/n with its
-    Clopper-Pearson interval. Returns the table and a sentence on the test."""
-    at_day = cd4_values[cd4_values["protocol_day"] == PRIMARY_DAY]
+def day100_table(data: pd.DataFrame, at_day: pd.DataFrame, by_visit: pd.DataFrame,
+                 window: int) -> tuple[pd.DataFrame, str]:
+    """Per group: day-100 CD4 (n, median, IQR: the by-visit table's day-100 row), the rank-sum
+    p of the day-100 counts `at_day`, and CD4+IR x/n with its Clopper-Pearson interval.
+    Returns the table and a sentence on the test."""
+    day100 = by_visit[by_visit["day"] == PRIMARY_DAY].set_index("group")
     samples = {g: at_day.loc[at_day["group"] == g, "AVAL"] for g in present_groups(data)}
     p_value, test_text = _rank_sum(samples)
     rows = []
     for group, sample in samples.items():
         mine = data[data["group"] == group]
-        q1, median, q3 = quartiles(sample)
+        visit = day100.loc[group] if group in day100.index else None
         x, n = int((mine["status"] == 1).sum()), len(mine)
         ci = clopper_pearson(x, n)
         rows.append({
-            "group": group, "patients": n, "cd4_n": len(sample), "cd4_median": median,
-            "cd4_q1": q1, "cd4_q3": q3, "wilcoxon_p": p_value, "reconstituted": x,
+            "group": group, "patients": n, "cd4_n": len(sample),
+            **{f"cd4_{k}": (None if visit is None else visit[k]) for k in ("median", "q1", "q3")},
+            "wilcoxon_p": p_value, "reconstituted": x,
             "proportion": ci.estimate, "lower": ci.lower, "upper": ci.upper,
             "died_without_cd4ir": int((mine["status"] == 2).sum()),
             "censored_before_window": int(((mine["status"] == 0)
