@@ -241,6 +241,7 @@ def main() -> None:
     exports = {"demo": ROOT / "data" / "demo"}
     exports.update({f"{n:,} controls": export_with(n) for n in args.controls})
     load1, load5, load15 = os.getloadavg()
+    say(f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
     say(f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}; load average before the run {load1:.2f} "
           f"{load5:.2f} {load15:.2f}; medians of {args.runs} runs.\n")

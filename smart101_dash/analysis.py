@@ -33,6 +33,7 @@ from smart101_dash.contract import INFECTION_CATEGORIES
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.store import Database, ExportCut, Query
 
+# The adsl columns every endpoint derivation takes.
 ADSL_COLUMNS = ("USUBJID, COHORT, ARM, AGEGR1, HSCTDT, TRTSDT, DCUTDT, LSTALVDT, DTHFL, DTHDT, "
                 "DTHCAUS, RLPSDT")
 INPUTS_SQL = {

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from export_factory import write_export
+from selection_reads import gvhd_assessments, infection_records, lab_values
 
 from smart101_dash import endpoints
 from smart101_dash.analysis import analysis_tables
@@ -17,12 +18,7 @@ from smart101_dash.config import SETTINGS
 from smart101_dash.contract import INFECTION_CATEGORIES
 from smart101_dash.filters import Filters
 from smart101_dash.panels.curves import with_groups
-from smart101_dash.panels.datasets import (
-    gvhd_assessments,
-    infection_records,
-    lab_values,
-    subjects,
-)
+from smart101_dash.panels.datasets import subjects
 from smart101_dash.store import Database
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"

@@ -1,72 +1,26 @@
-"""The filtered population's rows of each dataset, as the endpoint derivations take them.
+"""The filtered population's transplanted subjects, as the endpoint derivations take them.
 
-One query per dataset, each starting from the filters' `population`: the outcome panels share
-them (and their cached results) instead of writing the same SQL again.
+The outcome panels read the per-cut analysis tables (`analysis.py`); this read remains for a
+definition a page changes (CD4+IR under another threshold), derived again for the population.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from smart101_dash.access import Viewer
+from smart101_dash.analysis import ADSL_COLUMNS
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.store import Database, ExportCut, Query
 
-SUBJECTS_SQL = with_population("""\
-SELECT USUBJID, COHORT, ARM, AGEGR1, HSCTDT, TRTSDT, DCUTDT, LSTALVDT, DTHFL, DTHDT, DTHCAUS,
-       RLPSDT
+SUBJECTS_SQL = with_population(f"""\
+SELECT {ADSL_COLUMNS}
 FROM population
 WHERE HSCTDT IS NOT NULL
 ORDER BY USUBJID""")
-
-GVHD_SQL = with_population("""\
-SELECT g.USUBJID, g.ADT, g.SKINSTG, g.LIVERSTG, g.UGISTG, g.LGISTG, g.AGVHDGR, g.CGVHDSEV
-FROM adgvhd g
-JOIN population p USING (USUBJID)
-WHERE p.HSCTDT IS NOT NULL
-ORDER BY g.USUBJID, g.ADT""")
-
-LAB_SQL = with_population("""\
-SELECT l.USUBJID, l.PARAMCD, l.AVAL, l.ADT, l.AVISIT, l.AVISITN
-FROM adlb l
-JOIN population p USING (USUBJID)
-WHERE p.HSCTDT IS NOT NULL AND list_contains($params, l.PARAMCD)
-ORDER BY l.USUBJID, l.PARAMCD, l.ADT""")
-
-INFECTIONS_SQL = with_population("""\
-SELECT i.USUBJID, i.INFSEQ, i.ASTDT, i.INFCAT, i.PATHOGEN, i.INFSITE, i.INFSEV, i.VIRREACT
-FROM adinf i
-JOIN population p USING (USUBJID)
-WHERE p.HSCTDT IS NOT NULL
-ORDER BY i.USUBJID, i.ASTDT""")
 
 
 def subjects(db: Database, cut: ExportCut, filters: Filters) -> tuple[pd.DataFrame, Query]:
     """Transplanted subjects of the population, with the columns every endpoint needs."""
     cut.require("adsl")
     query = Query(SUBJECTS_SQL, filters.params())
-    return db.query(cut, query), query
-
-
-def gvhd_assessments(db: Database, cut: ExportCut, filters: Filters
-                     ) -> tuple[pd.DataFrame, Query]:
-    cut.require("adsl", "adgvhd")
-    query = Query(GVHD_SQL, filters.params())
-    return db.query(cut, query), query
-
-
-def lab_values(db: Database, cut: ExportCut, filters: Filters, params: tuple[str, ...],
-               listing_for: Viewer | None = None) -> tuple[pd.DataFrame, Query]:
-    """Lab values of the population; with `listing_for`, a subject-level read for that viewer
-    (the rows will be shown one per subject), refused by the data layer if not allowed."""
-    cut.require("adsl", "adlb")
-    query = Query(LAB_SQL, {**filters.params(), "params": list(params)},
-                  subject_level=listing_for is not None)
-    return db.query(cut, query, listing_for), query
-
-
-def infection_records(db: Database, cut: ExportCut, filters: Filters
-                      ) -> tuple[pd.DataFrame, Query]:
-    cut.require("adsl", "adinf")
-    query = Query(INFECTIONS_SQL, filters.params())
     return db.query(cut, query), query

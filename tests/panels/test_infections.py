@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from export_factory import day, set_rows, valid_tables, write_export
 from scipy.stats import chi2
+from selection_reads import infection_records
 from viewers import ANALYST
 
 from smart101_dash.config import SETTINGS
@@ -23,7 +24,7 @@ from smart101_dash.endpoints import infection_episodes
 from smart101_dash.filters import Filters
 from smart101_dash.panels import infections
 from smart101_dash.panels.base import Level, PanelResult
-from smart101_dash.panels.datasets import infection_records, subjects
+from smart101_dash.panels.datasets import subjects
 from smart101_dash.store import Database, DatasetUnavailable
 
 PATIENT_DAYS = {"SMART101": 1274, "CONTROL": 1164}
