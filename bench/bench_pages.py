@@ -26,7 +26,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,54 +173,51 @@ def server_rss_mib(process: subprocess.Popen) -> float:
     return float("nan")
 
 
-def browser_times(export: Path, runs: int) -> tuple[dict[str, float], float, float]:
+@contextmanager
+def served(script: Path, env: dict[str, str]
+           ) -> Iterator[tuple[object, list[float], str, subprocess.Popen]]:
+    """A Streamlit server on `script` and a Chromium tab (tall: Plotly draws a chart only once
+    it is scrolled into view), with the arrival times of the server's messages."""
     from playwright.sync_api import sync_playwright
 
-    process, url = start(ROOT / "app.py", {"SMART101_DATA_DIR": str(export),
-                                           "SMART101_AUDIT_DIR": str(CACHE / "audit")})
-    times: dict[str, float] = {}
+    process, url = start(script, env)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=[
                 "--headless", "--no-sandbox", "--disable-gpu"])
-            # Tall: Plotly draws a chart only once it is scrolled into view.
             tab = browser.new_page(viewport={"width": 1400, "height": 8000})
             frames = listen(tab)
-            start_time = time.perf_counter()
-            tab.goto(url)
-            settle(tab)
-            first_page_ms = (time.perf_counter() - start_time) * 1000
-            for panel in PANELS:
-                after(tab, frames, lambda title=panel.title: tab.locator(
-                    "[data-testid=stSidebarNavLink]", has_text=title).first.click())
-                times[panel.key] = click_ms(tab, frames, runs)
-                after(tab, frames, lambda: arm_radio(tab).locator("label").filter(
-                    has_text="Both arms").first.click())
+            yield tab, frames, url, process
             browser.close()
-        return times, first_page_ms, server_rss_mib(process)
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def browser_times(export: Path, runs: int) -> tuple[dict[str, float], float, float]:
+    """Per page, the median Arm-click time; the first page's time; the server's peak memory."""
+    times: dict[str, float] = {}
+    env = {"SMART101_DATA_DIR": str(export), "SMART101_AUDIT_DIR": str(CACHE / "audit")}
+    with served(ROOT / "app.py", env) as (tab, frames, url, process):
+        start_time = time.perf_counter()
+        tab.goto(url)
+        settle(tab)
+        first_page_ms = (time.perf_counter() - start_time) * 1000
+        for panel in PANELS:
+            after(tab, frames, lambda title=panel.title: tab.locator(
+                "[data-testid=stSidebarNavLink]", has_text=title).first.click())
+            times[panel.key] = click_ms(tab, frames, runs)
+            after(tab, frames, lambda: arm_radio(tab).locator("label").filter(
+                has_text="Both arms").first.click())
+        rss = server_rss_mib(process)
+    return times, first_page_ms, rss
 
 
 def trivial_ms(runs: int) -> float:
-    from playwright.sync_api import sync_playwright
-
-    process, url = start(ROOT / "bench" / "trivial_app.py", {})
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu"])
-            tab = browser.new_page(viewport={"width": 1400, "height": 1200})
-            frames = listen(tab)
-            tab.goto(url)
-            settle(tab)
-            result = click_ms(tab, frames, runs)
-            browser.close()
-        return result
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with served(ROOT / "bench" / "trivial_app.py", {}) as (tab, frames, url, _):
+        tab.goto(url)
+        settle(tab)
+        return click_ms(tab, frames, runs)
 
 
 def main() -> None:
