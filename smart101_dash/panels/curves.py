@@ -15,6 +15,8 @@ import pandas as pd
 
 from smart101_dash.panels.base import Level, Message
 from smart101_dash.stats import (
+    CumulativeIncidence,
+    KaplanMeier,
     cumulative_incidence,
     gray_test,
     kaplan_meier,
@@ -81,6 +83,7 @@ class Estimate:
     df: int | None
     p_value: float | None
     note: str = ""
+    fit: KaplanMeier | CumulativeIncidence | None = None  # for landmark_rows: fitted once
 
 
 def survival_estimate(data: pd.DataFrame, label: str) -> Estimate:
@@ -93,7 +96,7 @@ def survival_estimate(data: pd.DataFrame, label: str) -> Estimate:
     curves["curve"] = curves["group"] + " · " + label
     test = _two_group_test(lambda: log_rank_test(data["time"], data["status"] == 1,
                                                  data["group"]), data)
-    return Estimate(table, curves, "log-rank", *test)
+    return Estimate(table, curves, "log-rank", *test, fit=fit)
 
 
 def incidence_estimate(data: pd.DataFrame, label: str, cause: int = 1,
@@ -117,7 +120,7 @@ def incidence_estimate(data: pd.DataFrame, label: str, cause: int = 1,
         return _number(row["stat"]), int(row["df"]), _number(row["p_value"]), ""
 
     test = _two_group_test(run, data)
-    return Estimate(table, curves, "Gray", *test)
+    return Estimate(table, curves, "Gray", *test, fit=fit)
 
 
 def _two_group_test(run: object, data: pd.DataFrame
@@ -163,19 +166,22 @@ def risk_table(data: pd.DataFrame, ticks: Sequence[int]) -> pd.DataFrame:
 
 
 def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
-                  survival: bool) -> pd.DataFrame:
+                  survival: bool, fit: KaplanMeier | CumulativeIncidence | None = None
+                  ) -> pd.DataFrame:
     """The landmark table's rows for one endpoint: estimate, limits, n at risk and n events.
 
     `survival`: Kaplan-Meier of status 1 (OS, DFS); otherwise the cumulative incidence of
     status 1 with status 2 competing. n_events counts events of interest on or before the day.
     A day after a group's last follow-up has no estimate (left empty, n at risk 0).
+    `fit`: the same fit made already for the curves (an `Estimate.fit`), not made again.
     """
+    if fit is None:
+        fit = (kaplan_meier(data["time"], data["status"] == 1, data["group"]) if survival else
+               cumulative_incidence(data["time"], data["status"], data["group"], causes=[1, 2]))
+    at = landmarks(fit, days)
     if survival:
-        fit = kaplan_meier(data["time"], data["status"] == 1, data["group"])
-        at = landmarks(fit, days).rename(columns={"surv": "estimate"})
+        at = at.rename(columns={"surv": "estimate"})
     else:
-        fit = cumulative_incidence(data["time"], data["status"], data["group"], causes=[1, 2])
-        at = landmarks(fit, days)
         at = at[at["cause"] == 1].rename(columns={"est": "estimate"})
     at["group"] = at["group"].astype(str)
     # Looked up by (group, day) rather than filtered per day: the table has dozens of rows.

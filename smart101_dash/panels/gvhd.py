@@ -76,9 +76,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
             for code, data in {**acute, **chronic}.items()}
     acute_days = sorted({*ep.agvhd_windows_days,
                          *(d for d in ep.landmark_days if d <= acute_window)})
-    acute_table = pd.concat([landmark_rows(code, data, acute_days, survival=False)
+    acute_table = pd.concat([landmark_rows(code, data, acute_days, survival=False,
+                                           fit=fits[code].fit)
                              for code, data in acute.items()], ignore_index=True)
-    chronic_table = pd.concat([landmark_rows(code, data, cgvhd_days, survival=False)
+    chronic_table = pd.concat([landmark_rows(code, data, cgvhd_days, survival=False,
+                                             fit=fits[code].fit)
                                for code, data in chronic.items()], ignore_index=True)
     tests = pd.DataFrame([{"endpoint": code, "test": fit.test_name, "statistic": fit.statistic,
                            "df": fit.df, "p_value": fit.p_value, "note": fit.note}

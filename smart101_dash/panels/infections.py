@@ -98,7 +98,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     mcc_figure = None if episodes.empty else with_footer(
         mean_cumulative_count_figure(mcc.table, mcc.max_time, groups, TICKS), base.footer)
 
-    landmarks = pd.concat([landmark_rows(c, first[c], ep.landmark_days, survival=False)
+    landmarks = pd.concat([landmark_rows(c, first[c], ep.landmark_days, survival=False,
+                                         fit=fit.fit if c == category else None)
                            for c in CATEGORIES], ignore_index=True)[LANDMARK_COLUMNS]
     density, density_messages = infection_density(episodes, at_risk, groups)
     messages += density_messages

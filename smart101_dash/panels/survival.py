@@ -31,7 +31,7 @@ from smart101_dash.panels.curves import (
     survival_estimate,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
-from smart101_dash.stats import median_follow_up
+from smart101_dash.stats import KaplanMeier, median_follow_up
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
 
 TITLE = "Survival, relapse and non-relapse mortality"
@@ -63,8 +63,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
     messages = group_messages(n_per_group, "the curves and intervals")
     table, table_messages, table_queries = landmark_table(db, cut, filters, settings, tables, {
-        "OS": (os_data, True), "DFS": (dfs_data, True), "NRM": (nrm_data, False),
-        "RELAPSE": (relapse_data, False)})
+        "OS": (os_data, os_fit), "DFS": (dfs_data, dfs_fit), "NRM": (nrm_data, nrm_fit),
+        "RELAPSE": (relapse_data, relapse_fit)})
     messages += table_messages
 
     def curve_item(key: str, title: str, fit: Estimate, data: pd.DataFrame, y_title: str,
@@ -122,15 +122,17 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
 
 def landmark_table(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
-                   tables: AnalysisTables, ready: dict[str, tuple[pd.DataFrame, bool]]
+                   tables: AnalysisTables, ready: dict[str, tuple[pd.DataFrame, Estimate]]
                    ) -> tuple[pd.DataFrame, list[Message], tuple[Query, ...]]:
     """Every endpoint at its landmark days (aGvHD to its window, CD4+IR at its window); with
-    the warnings and the queries it ran beyond the ones of `ready`."""
+    the warnings and the queries it ran beyond the ones of `ready` (endpoints already fitted
+    for their curves)."""
     ep = settings.endpoints
     days = tuple(ep.landmark_days)
     longest = max(ep.agvhd_windows_days)
     agvhd_days = sorted({d for d in (*ep.agvhd_windows_days, *days) if d <= longest})
-    rows = [landmark_rows(code, data, days, survival=km) for code, (data, km) in ready.items()]
+    rows = [landmark_rows(code, data, days, survival=isinstance(done.fit, KaplanMeier),
+                          fit=done.fit) for code, (data, done) in ready.items()]
     messages: list[Message] = []
     queries: list[Query] = []
     for dataset, what, endpoints_at in (
