@@ -297,10 +297,3 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
         tables["infection_episodes"] = followed.episodes.assign(
             seq=range(len(followed.episodes)))
     return AnalysisTables(cut, schema, frozenset(codes), "adgvhd_grade" in tables), tables
-
-
-def group_sizes(data: pd.DataFrame) -> dict[str, int]:
-    """Patients per cohort in rows of one endpoint (one row a transplanted subject),
-    SMART101 first: the N of footers and denominators."""
-    counts = data.groupby("group").size().to_dict()
-    return {g: int(counts[g]) for g in ("SMART101", "CONTROL") if g in counts}

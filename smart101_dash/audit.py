@@ -40,7 +40,6 @@ class Action(StrEnum):
     PAGE_VIEW = "page_view"
     FILTER_CHANGE = "filter_change"
     DOWNLOAD = "download"
-    REPORT = "report"
     ACCESS_DENIED = "access_denied"
 
 

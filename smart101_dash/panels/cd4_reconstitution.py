@@ -21,7 +21,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import AnalysisTables, analysis_tables, group_sizes
+from smart101_dash.analysis import AnalysisTables, analysis_tables
 from smart101_dash.charts import (
     counts_over_time_figure,
     step_curves_figure,
@@ -34,6 +34,7 @@ from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no
 from smart101_dash.panels.curves import (
     format_p,
     group_messages,
+    group_sizes,
     incidence_estimate,
     present_groups,
     risk_table,

@@ -42,9 +42,10 @@ def with_groups(endpoint: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
     return merged.sort_values(keys, ascending=[False] + [True] * (len(keys) - 1))
 
 
-def cohort_sizes(subjects: pd.DataFrame) -> dict[str, int]:
-    """Patients per cohort present, SMART101 first: the N of footers and denominators."""
-    counts = subjects.groupby("COHORT").size().to_dict()
+def group_sizes(data: pd.DataFrame) -> dict[str, int]:
+    """Patients per cohort in rows of one endpoint (one row a transplanted subject), SMART101
+    first: the N of footers and denominators."""
+    counts = data.groupby("group").size().to_dict()
     return {g: int(counts[g]) for g in GROUP_ORDER if g in counts}
 
 

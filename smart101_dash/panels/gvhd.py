@@ -14,7 +14,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import analysis_tables, group_sizes
+from smart101_dash.analysis import analysis_tables
 from smart101_dash.charts import grade_distribution_figure, step_curves_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.endpoints.gvhd import STAGE_COLUMNS
@@ -23,6 +23,7 @@ from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no
 from smart101_dash.panels.curves import (
     format_p,
     group_messages,
+    group_sizes,
     incidence_estimate,
     landmark_rows,
     present_groups,

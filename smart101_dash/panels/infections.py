@@ -19,7 +19,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import analysis_tables, group_sizes, infection_code
+from smart101_dash.analysis import analysis_tables, infection_code
 from smart101_dash.charts import mean_cumulative_count_figure, step_curves_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.contract import INFECTION_CATEGORIES
@@ -29,6 +29,7 @@ from smart101_dash.panels.curves import (
     LANDMARK_COLUMNS,
     format_p,
     group_messages,
+    group_sizes,
     incidence_estimate,
     landmark_rows,
     present_groups,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import AnalysisTables, analysis_tables, group_sizes
+from smart101_dash.analysis import AnalysisTables, analysis_tables
 from smart101_dash.charts import step_curves_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
@@ -24,6 +24,7 @@ from smart101_dash.panels.curves import (
     Estimate,
     format_p,
     group_messages,
+    group_sizes,
     incidence_estimate,
     landmark_rows,
     risk_table,
