@@ -24,6 +24,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from smart101_dash import endpoints
@@ -53,11 +54,11 @@ NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",)}
 SUBSET_ORDER = "['" + "', '".join(endpoints.LYMPHOCYTE_ORDER) + "']"
 
 ADTTE_SQL = with_population("""\
-SELECT t.USUBJID, p.COHORT AS "group", t.time, t.status
+SELECT t.PARAMCD, t.USUBJID, p.COHORT AS "group", t.time, t.status
 FROM adtte t
 JOIN population p USING (USUBJID)
-WHERE t.PARAMCD = $paramcd
-ORDER BY p.COHORT DESC, t.time, t.USUBJID""")
+WHERE list_contains($paramcds, t.PARAMCD)
+ORDER BY t.PARAMCD, p.COHORT DESC, t.time, t.USUBJID""")
 
 FOLLOWUP_SQL = with_population("""\
 SELECT f.USUBJID, p.COHORT AS "group", f.time, f.status, f.n_episodes
@@ -187,11 +188,27 @@ class AnalysisTables:
     def endpoint(self, db: Database, filters: Filters, code: str
                  ) -> tuple[pd.DataFrame, Query]:
         """USUBJID, group, time, status of the filtered population for one PARAMCD."""
-        if code not in self.parameters:
-            raise KeyError(f"{code} was not derived for this cut (its dataset is unusable: "
-                           "check cut.require first)")
-        query = Query(ADTTE_SQL, {**filters.params(), "paramcd": code})
-        return self.query(db, query), query
+        found, query = self.endpoints(db, filters, (code,))
+        return found[code], query
+
+    def endpoints(self, db: Database, filters: Filters, codes: tuple[str, ...]
+                  ) -> tuple[dict[str, pd.DataFrame], Query]:
+        """`endpoint` for several PARAMCDs in one read (a page's endpoints: one query, not
+        one per endpoint)."""
+        missing = [c for c in codes if c not in self.parameters]
+        if missing:
+            raise KeyError(f"{', '.join(missing)} not derived for this cut (its dataset is "
+                           "unusable: check cut.require first)")
+        query = Query(ADTTE_SQL, {**filters.params(), "paramcds": sorted(codes)})
+        rows = self.query(db, query)
+        # Rows come sorted by PARAMCD: each endpoint is one slice.
+        paramcd = rows.pop("PARAMCD").to_numpy()
+        found = {}
+        for code in codes:
+            start, stop = (int(np.searchsorted(paramcd, code, side=side))
+                           for side in ("left", "right"))
+            found[code] = rows.iloc[start:stop].reset_index(drop=True)
+        return found, query
 
     def infections(self, db: Database, filters: Filters
                    ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[Query, Query]]:

@@ -119,30 +119,33 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _curve_traces(label: str, block: pd.DataFrame) -> list[dict]:
-    """A step curve with its 95% band (two invisible edges, filled) and its censoring ticks."""
-    color = COHORT_COLORS.get(str(block["group"].iloc[0]), "#000000")
-    dash = str(block["dash"].iloc[0]) if "dash" in block else "solid"
-    x = block["time"].astype(float).tolist()
-    est = block["estimate"].astype(float)
-    lower = block["lower"].astype("Float64").fillna(est).astype(float).tolist()
-    upper = block["upper"].astype("Float64").fillna(est).astype(float).tolist()
-    edge = dict(type="scatter", x=x, mode="lines", line=dict(width=0, shape="hv"),
+def _curve_traces(label: str, block: dict[str, np.ndarray]) -> list[dict]:
+    """A step curve with its 95% band (two invisible edges, filled) and its censoring ticks.
+
+    `block`: one curve's columns as arrays (group, dash, time, estimate, lower, upper and
+    optionally n_censor); an undefined limit (NaN) is drawn at the estimate.
+    """
+    color = COHORT_COLORS.get(str(block["group"][0]), "#000000")
+    dash = str(block["dash"][0]) if "dash" in block else "solid"
+    x, est = block["time"], block["estimate"]
+    lower = np.where(np.isnan(block["lower"]), est, block["lower"]).tolist()
+    upper = np.where(np.isnan(block["upper"]), est, block["upper"]).tolist()
+    edge = dict(type="scatter", x=x.tolist(), mode="lines", line=dict(width=0, shape="hv"),
                 hoverinfo="skip", showlegend=False, legendgroup=label, xaxis="x", yaxis="y")
     traces = [
         {**edge, "y": upper},
         {**edge, "y": lower, "fill": "tonexty", "fillcolor": _rgba(color, 0.13)},
-        dict(type="scatter", x=x, y=est.tolist(), mode="lines", name=label, legendgroup=label,
-             line=dict(color=color, width=2.5, shape="hv", dash=dash),
+        dict(type="scatter", x=x.tolist(), y=est.tolist(), mode="lines", name=label,
+             legendgroup=label, line=dict(color=color, width=2.5, shape="hv", dash=dash),
              customdata=[[lo, up] for lo, up in zip(lower, upper, strict=True)],
              hovertemplate=("day %{x:.0f}: %{y:.1%} (95% CI %{customdata[0]:.1%}-"
                             "%{customdata[1]:.1%})<extra>" + label + "</extra>"),
              xaxis="x", yaxis="y"),
     ]
     if "n_censor" in block:
-        censored = block[block["n_censor"] > 0]
-        traces.append(dict(type="scatter", x=censored["time"].astype(float).tolist(),
-                           y=censored["estimate"].astype(float).tolist(), mode="markers",
+        censored = block["n_censor"] > 0
+        traces.append(dict(type="scatter", x=x[censored].tolist(), y=est[censored].tolist(),
+                           mode="markers",
                            marker=dict(symbol="line-ns-open", size=9, color=color),
                            hoverinfo="skip", showlegend=False, legendgroup=label,
                            xaxis="x", yaxis="y"))
@@ -161,8 +164,13 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
     a second plot area on the same (matched) time axis.
     """
     traces: list[dict] = []
-    for label, block in curves.groupby("curve", sort=False):
-        traces += _curve_traces(escape_plotly(label), block)
+    columns = {c: curves[c].to_numpy(dtype=float, na_value=np.nan) for c in
+               ("time", "estimate", "lower", "upper", "n_censor") if c in curves}
+    columns |= {c: curves[c].to_numpy().astype(str) for c in ("group", "dash", "curve")
+                if c in curves}
+    for label in dict.fromkeys(columns["curve"]):
+        rows = columns["curve"] == label
+        traces += _curve_traces(escape_plotly(label), {c: v[rows] for c, v in columns.items()})
     # One row per group, or per `row` label when several endpoints share the plot.
     labels = risk["row"].astype(str) if "row" in risk else risk["group"].astype(str)
     groups = list(dict.fromkeys(labels))

@@ -20,10 +20,10 @@ from smart101_dash.stats import (
     cumulative_incidence,
     gray_test,
     kaplan_meier,
-    landmarks,
     log_rank_test,
     number_at_risk,
 )
+from smart101_dash.stats.landmarks import read_at
 
 GROUP_ORDER = ("SMART101", "CONTROL")
 SMALL_GROUP = 10  # below this many patients a group's estimates get a warning
@@ -59,18 +59,20 @@ def group_messages(n_per_group: dict[str, int], what: str) -> list[Message]:
 
 
 def sort_groups(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows of SMART101 before CONTROL (a stable sort keeps each group's order)."""
-
-    def rank(groups: pd.Series) -> pd.Series:
-        # Categorical codes: fast on long tables (a per-value map on Arrow strings is not).
-        codes = pd.Categorical(groups.astype(str), categories=GROUP_ORDER).codes
-        return pd.Series(np.where(codes < 0, len(GROUP_ORDER), codes), index=groups.index)
-
-    return table.sort_values("group", key=rank, kind="stable").reset_index(drop=True)
+    """Rows of SMART101 before CONTROL (a stable sort keeps each group's order); the group
+    column as text."""
+    # Categorical codes and positions: a pandas sort keyed on Arrow strings costs more than
+    # the estimates it orders.
+    codes = pd.Categorical(table["group"].astype(str), categories=GROUP_ORDER).codes
+    rank = np.where(codes < 0, len(GROUP_ORDER), codes)
+    out = table.take(np.argsort(rank, kind="stable")).reset_index(drop=True)
+    out["group"] = out["group"].astype(str)
+    return out
 
 
 def present_groups(data: pd.DataFrame) -> tuple[str, ...]:
-    return tuple(g for g in GROUP_ORDER if (data["group"] == g).any())
+    present = set(data["group"].unique())
+    return tuple(g for g in GROUP_ORDER if g in present)
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,8 @@ class Estimate:
 def survival_estimate(data: pd.DataFrame, label: str) -> Estimate:
     """Kaplan-Meier (log-log 95% interval) by group, and the log-rank test."""
     fit = kaplan_meier(data["time"], data["status"] == 1, data["group"])
-    table = fit.table.copy()
-    table["group"] = table["group"].astype(str)
-    table = sort_groups(table)
-    curves = _start_at_zero(table.rename(columns={"surv": "estimate"}), start=1.0)
-    curves["curve"] = curves["group"] + " · " + label
+    table = sort_groups(fit.table)
+    curves = _curves(table, "surv", 1.0, label)
     test = _two_group_test(lambda: log_rank_test(data["time"], data["status"] == 1,
                                                  data["group"]), data)
     return Estimate(table, curves, "log-rank", *test, fit=fit)
@@ -104,16 +103,9 @@ def incidence_estimate(data: pd.DataFrame, label: str, cause: int = 1,
                        dash: str = "solid") -> Estimate:
     """Aalen-Johansen cumulative incidence of `cause` by group (others compete), Gray's test."""
     fit = cumulative_incidence(data["time"], data["status"], data["group"], causes=[1, 2])
-    table = fit.table[fit.table["cause"] == cause].drop(columns=["cause"]).copy()
-    table["group"] = table["group"].astype(str)
-    table = sort_groups(table)
-    # n_censor for the censor marks: subjects censored at each time.
-    censored = data[data["status"] == 0].groupby(["group", "time"]).size()
-    table["n_censor"] = [int(censored.get((g, t), 0)) for g, t in
-                         zip(table["group"], table["time"], strict=True)]
-    curves = _start_at_zero(table.rename(columns={"est": "estimate"}), start=0.0)
-    curves["curve"] = curves["group"] + " · " + label
-    curves["dash"] = dash
+    table = sort_groups(fit.table[fit.table["cause"] == cause].drop(columns=["cause"]))
+    table["n_censor"] = _censored_at(data, table)
+    curves = _curves(table, "est", 0.0, label, dash)
 
     def run() -> tuple[float | None, int | None, float | None, str]:
         row = gray_test(data["time"], data["status"], data["group"], causes=[1, 2]).table
@@ -144,26 +136,55 @@ def _number(value: object) -> float | None:
     return None if np.isnan(number) else number
 
 
-def _start_at_zero(table: pd.DataFrame, start: float) -> pd.DataFrame:
-    """Prepend each group's day-0 point so a curve starts at 1 (survival) or 0 (incidence)."""
-    first = table.groupby("group", sort=False).head(1).copy()
-    first["time"] = 0.0
-    first["estimate"] = start
-    first["lower"] = start
-    first["upper"] = start
-    first["n_censor"] = 0
-    # An event on day 0 gives two points at day 0: the curve then drops at day 0, as it should.
-    curves = pd.concat([first, table], ignore_index=True)
-    curves = sort_groups(curves.sort_values("time", kind="stable"))
-    keep = ["group", "time", "estimate", "lower", "upper", "n_censor"]
-    return curves[keep].reset_index(drop=True)
+def _censored_at(data: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
+    """For each (group, time) row of `table`, the subjects of `data` censored at that time
+    (the censor marks of a curve)."""
+    groups, times = data["group"].to_numpy().astype(str), data["time"].to_numpy(dtype=float)
+    censored = data["status"].to_numpy() == 0
+    at_group = table["group"].to_numpy().astype(str)
+    at_time = table["time"].to_numpy(dtype=float)
+    out = np.zeros(len(table), dtype=np.int64)
+    for group in np.unique(at_group):
+        mine = np.sort(times[censored & (groups == group)])
+        rows = at_group == group
+        out[rows] = (np.searchsorted(mine, at_time[rows], side="right")
+                     - np.searchsorted(mine, at_time[rows], side="left"))
+    return out
+
+
+def _curves(table: pd.DataFrame, estimate: str, start: float, label: str,
+            dash: str = "solid") -> pd.DataFrame:
+    """The curves to draw from an estimator's table: each group's day-0 point prepended, so a
+    curve starts at 1 (survival) or 0 (incidence).
+
+    `table`: rows of one group together, by time (as `sort_groups` leaves an estimator's
+    table). An event on day 0 gives two points at day 0: the curve then drops at day 0.
+    Built from arrays: a figure's data needs no frame operations, and they cost more than
+    the estimate.
+    """
+    groups = table["group"].to_numpy().astype(str)
+    n = len(groups)
+    first = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if n else np.arange(0)
+    # Each group's first row taken twice, the copy then made the day-0 point.
+    position = np.insert(np.arange(n), first, first)
+    added = first + np.arange(first.size)
+
+    def column(name: str, at_start: float) -> np.ndarray:
+        values = table[name].to_numpy(dtype=float, na_value=np.nan)[position]
+        values[added] = at_start
+        return values
+
+    n_censor = (column("n_censor", 0) if "n_censor" in table else np.zeros(position.size))
+    return pd.DataFrame({
+        "group": groups[position], "time": column("time", 0.0),
+        "estimate": column(estimate, start), "lower": column("lower", start),
+        "upper": column("upper", start), "n_censor": n_censor.astype(np.int64),
+        "curve": [f"{g} · {label}" for g in groups[position]], "dash": dash})
 
 
 def risk_table(data: pd.DataFrame, ticks: Sequence[int]) -> pd.DataFrame:
     """Numbers at risk by group at the plot's ticks (the table under the time axis)."""
-    table = number_at_risk(data["time"], list(ticks), data["group"])
-    table["group"] = table["group"].astype(str)
-    return sort_groups(table)
+    return sort_groups(number_at_risk(data["time"], list(ticks), data["group"]))
 
 
 def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
@@ -179,29 +200,25 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
     if fit is None:
         fit = (kaplan_meier(data["time"], data["status"] == 1, data["group"]) if survival else
                cumulative_incidence(data["time"], data["status"], data["group"], causes=[1, 2]))
-    at = landmarks(fit, days)
-    if survival:
-        at = at.rename(columns={"surv": "estimate"})
-    else:
-        at = at[at["cause"] == 1].rename(columns={"est": "estimate"})
-    at["group"] = at["group"].astype(str)
-    # Looked up by (group, day) rather than filtered per day: the table has dozens of rows.
-    found = {(r.group, float(r.time)): r for r in at.itertuples(index=False)}
+    estimate = "surv" if survival else "est"
+    found = {(str(r.group), float(day)): (r, i) for r in read_at(fit, days)
+             if r.cause in (None, 1) for i, day in enumerate(r.time)}
+    groups = data["group"].to_numpy().astype(str)
+    times = data["time"].to_numpy(dtype=float)
+    events = data["status"].to_numpy() == 1
     rows = []
     for group in present_groups(data):
-        mine = data[data["group"] == group]
-        event_days = np.sort(mine.loc[mine["status"] == 1, "time"].to_numpy(dtype=float))
+        event_days = np.sort(times[events & (groups == group)])
         for day in days:
             n_events = int(np.searchsorted(event_days, day, side="right"))
             hit = found.get((group, float(day)))
             if hit is None:
-                rows.append({"endpoint": code, "group": group, "day": day, "estimate": None,
-                             "lower": None, "upper": None, "n_risk": 0, "n_events": n_events})
+                rows.append((code, group, day, None, None, None, 0, n_events))
                 continue
-            rows.append({"endpoint": code, "group": group, "day": day,
-                         "estimate": _number(hit.estimate), "lower": _number(hit.lower),
-                         "upper": _number(hit.upper), "n_risk": int(hit.n_risk),
-                         "n_events": n_events})
+            reading, i = hit
+            rows.append((code, group, day, *(_number(reading.values[c][i]) for c in
+                                            (estimate, "lower", "upper")),
+                         int(reading.n_risk[i]), n_events))
     return pd.DataFrame(rows, columns=LANDMARK_COLUMNS)
 
 

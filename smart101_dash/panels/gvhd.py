@@ -65,11 +65,10 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     max_grade = max_grade_table(grades)
     organs = organ_involvement(grades)
 
-    read = {code: tables.endpoint(db, filters, code)
-            for code in ("AGVHD24", "AGVHD34", "CGVHD", "CGVHDMS")}
-    acute = {code: read[code][0] for code in ("AGVHD24", "AGVHD34")}
-    chronic = {code: read[code][0] for code in ("CGVHD", "CGVHDMS")}
-    query = (q_grades, *(q for _, q in read.values()))
+    read, q_endpoints = tables.endpoints(db, filters, ("AGVHD24", "AGVHD34", "CGVHD", "CGVHDMS"))
+    acute = {code: read[code] for code in ("AGVHD24", "AGVHD34")}
+    chronic = {code: read[code] for code in ("CGVHD", "CGVHDMS")}
+    query = (q_grades, q_endpoints)
     labels = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGvHD",
               "CGVHDMS": "moderate-severe cGvHD"}
     dashes = {"AGVHD24": "solid", "AGVHD34": "dot", "CGVHD": "solid", "CGVHDMS": "dot"}
@@ -101,7 +100,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                                     footer=base.footer, rising=True)
         caption = "Gray's test, " + "; ".join(
             f"{labels[c]}: {format_p(fits[c].p_value)}" for c in codes) + "."
-        return PanelItem(key, title, table, figure, tuple(read[c][1] for c in codes), caption)
+        return PanelItem(key, title, table, figure, (q_endpoints,), caption)
 
     distribution = max_grade[max_grade["grade"].isin(ROMAN.values())].copy()
     distribution["grade"] = distribution["grade"].map({v: k for k, v in ROMAN.items()})
@@ -123,7 +122,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                     ("AGVHD24", "AGVHD34"), ACUTE_TICKS),
         PanelItem("gvhd_acute_estimates", f"Acute GvHD: estimates at day "
                   f"{', '.join(str(d) for d in acute_days)}", acute_table, None,
-                  (read["AGVHD24"][1], read["AGVHD34"][1]),
+                  (q_endpoints,),
                   "Cumulative incidence with 95% interval (death without aGvHD competing); "
                   "n_risk at the day, n_events on or before it."),
         PanelItem("gvhd_organ_involvement",
@@ -134,7 +133,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         curves_item("gvhd_chronic_incidence", "Cumulative incidence of chronic GvHD to 2 years",
                     ("CGVHD", "CGVHDMS"), CHRONIC_TICKS),
         PanelItem("gvhd_chronic_estimates", "Chronic GvHD: estimates at 1 and 2 years",
-                  chronic_table, None, (read["CGVHD"][1], read["CGVHDMS"][1]),
+                  chronic_table, None, (q_endpoints,),
                   "Cumulative incidence with 95% interval; empty when no one was followed "
                   "that far."),
         PanelItem("gvhd_tests", "Tests between cohorts (Gray)", tests, None, query,

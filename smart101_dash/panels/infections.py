@@ -70,8 +70,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         return no_patients(TITLE, cut, filters)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
     groups = present_groups(at_risk)
-    read = {c: tables.endpoint(db, filters, infection_code(c)) for c in CATEGORIES}
-    first = {c: data for c, (data, _) in read.items()}
+    read, q_first = tables.endpoints(db, filters,
+                                     tuple(infection_code(c) for c in CATEGORIES))
+    first = {c: read[infection_code(c)] for c in CATEGORIES}
 
     messages = group_messages(n_per_group, "the rates and curves")
     if episodes.empty:
@@ -119,9 +120,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "Patient-days run from day 0 to death, last known alive, the cut-off or day "
                   f"{window}, for every category alike."),
         PanelItem("inf_first_infection_cif", f"Cumulative incidence of the first {what}",
-                  cif_table, cif_figure, (read[category][1],), cif_caption),
+                  cif_table, cif_figure, (q_first,), cif_caption),
         PanelItem("inf_first_infection_landmarks", "First infection by category: day 100, 1 and "
-                  "2 years", landmarks, None, tuple(q for _, q in read.values()),
+                  "2 years", landmarks, None, (q_first,),
                   "endpoint = infection category (ALL: any). Cumulative incidence with death "
                   "competing and its log(-log) 95% interval (empty when the estimate is 0); "
                   "n_risk at the day; n_events on or before it. Empty: no follow-up that far."),

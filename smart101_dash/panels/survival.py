@@ -14,7 +14,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import AnalysisTables, analysis_tables
+from smart101_dash.analysis import analysis_tables
 from smart101_dash.charts import step_curves_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
@@ -44,8 +44,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     """Every item is aggregate (curves, estimates, tests, follow-up)."""
     ep = settings.endpoints
     tables = analysis_tables(db, cut, ep)
-    (os_data, q_os), (dfs_data, q_dfs), (relapse_data, q_relapse), (nrm_data, q_nrm) = (
-        tables.endpoint(db, filters, code) for code in ("OS", "DFS", "RELAPSE", "NRM"))
+    extra, extra_messages = landmark_endpoints(cut, settings)
+    read, query = tables.endpoints(db, filters, ("OS", "DFS", "RELAPSE", "NRM", *extra))
+    os_data, dfs_data, relapse_data, nrm_data = (read[c] for c in ("OS", "DFS", "RELAPSE", "NRM"))
     n_per_group = group_sizes(os_data)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
     if os_data.empty:
@@ -63,10 +64,10 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                             for r in follow.itertuples())
 
     messages = group_messages(n_per_group, "the curves and intervals")
-    table, table_messages, table_queries = landmark_table(db, cut, filters, settings, tables, {
+    table = landmark_table(settings, extra, read, {
         "OS": (os_data, os_fit), "DFS": (dfs_data, dfs_fit), "NRM": (nrm_data, nrm_fit),
         "RELAPSE": (relapse_data, relapse_fit)})
-    messages += table_messages
+    messages += extra_messages
 
     def curve_item(key: str, title: str, fit: Estimate, data: pd.DataFrame, y_title: str,
                    rising: bool, queries: tuple[Query, ...]) -> PanelItem:
@@ -84,7 +85,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         test_name="Gray", statistic=None, df=None, p_value=None)
     cif_item = curve_item("relapse_nrm", "Cumulative incidence of relapse and NRM", cif_fit,
                           relapse_data, "Cumulative incidence", rising=True,
-                          queries=(q_relapse, q_nrm))
+                          queries=(query,))
     cif_item = replace(cif_item, caption=f"Gray's test, relapse: "
                                          f"{format_p(relapse_fit.p_value)}; "
                                          f"NRM: {format_p(nrm_fit.p_value)}.")
@@ -95,20 +96,20 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                           ("NRM", nrm_fit))])
     items = (
         curve_item("overall_survival", "Overall survival", os_fit, os_data, "Overall survival",
-                   rising=False, queries=(q_os,)),
+                   rising=False, queries=(query,)),
         curve_item("disease_free_survival", "Disease-free survival", dfs_fit, dfs_data,
-                   "Disease-free survival", rising=False, queries=(q_dfs,)),
+                   "Disease-free survival", rising=False, queries=(query,)),
         cif_item,
         PanelItem("landmarks", "Landmark estimates: day 100, 1 and 2 years", table, None,
-                  (q_os, q_dfs, q_nrm, q_relapse, *table_queries),
+                  (query,),
                   "Estimate and 95% interval (Kaplan-Meier log-log for OS and DFS; cumulative "
                   "incidence with log(-log) interval otherwise); n_risk at the day; n_events on "
                   "or before it. Empty: no follow-up that far."),
         PanelItem("survival_tests", "Tests between cohorts", tests, None,
-                  (q_os, q_dfs, q_relapse, q_nrm),
+                  (query,),
                   "Descriptive: the control cohort is external and non-randomized."),
         PanelItem("follow_up", "Median follow-up (reverse Kaplan-Meier)", follow, None,
-                  (q_os,), f"Median follow-up in days: {follow_text}."),
+                  (query,), f"Median follow-up in days: {follow_text}."),
     )
     definitions = (
         endpoints.definition("overall_survival", ep),
@@ -122,36 +123,41 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                        n_per_group=n_per_group, messages=tuple(messages))
 
 
-def landmark_table(db: Database, cut: ExportCut, filters: Filters, settings: Settings,
-                   tables: AnalysisTables, ready: dict[str, tuple[pd.DataFrame, Estimate]]
-                   ) -> tuple[pd.DataFrame, list[Message], tuple[Query, ...]]:
-    """Every endpoint at its landmark days (aGvHD to its window, CD4+IR at its window); with
-    the warnings and the queries it ran beyond the ones of `ready` (endpoints already fitted
-    for their curves)."""
+def landmark_endpoints(cut: ExportCut, settings: Settings
+                       ) -> tuple[dict[str, tuple[int, ...]], list[Message]]:
+    """The landmark table's endpoints beyond the page's own (aGvHD to its window, cGvHD,
+    CD4+IR at its window) with their days; a warning for each dataset that is unusable."""
     ep = settings.endpoints
     days = tuple(ep.landmark_days)
     longest = max(ep.agvhd_windows_days)
-    agvhd_days = sorted({d for d in (*ep.agvhd_windows_days, *days) if d <= longest})
-    rows = [landmark_rows(code, data, days, survival=isinstance(done.fit, KaplanMeier),
-                          fit=done.fit) for code, (data, done) in ready.items()]
+    agvhd_days = tuple(sorted({d for d in (*ep.agvhd_windows_days, *days) if d <= longest}))
+    extra: dict[str, tuple[int, ...]] = {}
     messages: list[Message] = []
-    queries: list[Query] = []
     for dataset, what, endpoints_at in (
-            ("adgvhd", "GvHD endpoints", (("AGVHD24", agvhd_days), ("AGVHD34", agvhd_days),
-                                          ("CGVHD", days), ("CGVHDMS", days))),
-            ("adlb", "CD4+IR", (("CD4IR", (ep.cd4_window_days,)),))):
+            ("adgvhd", "GvHD endpoints", {"AGVHD24": agvhd_days, "AGVHD34": agvhd_days,
+                                          "CGVHD": days, "CGVHDMS": days}),
+            ("adlb", "CD4+IR", {"CD4IR": (ep.cd4_window_days,)})):
         try:
             cut.require(dataset)
         except DatasetUnavailable as exc:
             messages.append(Message(Level.WARNING, f"Landmark table without {what}: {exc}"))
             continue
-        for code, at in endpoints_at:
-            data, query = tables.endpoint(db, filters, code)
-            rows.append(landmark_rows(code, data, at, survival=False))
-            queries.append(query)
+        extra.update(endpoints_at)
+    return extra, messages
+
+
+def landmark_table(settings: Settings, extra: dict[str, tuple[int, ...]],
+                   read: dict[str, pd.DataFrame],
+                   ready: dict[str, tuple[pd.DataFrame, Estimate]]) -> pd.DataFrame:
+    """Every endpoint at its landmark days: those of `ready` (fitted for their curves) at the
+    landmark days, those of `extra` (rows in `read`) at their own days."""
+    days = tuple(settings.endpoints.landmark_days)
+    rows = [landmark_rows(code, data, days, survival=isinstance(done.fit, KaplanMeier),
+                          fit=done.fit) for code, (data, done) in ready.items()]
+    rows += [landmark_rows(code, read[code], at, survival=False) for code, at in extra.items()]
     table = pd.concat([r for r in rows if not r.empty], ignore_index=True) if rows else \
         pd.DataFrame(columns=LANDMARK_COLUMNS)
-    return table[LANDMARK_COLUMNS], messages, tuple(queries)
+    return table[LANDMARK_COLUMNS]
 
 
 def _interval(lower: object, upper: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,25 +17,74 @@ from smart101_dash.stats.recurrent_events import MeanCumulativeCount
 Fit = KaplanMeier | CumulativeIncidence | MeanCumulativeCount
 
 
-def _read(block: pd.DataFrame, days: np.ndarray, start: dict[str, float]) -> pd.DataFrame:
-    """Row of the last time at or before each day (or `start` before the first), n at risk.
+@dataclass(frozen=True)
+class Reading:
+    """One group's (and cause's) estimates at the landmark days inside its follow-up.
 
-    Built column by column from arrays, then one frame: a frame changed cell by cell costs
-    more than the estimates (the landmark table reads dozens of these per click).
+    `values`: each estimate column as floats, NaN where undefined (`landmarks` turns NaN
+    into <NA> where the fit's own column holds <NA>).
     """
-    times = block["time"].to_numpy(dtype=float)
-    idx = step_index(times, days)
-    first_after = np.searchsorted(times, days, side="left")
-    n_risk = block["n_risk"].to_numpy()
-    columns: dict[str, object] = {
-        "time": days,
-        "n_risk": np.where(first_after < times.size,
-                           n_risk[np.minimum(first_after, times.size - 1)], 0)}
-    before_first = idx < 0
-    for col, before in start.items():
-        taken = pd.Series(block[col].array.take(np.maximum(idx, 0)))
-        columns[col] = taken.mask(before_first, before) if before_first.any() else taken
-    return pd.DataFrame(columns)
+
+    group: object  # the fit's group label
+    cause: int | None
+    time: np.ndarray
+    n_risk: np.ndarray
+    values: dict[str, np.ndarray]
+
+
+def read_at(fit: Fit, days: Sequence[float]) -> list[Reading]:
+    """The step functions of `fit` read at `days`, per group (and cause), as arrays.
+
+    The rules are those of `landmarks`, which is this as a table; arrays because the
+    landmark table reads dozens of these per click, and a frame per reading costs more than
+    the estimates.
+    """
+    points = np.asarray(days, dtype=np.float64)
+    if points.ndim != 1 or not np.all(np.isfinite(points)) or np.any(points < 0):
+        raise StatsInputError("landmarks: days must be a list of finite days >= 0")
+    points = np.unique(points)
+    start = _start_values(fit)
+    table = fit.table
+    times = table["time"].to_numpy(dtype=float)
+    n_risk = (table["n_risk"].to_numpy() if "n_risk" in table
+              else np.zeros(len(table), dtype=np.int64))
+    columns = {c: table[c].to_numpy(dtype=float, na_value=np.nan) for c in start}
+    group = pd.Categorical(table["group"])
+    codes = np.asarray(group.codes)
+    causes = table["cause"].to_numpy() if "cause" in table else np.zeros(len(table), int)
+    out = []
+    for code, cause in sorted(set(zip(codes.tolist(), causes.tolist(), strict=True))):
+        label = group.categories[code]
+        inside = points[points <= fit.max_time[label]]
+        if inside.size == 0:
+            continue
+        rows = np.flatnonzero((codes == code) & (causes == cause))
+        block_times = times[rows]
+        idx = step_index(block_times, inside)
+        first_after = np.searchsorted(block_times, inside, side="left")
+        at = rows[np.maximum(idx, 0)]
+        before_first = idx < 0
+        values = {c: np.where(before_first, np.nan if v is pd.NA else v, columns[c][at])
+                  for c, v in start.items()}
+        risk = np.where(first_after < rows.size,
+                        n_risk[rows[np.minimum(first_after, rows.size - 1)]], 0)
+        out.append(Reading(label, cause if "cause" in table else None, inside, risk, values))
+    return out
+
+
+def _start_values(fit: Fit) -> dict[str, object]:
+    """Each estimate column's value before the first time (<NA>: undefined there)."""
+    if isinstance(fit, KaplanMeier):
+        start: dict[str, object] = {"surv": 1.0, "std_err": 0.0, "lower": pd.NA,
+                                    "upper": pd.NA}
+        if fit.conf_type != "log-log":
+            start.update(lower=1.0, upper=1.0)
+        return start
+    if isinstance(fit, CumulativeIncidence):
+        return {"est": 0.0, "var": 0.0, "std_err": 0.0, "lower": pd.NA, "upper": pd.NA}
+    if isinstance(fit, MeanCumulativeCount):
+        return {"mcc": 0.0}
+    raise StatsInputError(f"landmarks: cannot read a {type(fit).__name__}")
 
 
 def landmarks(fit: Fit, days: Sequence[float]) -> pd.DataFrame:
@@ -48,37 +98,26 @@ def landmarks(fit: Fit, days: Sequence[float]) -> pd.DataFrame:
 
     Columns: Kaplan-Meier: group, time, n_risk, surv, std_err, lower, upper. Cumulative
     incidence: group, cause, time, n_risk, est, var, std_err, lower, upper. Mean cumulative
-    count: group, time, n_risk, mcc.
+    count: group, time, n_risk (left out: the risk set at a day is not in a mean count's
+    episode table), mcc.
     """
-    points = np.asarray(days, dtype=np.float64)
-    if points.ndim != 1 or not np.all(np.isfinite(points)) or np.any(points < 0):
-        raise StatsInputError("landmarks: days must be a list of finite days >= 0")
-    points = np.unique(points)
-    if isinstance(fit, KaplanMeier):
-        keys, start = ["group"], {"surv": 1.0, "std_err": 0.0, "lower": pd.NA, "upper": pd.NA}
-        if fit.conf_type != "log-log":
-            start.update(lower=1.0, upper=1.0)
-    elif isinstance(fit, CumulativeIncidence):
-        keys, start = ["group", "cause"], {"est": 0.0, "var": 0.0, "std_err": 0.0,
-                                           "lower": pd.NA, "upper": pd.NA}
-    elif isinstance(fit, MeanCumulativeCount):
-        keys, start = ["group"], {"mcc": 0.0}
-    else:
-        raise StatsInputError(f"landmarks: cannot read a {type(fit).__name__}")
-    rows = []
-    for key, block in fit.table.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        inside = points[points <= fit.max_time[key[0]]]
-        if inside.size == 0:
-            continue
-        if isinstance(fit, MeanCumulativeCount):
-            # The risk set at a day is not in the episode table: n_risk is left out here.
-            out = _read(block.assign(n_risk=0), inside, start).drop(columns="n_risk")
-        else:
-            out = _read(block.reset_index(drop=True), inside, start)
-        for name, value in zip(keys, key, strict=True):
-            out.insert(keys.index(name), name, value)
-        rows.append(out)
-    if not rows:
+    readings = read_at(fit, days)
+    start = _start_values(fit)
+    keys = ["group", "cause"] if isinstance(fit, CumulativeIncidence) else ["group"]
+    if not readings:
         return pd.DataFrame(columns=[*keys, "time", "n_risk", *start])
-    return pd.concat(rows, ignore_index=True)
+    sizes = [r.time.size for r in readings]
+    out = pd.DataFrame({"group": pd.Categorical(
+        np.repeat([r.group for r in readings], sizes), categories=fit.table["group"].cat.categories
+        if isinstance(fit.table["group"].dtype, pd.CategoricalDtype) else None)})
+    if "cause" in keys:
+        out["cause"] = np.repeat([r.cause for r in readings], sizes)
+    out["time"] = np.concatenate([r.time for r in readings])
+    if not isinstance(fit, MeanCumulativeCount):
+        out["n_risk"] = np.concatenate([r.n_risk for r in readings])
+    for col in start:
+        values = np.concatenate([r.values[col] for r in readings])
+        nullable = not pd.api.types.is_float_dtype(fit.table[col].dtype) or \
+            isinstance(fit.table[col].dtype, pd.Float64Dtype)
+        out[col] = pd.array(values, dtype="Float64") if nullable else values
+    return out

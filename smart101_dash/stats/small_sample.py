@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import betaincinv
 from scipy.stats import binomtest, gamma, mannwhitneyu, poisson
 
 from smart101_dash.stats._validate import (
@@ -74,9 +75,12 @@ def clopper_pearson(x: int, n: int, *, conf_level: float = 0.95, p0: float = 0.5
     if not 0.0 < p0 < 1.0:
         raise StatsInputError(f"p0 must be between 0 and 1, got {p0}")
     conf_level = conf_level_input(conf_level)
-    test = binomtest(xi, ni, p0)
-    ci = test.proportion_ci(confidence_level=conf_level, method="exact")
-    return Proportion(xi, ni, xi / ni, float(ci.low), float(ci.high), float(test.pvalue),
+    alpha = 1 - conf_level
+    # The Beta quantiles themselves (R's qbeta): scipy's proportion_ci finds the same limits
+    # by root-finding, 400 times slower, and a page reads a dozen of these per click.
+    lower = 0.0 if xi == 0 else float(betaincinv(xi, ni - xi + 1, alpha / 2))
+    upper = 1.0 if xi == ni else float(betaincinv(xi + 1, ni - xi, 1 - alpha / 2))
+    return Proportion(xi, ni, xi / ni, lower, upper, float(binomtest(xi, ni, p0).pvalue),
                       conf_level)
 
 
