@@ -53,12 +53,15 @@ INPUTS_SQL = {
 NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",)}
 SUBSET_ORDER = "['" + "', '".join(endpoints.LYMPHOCYTE_ORDER) + "']"
 
+# An endpoint as the estimators need it: subjects counted by group, day and status (`n`), so
+# the rows are bounded by the days of follow-up, not by the number of subjects.
 ADTTE_SQL = with_population("""\
-SELECT t.PARAMCD, t.USUBJID, p.COHORT AS "group", t.time, t.status
+SELECT t.PARAMCD, p.COHORT AS "group", t.time, t.status, count(*) AS n
 FROM adtte t
 JOIN population p USING (USUBJID)
 WHERE list_contains($paramcds, t.PARAMCD)
-ORDER BY t.PARAMCD, p.COHORT DESC, t.time, t.USUBJID""")
+GROUP BY ALL
+ORDER BY t.PARAMCD, "group" DESC, t.time, t.status""")
 
 FOLLOWUP_SQL = with_population("""\
 SELECT f.USUBJID, p.COHORT AS "group", f.time, f.status, f.n_episodes
@@ -187,7 +190,7 @@ class AnalysisTables:
 
     def endpoint(self, db: Database, filters: Filters, code: str
                  ) -> tuple[pd.DataFrame, Query]:
-        """USUBJID, group, time, status of the filtered population for one PARAMCD."""
+        """group, time, status and n (subjects) of the filtered population for one PARAMCD."""
         found, query = self.endpoints(db, filters, (code,))
         return found[code], query
 

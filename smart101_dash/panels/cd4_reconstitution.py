@@ -271,16 +271,17 @@ def day100_table(data: pd.DataFrame, at_day: pd.DataFrame, by_visit: pd.DataFram
     for group, sample in samples.items():
         mine = data[data["group"] == group]
         visit = day100.loc[group] if group in day100.index else None
-        x, n = int((mine["status"] == 1).sum()), len(mine)
+        n_of = mine["n"]
+        x, n = int(n_of[mine["status"] == 1].sum()), int(n_of.sum())
         ci = clopper_pearson(x, n)
         rows.append({
             "group": group, "patients": n, "cd4_n": len(sample),
             **{f"cd4_{k}": (None if visit is None else visit[k]) for k in ("median", "q1", "q3")},
             "wilcoxon_p": p_value, "reconstituted": x,
             "proportion": ci.estimate, "lower": ci.lower, "upper": ci.upper,
-            "died_without_cd4ir": int((mine["status"] == 2).sum()),
-            "censored_before_window": int(((mine["status"] == 0)
-                                           & (mine["time"] < window)).sum())})
+            "died_without_cd4ir": int(n_of[mine["status"] == 2].sum()),
+            "censored_before_window": int(n_of[(mine["status"] == 0)
+                                               & (mine["time"] < window)].sum())})
     return pd.DataFrame(rows, columns=DAY100_COLUMNS), test_text
 
 

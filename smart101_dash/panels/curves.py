@@ -34,19 +34,27 @@ LANDMARK_COLUMNS = ["endpoint", "group", "day", "estimate", "lower", "upper", "n
 def with_groups(endpoint: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
     """Endpoint rows (USUBJID, time, status, or any per-subject rows) with the cohort as `group`.
 
-    Sorted SMART101 first, then by time when there is one.
+    Sorted SMART101 first, then by time when there is one; endpoint rows get `n` = 1 (each
+    stands for one subject, as the counted rows of `AnalysisTables.endpoints` do for `n`).
     """
     merged = endpoint.merge(subjects[["USUBJID", "COHORT"]], on="USUBJID", how="inner")
     merged = merged.rename(columns={"COHORT": "group"})
+    if "time" in merged and "n" not in merged:
+        merged["n"] = 1
     keys = ["group", "time", "USUBJID"] if "time" in merged else ["group", "USUBJID"]
     return merged.sort_values(keys, ascending=[False] + [True] * (len(keys) - 1))
 
 
 def group_sizes(data: pd.DataFrame) -> dict[str, int]:
-    """Patients per cohort in rows of one endpoint (one row a transplanted subject), SMART101
-    first: the N of footers and denominators."""
-    counts = data.groupby("group").size().to_dict()
+    """Patients per cohort in rows of one endpoint (rows counting `n` transplanted subjects,
+    or one row a subject), SMART101 first: the N of footers and denominators."""
+    counts = (data.groupby("group")["n"].sum() if "n" in data else data.groupby("group").size())
     return {g: int(counts[g]) for g in GROUP_ORDER if g in counts}
+
+
+def subjects_of(data: pd.DataFrame) -> np.ndarray:
+    """How many subjects each endpoint row stands for (its `n`)."""
+    return data["n"].to_numpy(dtype=np.int64)
 
 
 def group_messages(n_per_group: dict[str, int], what: str) -> list[Message]:
@@ -91,24 +99,27 @@ class Estimate:
 
 def survival_estimate(data: pd.DataFrame, label: str) -> Estimate:
     """Kaplan-Meier (log-log 95% interval) by group, and the log-rank test."""
-    fit = kaplan_meier(data["time"], data["status"] == 1, data["group"])
+    fit = kaplan_meier(data["time"], data["status"] == 1, data["group"],
+                       weights=subjects_of(data))
     table = sort_groups(fit.table)
     curves = _curves(table, "surv", 1.0, label)
     test = _two_group_test(lambda: log_rank_test(data["time"], data["status"] == 1,
-                                                 data["group"]), data)
+                                                 data["group"], weights=subjects_of(data)), data)
     return Estimate(table, curves, "log-rank", *test, fit=fit)
 
 
 def incidence_estimate(data: pd.DataFrame, label: str, cause: int = 1,
                        dash: str = "solid") -> Estimate:
     """Aalen-Johansen cumulative incidence of `cause` by group (others compete), Gray's test."""
-    fit = cumulative_incidence(data["time"], data["status"], data["group"], causes=[1, 2])
+    fit = cumulative_incidence(data["time"], data["status"], data["group"], causes=[1, 2],
+                               weights=subjects_of(data))
     table = sort_groups(fit.table[fit.table["cause"] == cause].drop(columns=["cause"]))
     table["n_censor"] = _censored_at(data, table)
     curves = _curves(table, "est", 0.0, label, dash)
 
     def run() -> tuple[float | None, int | None, float | None, str]:
-        row = gray_test(data["time"], data["status"], data["group"], causes=[1, 2]).table
+        row = gray_test(data["time"], data["status"], data["group"], causes=[1, 2],
+                        weights=subjects_of(data)).table
         row = row[row["cause"] == cause].iloc[0]
         return _number(row["stat"]), int(row["df"]), _number(row["p_value"]), ""
 
@@ -140,16 +151,25 @@ def _censored_at(data: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
     """For each (group, time) row of `table`, the subjects of `data` censored at that time
     (the censor marks of a curve)."""
     groups, times = data["group"].to_numpy().astype(str), data["time"].to_numpy(dtype=float)
-    censored = data["status"].to_numpy() == 0
+    censored, n = data["status"].to_numpy() == 0, subjects_of(data)
     at_group = table["group"].to_numpy().astype(str)
     at_time = table["time"].to_numpy(dtype=float)
     out = np.zeros(len(table), dtype=np.int64)
     for group in np.unique(at_group):
-        mine = np.sort(times[censored & (groups == group)])
         rows = at_group == group
-        out[rows] = (np.searchsorted(mine, at_time[rows], side="right")
-                     - np.searchsorted(mine, at_time[rows], side="left"))
+        out[rows] = _counted_up_to(times[censored & (groups == group)],
+                                   n[censored & (groups == group)], at_time[rows])
+        out[rows] -= _counted_up_to(times[censored & (groups == group)],
+                                    n[censored & (groups == group)], at_time[rows], strict=True)
     return out
+
+
+def _counted_up_to(times: np.ndarray, n: np.ndarray, days: np.ndarray, *,
+                   strict: bool = False) -> np.ndarray:
+    """Subjects (rows of `n` subjects at `times`) at or before each day (before it: strict)."""
+    order = np.argsort(times, kind="stable")
+    cumulative = np.concatenate(([0], np.cumsum(n[order])))
+    return cumulative[np.searchsorted(times[order], days, side="left" if strict else "right")]
 
 
 def _curves(table: pd.DataFrame, estimate: str, start: float, label: str,
@@ -184,7 +204,8 @@ def _curves(table: pd.DataFrame, estimate: str, start: float, label: str,
 
 def risk_table(data: pd.DataFrame, ticks: Sequence[int]) -> pd.DataFrame:
     """Numbers at risk by group at the plot's ticks (the table under the time axis)."""
-    return sort_groups(number_at_risk(data["time"], list(ticks), data["group"]))
+    return sort_groups(number_at_risk(data["time"], list(ticks), data["group"],
+                                      weights=subjects_of(data)))
 
 
 def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
@@ -198,19 +219,21 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
     `fit`: the same fit made already for the curves (an `Estimate.fit`), not made again.
     """
     if fit is None:
-        fit = (kaplan_meier(data["time"], data["status"] == 1, data["group"]) if survival else
-               cumulative_incidence(data["time"], data["status"], data["group"], causes=[1, 2]))
+        weights = subjects_of(data)
+        fit = (kaplan_meier(data["time"], data["status"] == 1, data["group"], weights=weights)
+               if survival else cumulative_incidence(data["time"], data["status"], data["group"],
+                                                     causes=[1, 2], weights=weights))
     estimate = "surv" if survival else "est"
     found = {(str(r.group), float(day)): (r, i) for r in read_at(fit, days)
              if r.cause in (None, 1) for i, day in enumerate(r.time)}
     groups = data["group"].to_numpy().astype(str)
     times = data["time"].to_numpy(dtype=float)
-    events = data["status"].to_numpy() == 1
+    events, n = data["status"].to_numpy() == 1, subjects_of(data)
     rows = []
     for group in present_groups(data):
-        event_days = np.sort(times[events & (groups == group)])
-        for day in days:
-            n_events = int(np.searchsorted(event_days, day, side="right"))
+        mine = events & (groups == group)
+        by_day = _counted_up_to(times[mine], n[mine], np.asarray(days, dtype=float))
+        for day, n_events in zip(days, by_day.tolist(), strict=True):
             hit = found.get((group, float(day)))
             if hit is None:
                 rows.append((code, group, day, None, None, None, 0, n_events))

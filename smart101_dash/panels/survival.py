@@ -29,6 +29,7 @@ from smart101_dash.panels.curves import (
     landmark_rows,
     risk_table,
     sort_groups,
+    subjects_of,
     survival_estimate,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
@@ -57,7 +58,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     relapse_fit = incidence_estimate(relapse_data, "relapse", dash="solid")
     nrm_fit = incidence_estimate(nrm_data, "NRM", dash="dot")
 
-    follow = median_follow_up(os_data["time"], os_data["status"] == 1, os_data["group"])
+    follow = median_follow_up(os_data["time"], os_data["status"] == 1, os_data["group"],
+                              weights=subjects_of(os_data))
     follow["group"] = follow["group"].astype(str)
     follow = sort_groups(follow)
     follow_text = "; ".join(f"{r.group} {_days(r.median)}{_interval(r.lower, r.upper)}"

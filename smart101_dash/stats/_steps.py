@@ -21,16 +21,19 @@ class Counts:
     by_status: IntArray  # shape (len(time), n_codes): column k counts status code k
 
 
-def counts(time: FloatArray, status: IntArray, n_codes: int) -> Counts:
-    """Distinct times with the risk set and the number of each status code at each time."""
+def counts(time: FloatArray, status: IntArray, n_codes: int,
+           weight: IntArray | None = None) -> Counts:
+    """Distinct times with the risk set and the number of each status code at each time
+    (`weight`: subjects per row)."""
     utime, inverse = np.unique(time, return_inverse=True)
     n_times = utime.size
     by_status = np.bincount(
-        inverse * n_codes + status, minlength=n_times * n_codes
-    ).reshape(n_times, n_codes)
+        inverse * n_codes + status, weights=weight, minlength=n_times * n_codes
+    ).reshape(n_times, n_codes).astype(np.int64)
     leaving = by_status.sum(axis=1)
+    total = time.size if weight is None else int(weight.sum())
     # At risk at t: everyone whose time is >= t (the counting-process convention of R).
-    n_risk = time.size - np.concatenate(([0], np.cumsum(leaving)[:-1]))
+    n_risk = total - np.concatenate(([0], np.cumsum(leaving)[:-1]))
     return Counts(time=utime, n_risk=n_risk.astype(np.int64), by_status=by_status.astype(np.int64))
 
 
@@ -39,9 +42,13 @@ def step_index(times: FloatArray, at: FloatArray) -> IntArray:
     return np.searchsorted(times, at, side="right") - 1
 
 
-def at_risk(times: FloatArray, at: FloatArray) -> IntArray:
-    """Number of `times` (sorted) that are >= each of `at`."""
-    return (times.size - np.searchsorted(times, at, side="left")).astype(np.int64)
+def at_risk(times: FloatArray, at: FloatArray, weight: IntArray | None = None) -> IntArray:
+    """Number of `times` (sorted; `weight`: subjects per time) that are >= each of `at`."""
+    first = np.searchsorted(times, at, side="left")
+    if weight is None:
+        return (times.size - first).astype(np.int64)
+    after = np.concatenate((np.cumsum(weight[::-1])[::-1], [0]))
+    return after[first].astype(np.int64)
 
 
 def nullable(values: FloatArray) -> pd.arrays.FloatingArray:

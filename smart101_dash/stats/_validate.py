@@ -32,6 +32,7 @@ class SurvivalInput:
     status: npt.NDArray[np.int64]
     codes: npt.NDArray[np.int64]  # index into `groups` of each subject's group
     groups: tuple[str, ...]  # sorted labels (as strings) of the groups that have subjects
+    weight: npt.NDArray[np.int64]  # how many subjects each row stands for (1 without weights)
 
     @property
     def group(self) -> npt.NDArray[np.str_]:
@@ -65,13 +66,16 @@ def survival_input(
     group: ArrayLike | None = None,
     *,
     allowed_status: Sequence[int] = (0, 1),
+    weights: ArrayLike | None = None,
     what: str = "estimator",
 ) -> SurvivalInput:
-    """Check (time, status[, group]) and return them as clean numpy arrays.
+    """Check (time, status[, group][, weights]) and return them as clean numpy arrays.
 
     `time` must be finite and >= 0 (days from day 0); `status` integer codes from
-    `allowed_status` (booleans count as 0/1); `group` any labels without missing values. An
-    empty input raises: there is nothing to estimate.
+    `allowed_status` (booleans count as 0/1); `group` any labels without missing values;
+    `weights` whole numbers >= 1, each row standing for that many subjects with the same
+    time, status and group (case weights: an estimate from counted rows equals the one from
+    the subjects themselves). An empty input raises: there is nothing to estimate.
     """
     t = _as_1d(time, "time")
     s = _as_1d(status, "status")
@@ -110,7 +114,24 @@ def survival_input(
         codes, groups = np.zeros(t.size, dtype=np.int64), (SINGLE_GROUP,)
     else:
         codes, groups = group_codes(group, t.size, what)
-    return SurvivalInput(time=t, status=s, codes=codes, groups=groups)
+    return SurvivalInput(time=t, status=s, codes=codes, groups=groups,
+                         weight=_weights_input(weights, t.size, what))
+
+
+def _weights_input(weights: ArrayLike | None, size: int, what: str) -> npt.NDArray[np.int64]:
+    if weights is None:
+        return np.ones(size, dtype=np.int64)
+    w = _as_1d(weights, "weights")
+    if w.size != size:
+        raise StatsInputError(f"{what}: time has {size} values but weights has {w.size}")
+    try:
+        w_float = w.astype(np.float64)
+    except (TypeError, ValueError):
+        raise StatsInputError(f"{what}: weights must be whole numbers") from None
+    if not np.all(np.isfinite(w_float)) or np.any(w_float < 1) or np.any(
+            w_float != np.round(w_float)):
+        raise StatsInputError(f"{what}: weights must be whole numbers >= 1 (subjects per row)")
+    return w_float.astype(np.int64)
 
 
 def conf_level_input(conf_level: float) -> float:

@@ -76,10 +76,10 @@ def cif_log_log_limits(
         return np.exp(log_f * stretch), np.exp(log_f / stretch)
 
 
-def _cif_block(time: FloatArray, status: np.ndarray, causes: Sequence[int], n_codes: int
-               ) -> tuple[FloatArray, np.ndarray, list[dict[str, np.ndarray]]]:
+def _cif_block(time: FloatArray, status: np.ndarray, causes: Sequence[int], n_codes: int,
+               weight: np.ndarray) -> tuple[FloatArray, np.ndarray, list[dict[str, np.ndarray]]]:
     """Aalen-Johansen estimate and cmprsk's variance (routine `cinc`) for each cause."""
-    c = counts(time, status, n_codes)
+    c = counts(time, status, n_codes, weight)
     rs = c.n_risk.astype(np.float64)
     nd = c.by_status[:, 1:].sum(axis=1).astype(np.float64)
     surv = np.cumprod(1.0 - nd / rs)  # Kaplan-Meier of all causes, S(t)
@@ -129,6 +129,7 @@ def cumulative_incidence(
     *,
     causes: Sequence[int] | None = None,
     conf_level: float = 0.95,
+    weights: ArrayLike | None = None,
 ) -> CumulativeIncidence:
     """Aalen-Johansen cumulative incidence of each cause, with cmprsk's variance.
 
@@ -139,9 +140,11 @@ def cumulative_incidence(
     tied events. The 95% interval uses the log(-log F) transform (`cif_log_log_limits`).
 
     `status`: 0 censored, 1..9 the cause. `causes` defaults to every cause observed. A group
-    with no event of a cause has est 0 at every time. Raises StatsInputError on bad input.
+    with no event of a cause has est 0 at every time. `weights`: subjects per row (rows counted
+    by time, status and group give the subjects' estimate). Raises StatsInputError on bad
+    input.
     """
-    data = survival_input(time, status, group, allowed_status=STATUS_CODES,
+    data = survival_input(time, status, group, allowed_status=STATUS_CODES, weights=weights,
                           what="cumulative_incidence")
     conf_level = conf_level_input(conf_level)
     chosen = _causes_input(data.status, causes)
@@ -152,7 +155,7 @@ def cumulative_incidence(
     for i, g in enumerate(data.groups):
         mask = data.codes == i
         times, n_risk, per_cause = _cif_block(data.time[mask], data.status[mask], chosen,
-                                              n_codes)
+                                              n_codes, data.weight[mask])
         max_time[g] = float(times[-1])
         for b in per_cause:
             parts["group"].append(np.full(times.size, i))
@@ -175,18 +178,19 @@ def cumulative_incidence(
                                causes=chosen, max_time=max_time)
 
 
-def _gray_stratum(time: FloatArray, code: np.ndarray, grp: np.ndarray, ng: int, rho: float
-                  ) -> tuple[FloatArray, FloatArray]:
+def _gray_stratum(time: FloatArray, code: np.ndarray, grp: np.ndarray, ng: int, rho: float,
+                  weight: np.ndarray) -> tuple[FloatArray, FloatArray]:
     """Score and variance of Gray's test in one stratum (cmprsk routine `crst`), vectorised.
 
-    `code`: 0 censored, 1 the cause tested, 2 any other cause; `grp`: 0..ng-1.
+    `code`: 0 censored, 1 the cause tested, 2 any other cause; `grp`: 0..ng-1; `weight`:
+    subjects per row.
     Returns the score for the first ng-1 groups and its (ng-1) x (ng-1) covariance.
     """
     utime, inverse = np.unique(time, return_inverse=True)
     d = np.zeros((utime.size, 3, ng))
-    np.add.at(d, (inverse, code, grp), 1.0)
+    np.add.at(d, (inverse, code, grp), weight.astype(np.float64))
     leaving = d.sum(axis=1)
-    rs = np.bincount(grp, minlength=ng)[None, :] - np.vstack(
+    rs = np.bincount(grp, weights=weight, minlength=ng)[None, :] - np.vstack(
         (np.zeros((1, ng)), np.cumsum(leaving, axis=0)[:-1]))
     d1, d2 = d[:, 1, :], d[:, 2, :]
     nd1, nd2 = d1.sum(axis=1), d2.sum(axis=1)
@@ -245,6 +249,7 @@ def gray_test(
     causes: Sequence[int] | None = None,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
+    weights: ArrayLike | None = None,
 ) -> GrayTest:
     """Gray's (1988) K-sample test that a cause's cumulative incidence is equal in all groups.
 
@@ -252,11 +257,13 @@ def gray_test(
     pooled one, with weight (1 - F(t-))^rho (rho = 0, cmprsk's default); the statistic
     s' V^-1 s is referred to chi-square with (number of groups - 1) df. A transcription of
     cmprsk's `crstm`/`crst`; `strata` sums scores and variances over strata as cmprsk does.
+    `weights`: subjects per row, as in `cumulative_incidence`.
 
     Fewer than two groups with subjects, or a singular variance (for example no event of the
     cause), give stat and p_value <NA> with a `note`, never a number.
     """
-    data = survival_input(time, status, group, allowed_status=STATUS_CODES, what="gray_test")
+    data = survival_input(time, status, group, allowed_status=STATUS_CODES, weights=weights,
+                          what="gray_test")
     chosen = _causes_input(data.status, causes)
     ng = len(data.groups)
     grp = data.codes
@@ -272,7 +279,7 @@ def gray_test(
                 m = st == s
                 order = np.argsort(data.time[m], kind="stable")
                 sc, vv = _gray_stratum(data.time[m][order], code[m][order], grp[m][order], ng,
-                                       rho)
+                                       rho, data.weight[m][order])
                 score, var = score + sc, var + vv
             if np.all(np.isfinite(var)) and np.linalg.matrix_rank(var) == ng - 1:
                 stat = float(score @ np.linalg.solve(var, score))

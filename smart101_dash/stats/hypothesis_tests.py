@@ -32,7 +32,8 @@ class LogRankTest:
     note: str = ""
 
 
-def log_rank_test(time: ArrayLike, event: ArrayLike, group: ArrayLike) -> LogRankTest:
+def log_rank_test(time: ArrayLike, event: ArrayLike, group: ArrayLike, *,
+                  weights: ArrayLike | None = None) -> LogRankTest:
     """Log-rank test that the survival curves of all groups are equal.
 
     At each event time t with d events among n at risk, group g expects n_g d / n events;
@@ -42,16 +43,17 @@ def log_rank_test(time: ArrayLike, event: ArrayLike, group: ArrayLike) -> LogRan
     the first is chi-square with (remaining groups - 1) df.
 
     Fewer than two groups with expected events (one group, no events) or a singular V give
-    chisq and p_value None with a note.
+    chisq and p_value None with a note. `weights`: subjects per row (counted rows give the
+    subjects' test).
     """
-    data = survival_input(time, event, group, what="log_rank_test")
+    data = survival_input(time, event, group, weights=weights, what="log_rank_test")
     ng = len(data.groups)
     gi = data.codes
     utime, inverse = np.unique(data.time, return_inverse=True)
     d = np.zeros((utime.size, ng))
-    np.add.at(d, (inverse, gi), data.status.astype(float))
+    np.add.at(d, (inverse, gi), (data.status * data.weight).astype(float))
     leaving = np.zeros((utime.size, ng))
-    np.add.at(leaving, (inverse, gi), 1.0)
+    np.add.at(leaving, (inverse, gi), data.weight.astype(float))
     n = leaving.sum(axis=0)[None, :] - np.vstack((np.zeros((1, ng)),
                                                   np.cumsum(leaving, axis=0)[:-1]))
     dt, nt = d.sum(axis=1), n.sum(axis=1)

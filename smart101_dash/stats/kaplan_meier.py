@@ -84,9 +84,10 @@ def confidence_limits(
     return lower, upper
 
 
-def _km_block(time: FloatArray, event: np.ndarray) -> dict[str, np.ndarray]:
+def _km_block(time: FloatArray, event: np.ndarray, weight: np.ndarray
+              ) -> dict[str, np.ndarray]:
     """Product-limit estimate (Kaplan & Meier 1958) with Greenwood's (1926) variance."""
-    c = counts(time, event, 2)
+    c = counts(time, event, 2, weight)
     n, d = c.n_risk.astype(np.float64), c.by_status[:, 1].astype(np.float64)
     surv = np.cumprod(1.0 - d / n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -123,6 +124,7 @@ def kaplan_meier(
     *,
     conf_type: ConfType = "log-log",
     conf_level: float = 0.95,
+    weights: ArrayLike | None = None,
 ) -> KaplanMeier:
     """Kaplan-Meier estimate of S(t) per group, with Greenwood variance and a 95% interval.
 
@@ -135,10 +137,11 @@ def kaplan_meier(
     lower limit is the first time the lower band is <= 0.5, the upper limit the same for the
     upper band.
 
-    `event` is 1 (or True) for an event, 0 for censored. Times are days >= 0.
+    `event` is 1 (or True) for an event, 0 for censored. Times are days >= 0. `weights`:
+    subjects per row (rows counted by time, event and group give the subjects' estimate).
     All censored: surv stays 1 and the medians are <NA>. Raises StatsInputError on bad input.
     """
-    data = survival_input(time, event, group, what="kaplan_meier")
+    data = survival_input(time, event, group, weights=weights, what="kaplan_meier")
     conf_level = conf_level_input(conf_level)
     if conf_type not in CONF_TYPES:
         raise StatsInputError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
@@ -146,7 +149,7 @@ def kaplan_meier(
     medians, max_time = [], {}
     for i, g in enumerate(data.groups):
         mask = data.codes == i
-        b = _km_block(data.time[mask], data.status[mask])
+        b = _km_block(data.time[mask], data.status[mask], data.weight[mask])
         lower, upper = confidence_limits(b["surv"], b["se_log"], conf_type, conf_level)
         with np.errstate(invalid="ignore"):
             std_err = np.where(b["surv"] > 0, b["surv"] * b["se_log"], np.nan)
@@ -156,7 +159,7 @@ def kaplan_meier(
             parts[col].append(block[col])
         drops = b["n_event"] > 0
         medians.append({
-            "group": g, "n": int(mask.sum()), "n_event": int(b["n_event"].sum()),
+            "group": g, "n": int(data.weight[mask].sum()), "n_event": int(b["n_event"].sum()),
             "median": _median_from_curve(b["time"], b["surv"], drops),
             # The lower band crosses 0.5 first: it gives the median's lower limit.
             "lower": _median_from_curve(b["time"], lower, drops),
@@ -176,7 +179,8 @@ def kaplan_meier(
 
 
 def median_follow_up(
-    time: ArrayLike, event: ArrayLike, group: ArrayLike | None = None
+    time: ArrayLike, event: ArrayLike, group: ArrayLike | None = None, *,
+    weights: ArrayLike | None = None
 ) -> pd.DataFrame:
     """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996).
 
@@ -184,24 +188,28 @@ def median_follow_up(
     a death censors it) and the median of that Kaplan-Meier curve is reported, with its
     log-log interval. Columns: group, n, median, lower, upper (<NA> when not reached).
     """
-    data = survival_input(time, event, group, what="median_follow_up")
-    fit = kaplan_meier(data.time, 1 - data.status, data.group)
+    data = survival_input(time, event, group, weights=weights, what="median_follow_up")
+    fit = kaplan_meier(data.time, 1 - data.status, data.group, weights=data.weight)
     return fit.medians.drop(columns=["n_event"])
 
 
 def number_at_risk(
-    time: ArrayLike, grid: Sequence[float], group: ArrayLike | None = None
+    time: ArrayLike, grid: Sequence[float], group: ArrayLike | None = None, *,
+    weights: ArrayLike | None = None
 ) -> pd.DataFrame:
     """Number at risk (time >= t) per group at each time of `grid`, for the table under a plot.
 
     Columns: group, time, n_risk (integers, 0 after the last follow-up).
     """
-    data = survival_input(time, np.zeros(np.size(time), dtype=int), group, what="number_at_risk")
+    data = survival_input(time, np.zeros(np.size(time), dtype=int), group, weights=weights,
+                          what="number_at_risk")
     points = np.asarray(grid, dtype=np.float64)
     if points.ndim != 1 or not np.all(np.isfinite(points)):
         raise StatsInputError("number_at_risk: grid must be a list of finite times")
     rows = []
     for i, g in enumerate(data.groups):
-        times = np.sort(data.time[data.codes == i])
-        rows.append(pd.DataFrame({"group": g, "time": points, "n_risk": at_risk(times, points)}))
+        mine = data.codes == i
+        order = np.argsort(data.time[mine], kind="stable")
+        rows.append(pd.DataFrame({"group": g, "time": points, "n_risk": at_risk(
+            data.time[mine][order], points, data.weight[mine][order])}))
     return pd.concat(rows, ignore_index=True)
