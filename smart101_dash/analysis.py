@@ -63,17 +63,41 @@ WHERE list_contains($paramcds, t.PARAMCD)
 GROUP BY ALL
 ORDER BY t.PARAMCD, "group" DESC, t.time, t.status""")
 
+# Infections as counts (rows bounded by days and categories, not by subjects): the days at
+# risk, the episodes per day, and episodes and patients per category and grade (NULL: all
+# categories or any grade) and per viral pathogen (NULL: any).
 FOLLOWUP_SQL = with_population("""\
-SELECT f.USUBJID, p.COHORT AS "group", f.time, f.status, f.n_episodes
+SELECT p.COHORT AS "group", f.time, f.status, count(*) AS n
 FROM infection_followup f
 JOIN population p USING (USUBJID)
-ORDER BY p.COHORT DESC, f.time, f.USUBJID""")
+GROUP BY ALL
+ORDER BY "group" DESC, f.time, f.status""")
 
-EPISODES_SQL = with_population("""\
-SELECT e.* EXCLUDE (seq), p.COHORT AS "group"
+EPISODE_DAYS_SQL = with_population("""\
+SELECT p.COHORT AS "group", e.day, count(*) AS n
 FROM infection_episodes e
 JOIN population p USING (USUBJID)
-ORDER BY e.USUBJID, e.day, e.seq""")
+GROUP BY ALL
+ORDER BY "group" DESC, e.day""")
+
+EPISODE_COUNTS_SQL = with_population("""\
+SELECT p.COHORT AS "group", e.INFCAT AS category, e.INFSEV AS grade,
+       grouping(e.INFCAT) = 1 AS all_categories, grouping(e.INFSEV) = 1 AS any_grade,
+       count(*) AS episodes, count(DISTINCT e.USUBJID) AS patients
+FROM infection_episodes e
+JOIN population p USING (USUBJID)
+GROUP BY GROUPING SETS ((p.COHORT, e.INFCAT, e.INFSEV), (p.COHORT, e.INFCAT),
+                        (p.COHORT, e.INFSEV), (p.COHORT))
+ORDER BY ALL""")
+
+REACTIVATIONS_SQL = with_population("""\
+SELECT p.COHORT AS "group", e.PATHOGEN AS pathogen, grouping(e.PATHOGEN) = 1 AS any_pathogen,
+       count(*) AS episodes, count(DISTINCT e.USUBJID) AS patients
+FROM infection_episodes e
+JOIN population p USING (USUBJID)
+WHERE e.VIRREACT = 'Y'
+GROUP BY GROUPING SETS ((p.COHORT, e.PATHOGEN), (p.COHORT))
+ORDER BY ALL""")
 
 VISITS_SQL = with_population(f"""\
 SELECT v.USUBJID, p.COHORT AS "group", v.PARAMCD, v.protocol_day, v.day, v.AVAL
@@ -177,6 +201,23 @@ def infection_code(category: str) -> str:
 
 
 @dataclass(frozen=True)
+class InfectionCounts:
+    """Infections of a population through the follow-up window, as counts.
+
+    `followup`: group, time (days at risk), status (1 died), n subjects. `episode_days`:
+    group, day, n episodes. `episodes`: group, category, grade, all_categories, any_grade,
+    episodes, patients (the two flags mark the totals over categories and grades).
+    `reactivations`: group, pathogen, any_pathogen (the total), episodes, patients, of the
+    episodes with VIRREACT = Y.
+    """
+
+    followup: pd.DataFrame
+    episode_days: pd.DataFrame
+    episodes: pd.DataFrame
+    reactivations: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class AnalysisTables:
     """The analysis schema of one cut and one set of endpoint settings."""
 
@@ -213,13 +254,12 @@ class AnalysisTables:
             found[code] = rows.iloc[start:stop].reset_index(drop=True)
         return found, query
 
-    def infections(self, db: Database, filters: Filters
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[Query, Query]]:
-        """The filtered population's days at risk and infection episodes, with their group."""
+    def infections(self, db: Database, filters: Filters) -> tuple[InfectionCounts, tuple[Query, ...]]:
+        """The filtered population's infections, counted (see `InfectionCounts`)."""
         self.cut.require("adinf")
-        followup = Query(FOLLOWUP_SQL, filters.params())
-        episodes = Query(EPISODES_SQL, filters.params())
-        return (self.query(db, followup), self.query(db, episodes), (followup, episodes))
+        queries = tuple(Query(sql, filters.params()) for sql in (
+            FOLLOWUP_SQL, EPISODE_DAYS_SQL, EPISODE_COUNTS_SQL, REACTIVATIONS_SQL))
+        return InfectionCounts(*(self.query(db, q) for q in queries)), queries
 
     def lab_visits(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
         """The count each patient of the population gives at each protocol day, by subset."""

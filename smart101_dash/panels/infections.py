@@ -64,7 +64,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     ep = settings.endpoints
     window = ep.follow_up_days
     tables = analysis_tables(db, cut, ep)
-    at_risk, episodes, q_inf = tables.infections(db, filters)
+    counts, q_inf = tables.infections(db, filters)
+    at_risk, episodes = counts.followup, counts.episodes
     n_per_group = group_sizes(at_risk)
     if at_risk.empty:
         return no_patients(TITLE, cut, filters)
@@ -95,7 +96,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     cif_caption = (f"Death without a prior {what} competes. Gray's test: "
                    f"{format_p(fit.p_value)}" + (f" ({fit.note})." if fit.note else "."))
 
-    mcc = _mean_count(at_risk, episodes)
+    mcc = _mean_count(at_risk, counts.episode_days)
     mcc_table = sort_groups(mcc.table.assign(group=mcc.table["group"].astype(str)))
     mcc_figure = None if episodes.empty else with_footer(
         mean_cumulative_count_figure(mcc.table, mcc.max_time, groups, TICKS), base.footer)
@@ -131,7 +132,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "Expected number of episodes per patient by each day, death ending follow-up "
                   "(Ghosh & Lin 2000); every episode counts. No interval is shown."),
         PanelItem("inf_viral_reactivations", f"Viral reactivations by pathogen, {days}",
-                  viral_reactivations(episodes, n_per_group, groups), None, q_inf,
+                  viral_reactivations(counts.reactivations, n_per_group, groups), None, q_inf,
                   "Episodes with VIRREACT = Y; patients: n and % of the group. ANY: all "
                   "pathogens together."),
     )
@@ -154,21 +155,29 @@ def _category_words(category: str) -> str:
     return "infection" if category == "ALL" else f"{category.lower()} infection"
 
 
-def _in_category(episodes: pd.DataFrame, category: str) -> pd.DataFrame:
-    return episodes if category == "ALL" else episodes[episodes["INFCAT"] == category]
+def _lookup(episodes: pd.DataFrame) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(group, category, grade) -> (episodes, patients) of the counted episodes; category
+    "ALL" for all categories, grade "any" for any grade."""
+    found = {}
+    for row in episodes.itertuples(index=False):
+        if (pd.isna(row.category) and not row.all_categories) or (
+                pd.isna(row.grade) and not row.any_grade):
+            continue  # an episode without a category or grade counts in the totals only
+        category = "ALL" if row.all_categories else str(row.category)
+        grade = "any" if row.any_grade else str(int(row.grade))
+        found[(str(row.group), category, grade)] = (int(row.episodes), int(row.patients))
+    return found
 
 
 def episodes_by_grade(episodes: pd.DataFrame, groups: tuple[str, ...]) -> pd.DataFrame:
     """Episodes per category and grade per group; grade 'any' is the category's total."""
+    found = _lookup(episodes)
     rows = []
     for category in (*INFECTION_CATEGORIES, "ALL"):
-        mine = _in_category(episodes, category)
-        for grade in (*GRADES, None):
-            chosen = mine if grade is None else mine[mine["INFSEV"] == grade]
-            row: dict[str, object] = {"category": category,
-                                      "grade": "any" if grade is None else str(grade)}
+        for grade in (*(str(g) for g in GRADES), "any"):
+            row: dict[str, object] = {"category": category, "grade": grade}
             for g in groups:
-                row[f"{g}_episodes"] = int((chosen["group"] == g).sum())
+                row[f"{g}_episodes"] = found.get((g, category, grade), (0, 0))[0]
             rows.append(row)
     return pd.DataFrame(rows, columns=["category", "grade", *[f"{g}_episodes" for g in groups]])
 
@@ -180,15 +189,15 @@ def _percent(n: int, total: int) -> float:
 def patients_with_infection(episodes: pd.DataFrame, n_per_group: dict[str, int],
                             groups: tuple[str, ...]) -> pd.DataFrame:
     """Patients with at least one episode, any category and each: n, % and exact 95% CI (%)."""
+    found = _lookup(episodes)
     columns = ["category"]
     for g in groups:
         columns += [f"{g}_patients", f"{g}_percent", f"{g}_lower", f"{g}_upper"]
     rows = []
     for category in CATEGORIES:
-        mine = _in_category(episodes, category)
         row: dict[str, object] = {"category": category}
         for g in groups:
-            n = int(mine.loc[mine["group"] == g, "USUBJID"].nunique())
+            n = found.get((g, category, "any"), (0, 0))[1]
             ci = clopper_pearson(n, n_per_group[g])
             row.update({f"{g}_patients": n, f"{g}_percent": _percent(n, n_per_group[g]),
                         f"{g}_lower": round(100 * ci.lower, 1),
@@ -201,15 +210,17 @@ def infection_density(episodes: pd.DataFrame, at_risk: pd.DataFrame, groups: tup
                       ) -> tuple[pd.DataFrame, list[Message]]:
     """Episodes per 100 patient-days at risk, exact Poisson 95% interval, per group and category.
 
-    A category without an episode still has its row: rate 0, interval 0 to the exact upper
-    limit. A group with no day at risk (everyone ends on day 0) has no rate, and says so.
+    `at_risk`: days at risk counted (group, time, n). A category without an episode still has
+    its row: rate 0, interval 0 to the exact upper limit. A group with no day at risk
+    (everyone ends on day 0) has no rate, and says so.
     """
+    found = _lookup(episodes)
+    days = (at_risk["time"] * at_risk["n"]).groupby(at_risk["group"]).sum()
     rows, messages = [], []
     for g in groups:
-        patient_days = int(at_risk.loc[at_risk["group"] == g, "time"].sum())
+        patient_days = int(days.get(g, 0))
         for category in CATEGORIES:
-            mine = _in_category(episodes, category)
-            n = int((mine["group"] == g).sum())
+            n = found.get((g, category, "any"), (0, 0))[0]
             row: dict[str, object] = {"group": g, "category": category, "episodes": n,
                                       "patient_days": patient_days}
             if patient_days > 0:
@@ -225,12 +236,13 @@ def infection_density(episodes: pd.DataFrame, at_risk: pd.DataFrame, groups: tup
     return pd.DataFrame(rows, columns=DENSITY_COLUMNS), messages
 
 
-def _mean_count(at_risk: pd.DataFrame, episodes: pd.DataFrame) -> MeanCumulativeCount:
-    return mean_cumulative_count(at_risk["time"], at_risk["status"], episodes["day"],
-                                 at_risk["group"], episodes["group"])
+def _mean_count(at_risk: pd.DataFrame, episode_days: pd.DataFrame) -> MeanCumulativeCount:
+    return mean_cumulative_count(at_risk["time"], at_risk["status"], episode_days["day"],
+                                 at_risk["group"], episode_days["group"],
+                                 weights=at_risk["n"], episode_weights=episode_days["n"])
 
 
-def viral_reactivations(episodes: pd.DataFrame, n_per_group: dict[str, int],
+def viral_reactivations(reactivations: pd.DataFrame, n_per_group: dict[str, int],
                         groups: tuple[str, ...]) -> pd.DataFrame:
     """Viral reactivations (VIRREACT = Y) by pathogen: episodes, and patients n and %.
 
@@ -239,19 +251,21 @@ def viral_reactivations(episodes: pd.DataFrame, n_per_group: dict[str, int],
     columns = ["pathogen"]
     for g in groups:
         columns += [f"{g}_episodes", f"{g}_patients", f"{g}_percent"]
-    flagged = episodes["VIRREACT"].eq("Y") if "VIRREACT" in episodes else pd.Series(
-        False, index=episodes.index)
-    react = episodes[flagged.fillna(False).astype(bool)]
-    counts = react["PATHOGEN"].value_counts() if "PATHOGEN" in react else pd.Series(dtype=int)
-    pathogens = sorted(counts.index, key=lambda p: (-counts[p], str(p)))
+    found = {(str(r.group), "ANY" if r.any_pathogen else str(r.pathogen)):
+             (int(r.episodes), int(r.patients))
+             for r in reactivations.itertuples(index=False)
+             if r.any_pathogen or not pd.isna(r.pathogen)}  # no pathogen: in ANY only
+    total: dict[str, int] = {}
+    for (_, pathogen), (n_episodes, _) in found.items():
+        if pathogen != "ANY":
+            total[pathogen] = total.get(pathogen, 0) + n_episodes
+    pathogens = sorted(total, key=lambda p: (-total[p], p))
     rows = []
     for pathogen in ("ANY", *pathogens):
-        mine = react if pathogen == "ANY" else react[react["PATHOGEN"] == pathogen]
         row: dict[str, object] = {"pathogen": pathogen}
         for g in groups:
-            in_group = mine[mine["group"] == g]
-            n = int(in_group["USUBJID"].nunique())
-            row.update({f"{g}_episodes": len(in_group), f"{g}_patients": n,
+            n_episodes, n = found.get((g, pathogen), (0, 0))
+            row.update({f"{g}_episodes": n_episodes, f"{g}_patients": n,
                         f"{g}_percent": _percent(n, n_per_group[g])})
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)

@@ -35,6 +35,9 @@ def mean_cumulative_count(
     episode_time: ArrayLike,
     group: ArrayLike | None = None,
     episode_group: ArrayLike | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    episode_weights: ArrayLike | None = None,
 ) -> MeanCumulativeCount:
     """Mean cumulative count of recurrent events, death a terminal event (Ghosh & Lin 2000).
 
@@ -47,9 +50,11 @@ def mean_cumulative_count(
 
     `time`, `status` (0 alive at the end of follow-up, any other code died) and `group`: one
     per subject. `episode_time` (and `episode_group`): one per episode, each within its
-    subject's follow-up. Subjects without episodes count in Y all the same.
+    subject's follow-up. Subjects without episodes count in Y all the same. `weights`:
+    subjects per row of (time, status, group); `episode_weights`: episodes per row of
+    (episode_time, episode_group), so that counted rows give the subjects' estimate.
     """
-    subjects = survival_input(time, status, group, allowed_status=(0, 1, 2),
+    subjects = survival_input(time, status, group, allowed_status=(0, 1, 2), weights=weights,
                               what="mean_cumulative_count")
     ep_t = np.asarray(episode_time, dtype=np.float64).ravel()
     if group is None:
@@ -61,6 +66,10 @@ def mean_cumulative_count(
     if ep_g.size != ep_t.size:
         raise StatsInputError("mean_cumulative_count: episode_time and episode_group differ "
                               "in length")
+    ep_w = (np.ones(ep_t.size, dtype=np.int64) if episode_weights is None else
+            survival_input(ep_t, np.zeros(ep_t.size, int), weights=episode_weights,
+                           what="mean_cumulative_count episodes").weight if ep_t.size else
+            np.zeros(0, dtype=np.int64))
     if ep_t.size and (not np.all(np.isfinite(ep_t)) or np.any(ep_t < 0)):
         raise StatsInputError("mean_cumulative_count: episode times must be finite and >= 0")
     unknown = sorted(set(ep_g.tolist()) - set(subjects.groups))
@@ -70,20 +79,20 @@ def mean_cumulative_count(
     blocks, max_time = [], {}
     for i, g in enumerate(subjects.groups):
         mask = subjects.codes == i
-        t = subjects.time[mask]
+        t, w = subjects.time[mask], subjects.weight[mask]
         died = subjects.status[mask] > 0
         order = np.argsort(t, kind="stable")
-        t_sorted = t[order]
+        t_sorted, w_sorted = t[order], w[order]
         max_time[g] = float(t_sorted[-1])
-        episodes = np.sort(ep_t[ep_g == g])
-        if episodes.size and episodes[-1] > t_sorted[-1]:
+        episodes = ep_t[ep_g == g]
+        if episodes.size and episodes.max() > t_sorted[-1]:
             raise StatsInputError(f"mean_cumulative_count: an episode of group {g} falls after "
                                   "every subject's follow-up")
-        u, n_ep = np.unique(episodes, return_counts=True)
-        y = at_risk(t_sorted, u)
+        u, n_ep = _counted(episodes, ep_w[ep_g == g])
+        y = at_risk(t_sorted, u, w_sorted)
         # Kaplan-Meier of death just before each episode time u.
-        d_times, d_counts = np.unique(t[died], return_counts=True)
-        factors = 1.0 - d_counts / at_risk(t_sorted, d_times)
+        d_times, d_counts = _counted(t[died], w[died])
+        factors = 1.0 - d_counts / at_risk(t_sorted, d_times, w_sorted)
         surv_steps = np.concatenate(([1.0], np.cumprod(factors)))
         s_before = surv_steps[np.searchsorted(d_times, u, side="left")]
         mcc = np.cumsum(s_before * n_ep / y)
@@ -91,3 +100,9 @@ def mean_cumulative_count(
                                     "mcc": mcc}))
     return MeanCumulativeCount(table=pd.concat(blocks, ignore_index=True),
                                groups=subjects.groups, max_time=max_time)
+
+
+def _counted(times: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct times and how many (rows of `weight` each) fall on each."""
+    u, inverse = np.unique(times, return_inverse=True)
+    return u, np.bincount(inverse, weights=weight, minlength=u.size).astype(np.int64)

@@ -18,6 +18,7 @@ from smart101_dash.stats import (
     gray_test,
     kaplan_meier,
     log_rank_test,
+    mean_cumulative_count,
     median_follow_up,
     number_at_risk,
 )
@@ -79,3 +80,20 @@ def test_follow_up_and_risk_table(subjects: pd.DataFrame) -> None:
 def test_weights_must_count_subjects(weights: list[float]) -> None:
     with pytest.raises(StatsInputError, match="weights must be whole numbers"):
         kaplan_meier([1, 2], [1, 0], weights=weights)
+
+
+def test_mean_cumulative_count(subjects: pd.DataFrame) -> None:
+    rng = np.random.default_rng(7)
+    # Episodes on days within each subject's follow-up, several on some days.
+    people = subjects.assign(status=subjects["status"].clip(upper=1))
+    picked = people.sample(300, replace=True, random_state=3)
+    episodes = pd.DataFrame({"day": np.floor(picked["time"].to_numpy() * rng.random(300)),
+                             "group": picked["group"].to_numpy()})
+    expected = mean_cumulative_count(people["time"], people["status"], episodes["day"],
+                                     people["group"], episodes["group"])
+    rows = counted(people)
+    days = episodes.groupby(["group", "day"], as_index=False).size()
+    got = mean_cumulative_count(rows["time"], rows["status"], days["day"], rows["group"],
+                                days["group"], weights=rows["n"], episode_weights=days["size"])
+    pd.testing.assert_frame_equal(got.table, expected.table, rtol=1e-12)
+    assert got.max_time == expected.max_time
