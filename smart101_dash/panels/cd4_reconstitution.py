@@ -81,7 +81,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     messages = group_messages(n_per_group, "medians, proportions and curves")
     items: list[PanelItem] = []
 
-    if not tables.cd4_count(db, filters):
+    if not tables.cd4_recorded(db, filters):
         messages.append(Message(Level.INFO, "No CD4 count is recorded for the patients "
                                             "selected: no CD4+ summary or reconstitution."))
     else:
