@@ -78,6 +78,8 @@ class Filters:
         return "; ".join(parts) if parts else "no filters (all subjects)"
 
 
-def with_population(select_sql: str) -> str:
-    """Prefix a panel's SELECT with the filtered population CTE (`population`)."""
-    return f"WITH {POPULATION_SQL}\n{select_sql}"
+def with_population(select_sql: str, **ctes: str) -> str:
+    """Prefix a panel's SELECT with the filtered population CTE (`population`) and the
+    further named CTEs `ctes` (each may read `population`)."""
+    more = "".join(f",\n{name} AS (\n{sql}\n)" for name, sql in ctes.items())
+    return f"WITH {POPULATION_SQL}{more}\n{select_sql}"

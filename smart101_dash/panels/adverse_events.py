@@ -26,7 +26,8 @@ FROM population
 WHERE SAFFL = 'Y' AND HSCTDT IS NOT NULL
 GROUP BY COHORT""")
 
-# The events of the window; the SAE listing is the same rows restricted to serious events.
+# The events of the window (a CTE of the counts below); the SAE listing is the same rows
+# restricted to serious events.
 _EVENTS = """\
 SELECT p.COHORT AS cohort, p.ARM AS arm, e.USUBJID AS usubjid, e.AESEQ AS aeseq,
        e.AEBODSYS AS soc, e.AEDECOD AS pt, e.ATOXGR AS grade, e.AESER AS serious,
@@ -37,10 +38,40 @@ FROM adae e
 JOIN population p USING (USUBJID)
 WHERE p.SAFFL = 'Y' AND p.HSCTDT IS NOT NULL
   AND e.ASTDT >= p.HSCTDT AND e.ASTDT <= p.DCUTDT
-  AND date_diff('day', p.HSCTDT, e.ASTDT) <= $window_days{only}
-ORDER BY p.COHORT DESC, e.USUBJID, start_day, e.AESEQ"""
-EVENTS_SQL = with_population(_EVENTS.format(only=""))
-SAE_LISTING_SQL = with_population(_EVENTS.format(only="\n  AND e.AESER = 'Y'"))
+  AND date_diff('day', p.HSCTDT, e.ASTDT) <= $window_days"""
+SAE_LISTING_SQL = with_population(_EVENTS + """
+  AND e.AESER = 'Y'
+ORDER BY p.COHORT DESC, e.USUBJID, start_day, e.AESEQ""")
+
+# Patients counted in SQL (the events of 100,000 controls never reach Python): per cohort,
+# patients meeting each criterion of the summary ...
+SUMMARY_SQL = with_population("""\
+SELECT cohort,
+       count(DISTINCT usubjid) AS with_events,
+       count(DISTINCT usubjid) FILTER (WHERE grade IS NOT NULL) AS any_grade,
+       count(DISTINCT usubjid) FILTER (WHERE grade >= 3) AS grade3,
+       count(DISTINCT usubjid) FILTER (WHERE grade >= 4) AS grade4,
+       count(DISTINCT usubjid) FILTER (WHERE grade = 5) AS grade5,
+       count(DISTINCT usubjid) FILTER (WHERE serious = 'Y') AS serious,
+       count(DISTINCT usubjid) FILTER (WHERE related = 'Y') AS related,
+       count(DISTINCT usubjid) FILTER (WHERE serious = 'Y' AND related = 'Y') AS serious_related
+FROM events
+GROUP BY cohort""", events=_EVENTS)
+
+# ... patients by their worst grade (NULL: no graded event) ...
+WORST_GRADE_SQL = with_population("""\
+SELECT cohort, worst_grade, count(*) AS patients
+FROM (SELECT cohort, usubjid, max(grade) AS worst_grade FROM events GROUP BY ALL)
+GROUP BY ALL""", events=_EVENTS)
+
+# ... and patients per system organ class (pt NULL with any_term: all its terms) and term.
+BY_TERM_SQL = with_population("""\
+SELECT cohort, soc, pt, grouping(pt) = 1 AS any_term,
+       count(DISTINCT usubjid) AS any_n,
+       count(DISTINCT usubjid) FILTER (WHERE grade >= 3) AS grade3plus_n
+FROM events
+WHERE soc IS NOT NULL
+GROUP BY GROUPING SETS ((cohort, soc, pt), (cohort, soc))""", events=_EVENTS)
 
 DEATHS_SQL = with_population("""\
 SELECT COHORT AS cohort, ARM AS arm, USUBJID AS usubjid,
@@ -65,16 +96,16 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         return PanelResult(TITLE, cut, filters, messages=(Message(
             Level.INFO, "No patient of the safety population matches the filters."),))
 
-    q_events = Query(EVENTS_SQL, params)
-    events = db.query(cut, q_events)
-
-    summary = patient_summary(events, n_at_risk, groups)
-    by_term = worst_grade_by_term(events, n_at_risk, groups)
-    distribution = worst_grade_distribution(events, n_at_risk, groups)
+    q_summary, q_worst, q_terms = (Query(sql, params) for sql in (
+        SUMMARY_SQL, WORST_GRADE_SQL, BY_TERM_SQL))
+    counts = db.query(cut, q_summary)
+    summary = patient_summary(counts, n_at_risk, groups)
+    by_term = worst_grade_by_term(db.query(cut, q_terms), n_at_risk, groups)
+    distribution = worst_grade_distribution(db.query(cut, q_worst), n_at_risk, groups)
     figure = with_footer(worst_grade_figure(distribution, window), base.footer)
 
     messages = []
-    if events.empty:
+    if not counts["with_events"].sum():
         messages.append(Message(Level.INFO, f"No adverse event through day {window} in the "
                                             "patients selected."))
     if any(n < 10 for n in base.n_per_group.values()):
@@ -83,13 +114,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     window_text = f"day 0 to day {window}"
     items = [
         PanelItem("ae_summary", f"Patients with adverse events, {window_text}", summary, None,
-                  (q_n, q_events), "n (%) of the safety population; a patient counts once per "
+                  (q_n, q_summary), "n (%) of the safety population; a patient counts once per "
                   "row."),
         PanelItem("ae_worst_grade", f"Worst grade per patient, {window_text}", distribution,
-                  figure, (q_n, q_events), "Each patient counted once, at the worst grade of "
+                  figure, (q_n, q_worst), "Each patient counted once, at the worst grade of "
                   "any event."),
         PanelItem("ae_by_term", f"Worst grade by system organ class and preferred term, "
-                  f"{window_text}", by_term, None, (q_n, q_events),
+                  f"{window_text}", by_term, None, (q_n, q_terms),
                   "Patients with the term at any grade and at grade 3 or worse; click a column "
                   "heading to sort."),
     ]
@@ -125,64 +156,66 @@ def _n_pct(n: int, total: int) -> str:
     return f"{n} ({100 * n / total:.0f}%)" if total else "-"
 
 
-def patient_summary(events: pd.DataFrame, n_at_risk: dict[str, int],
+def patient_summary(counts: pd.DataFrame, n_at_risk: dict[str, int],
                     groups: tuple[str, ...]) -> pd.DataFrame:
-    """Patients with any AE, grade 3 or worse, grade 5, serious, and SMART101-related."""
+    """Patients with any AE, grade 3 or worse, grade 5, serious, and SMART101-related
+    (`counts`: the rows of SUMMARY_SQL)."""
+    by_cohort = {str(r["cohort"]): r for r in counts.to_dict("records")}
     rows = []
-    criteria = (
-        ("Any adverse event", events["grade"].notna()),
-        ("Grade 3 or worse", events["grade"] >= 3),
-        ("Grade 4 or worse", events["grade"] >= 4),
-        ("Grade 5 (fatal)", events["grade"] == 5),
-        ("Serious", events["serious"] == "Y"),
-        ("SMART101-related", events["related"] == "Y"),
-        ("Serious and SMART101-related", (events["serious"] == "Y") & (events["related"] == "Y")),
-    )
-    for label, mask in criteria:
+    for label, column in (
+            ("Any adverse event", "any_grade"), ("Grade 3 or worse", "grade3"),
+            ("Grade 4 or worse", "grade4"), ("Grade 5 (fatal)", "grade5"),
+            ("Serious", "serious"), ("SMART101-related", "related"),
+            ("Serious and SMART101-related", "serious_related")):
         row: dict[str, object] = {"patients with": label}
         for g in groups:
-            n = events.loc[mask & (events["cohort"] == g), "usubjid"].nunique()
+            n = int(by_cohort[g][column]) if g in by_cohort else 0
             if label.endswith("related") and g == "CONTROL":
                 row[g] = "not applicable"  # controls receive no SMART101
             else:
-                row[g] = _n_pct(int(n), n_at_risk[g])
+                row[g] = _n_pct(n, n_at_risk[g])
         rows.append(row)
     return pd.DataFrame(rows, columns=["patients with", *groups])
 
 
-def worst_grade_distribution(events: pd.DataFrame, n_at_risk: dict[str, int],
+def worst_grade_distribution(worst: pd.DataFrame, n_at_risk: dict[str, int],
                              groups: tuple[str, ...]) -> pd.DataFrame:
-    """Patients by their worst grade (0 = no event), per group: n and % of the group."""
-    worst = events.groupby(["cohort", "usubjid"])["grade"].max().reset_index()
+    """Patients by their worst grade (0 = no event), per group: n and % of the group
+    (`worst`: the rows of WORST_GRADE_SQL)."""
+    found = {(str(r.cohort), None if pd.isna(r.worst_grade) else int(r.worst_grade)):
+             int(r.patients) for r in worst.itertuples(index=False)}
     rows = []
     for g in groups:
-        grades = worst.loc[worst["cohort"] == g, "grade"]
-        counts = {0: n_at_risk[g] - len(grades)}
-        counts.update({k: int((grades == k).sum()) for k in range(1, 6)})
+        with_events = sum(n for (cohort, _), n in found.items() if cohort == g)
+        counts = {0: n_at_risk[g] - with_events}
+        counts.update({k: found.get((g, k), 0) for k in range(1, 6)})
         for grade, n in counts.items():
             rows.append({"group": g, "worst_grade": grade, "patients": n,
                          "percent": round(100 * n / n_at_risk[g], 1)})
     return pd.DataFrame(rows, columns=["group", "worst_grade", "patients", "percent"])
 
 
-def worst_grade_by_term(events: pd.DataFrame, n_at_risk: dict[str, int],
+def worst_grade_by_term(terms: pd.DataFrame, n_at_risk: dict[str, int],
                         groups: tuple[str, ...]) -> pd.DataFrame:
-    """Per SOC (all terms) and preferred term: patients at any grade and at grade >= 3."""
+    """Per SOC (all terms) and preferred term: patients at any grade and at grade >= 3
+    (`terms`: the rows of BY_TERM_SQL)."""
     columns = ["system_organ_class", "preferred_term"]
     for g in groups:
         columns += [f"{g}_any_n", f"{g}_any_pct", f"{g}_grade3plus_n", f"{g}_grade3plus_pct"]
-    if events.empty:
+    found: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+    for r in terms.itertuples(index=False):
+        if not r.any_term and pd.isna(r.pt):
+            continue  # an event without a term counts in its SOC's row only
+        pt = "(any term)" if r.any_term else str(r.pt)
+        found.setdefault((str(r.soc), pt), {})[str(r.cohort)] = (int(r.any_n),
+                                                                 int(r.grade3plus_n))
+    if not found:
         return pd.DataFrame(columns=columns)
-    per_patient = events.groupby(["cohort", "usubjid", "soc", "pt"])["grade"].max().reset_index()
-    soc_level = events.groupby(["cohort", "usubjid", "soc"])["grade"].max().reset_index()
-    soc_level["pt"] = "(any term)"
-    both = pd.concat([soc_level, per_patient], ignore_index=True)
     rows = []
-    for (soc, pt), block in both.groupby(["soc", "pt"], sort=True):
+    for (soc, pt), by_group in sorted(found.items()):
         row: dict[str, object] = {"system_organ_class": soc, "preferred_term": pt}
         for g in groups:
-            mine = block[block["cohort"] == g]
-            any_n, severe_n = len(mine), int((mine["grade"] >= 3).sum())
+            any_n, severe_n = by_group.get(g, (0, 0))
             row[f"{g}_any_n"] = any_n
             row[f"{g}_any_pct"] = round(100 * any_n / n_at_risk[g], 1)
             row[f"{g}_grade3plus_n"] = severe_n
