@@ -49,8 +49,19 @@ INPUTS_SQL = {
              "GROUP BY USUBJID, PARAMCD, ADT ORDER BY USUBJID, PARAMCD, ADT"),
     "adinf": ("SELECT USUBJID, INFSEQ, ASTDT, INFCAT, PATHOGEN, INFSITE, INFSEV, VIRREACT "
               "FROM adinf ORDER BY USUBJID, ASTDT"),
+    # The safety population's events from day 0 to the cut-off, with their days: stored as
+    # is (table `adverse_events`), so a click reads a table, not the Parquet files.
+    "adverse_events": (
+        "SELECT e.USUBJID, e.AESEQ, e.AEBODSYS, e.AEDECOD, e.ATOXGR, e.AESER, e.AEREL, "
+        "e.AEOUT, date_diff('day', a.HSCTDT, e.ASTDT) AS start_day, "
+        "date_diff('day', a.HSCTDT, e.AENDT) AS end_day "
+        "FROM adae e JOIN adsl a USING (USUBJID) "
+        "WHERE a.SAFFL = 'Y' AND a.HSCTDT IS NOT NULL "
+        "AND e.ASTDT >= a.HSCTDT AND e.ASTDT <= a.DCUTDT "
+        "ORDER BY e.USUBJID, start_day, e.AESEQ"),
 }
-NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",)}
+NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",),
+         "adverse_events": ("adsl", "adae")}
 SUBSET_ORDER = "['" + "', '".join(endpoints.LYMPHOCYTE_ORDER) + "']"
 
 # An endpoint as the estimators need it: subjects counted by group, day and status (`n`), so
@@ -351,6 +362,8 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
         windows = dict(zip(ep.lab_visit_days, ep.lab_visit_window_days, strict=True))
         tables["lab_daily"] = daily
         tables["lab_visits"] = endpoints.protocol_day_counts(daily, windows)
+    if "adverse_events" in inputs:
+        tables["adverse_events"] = inputs["adverse_events"]
     if "adinf" in inputs:
         followed = endpoints.infection_episodes(inputs["adsl"], inputs["adinf"], ep,
                                                 window_days=ep.follow_up_days)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from smart101_dash.access import Permission, Viewer
+from smart101_dash.analysis import analysis_tables
 from smart101_dash.charts import Spec, grade_distribution_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters, with_population
@@ -28,20 +29,18 @@ GROUP BY COHORT""")
 
 # The events of the window (a CTE of the counts below); the SAE listing is the same rows
 # restricted to serious events.
+# `adverse_events`: the analysis table of the safety population's events from day 0 to the
+# cut-off (analysis.py).
 _EVENTS = """\
 SELECT p.COHORT AS cohort, p.ARM AS arm, e.USUBJID AS usubjid, e.AESEQ AS aeseq,
        e.AEBODSYS AS soc, e.AEDECOD AS pt, e.ATOXGR AS grade, e.AESER AS serious,
-       e.AEREL AS related, e.AEOUT AS outcome,
-       date_diff('day', p.HSCTDT, e.ASTDT) AS start_day,
-       date_diff('day', p.HSCTDT, e.AENDT) AS end_day
-FROM adae e
+       e.AEREL AS related, e.AEOUT AS outcome, e.start_day, e.end_day
+FROM adverse_events e
 JOIN population p USING (USUBJID)
-WHERE p.SAFFL = 'Y' AND p.HSCTDT IS NOT NULL
-  AND e.ASTDT >= p.HSCTDT AND e.ASTDT <= p.DCUTDT
-  AND date_diff('day', p.HSCTDT, e.ASTDT) <= $window_days"""
+WHERE e.start_day <= $window_days"""
 SAE_LISTING_SQL = with_population(_EVENTS + """
   AND e.AESER = 'Y'
-ORDER BY p.COHORT DESC, e.USUBJID, start_day, e.AESEQ""")
+ORDER BY p.COHORT DESC, e.USUBJID, e.start_day, e.AESEQ""")
 
 # Patients counted in SQL (the events of 100,000 controls never reach Python): per cohort,
 # patients meeting each criterion of the summary ...
@@ -98,10 +97,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
     q_summary, q_worst, q_terms = (Query(sql, params) for sql in (
         SUMMARY_SQL, WORST_GRADE_SQL, BY_TERM_SQL))
-    counts = db.query(cut, q_summary)
+    tables = analysis_tables(db, cut, settings.endpoints)
+    counts = tables.query(db, q_summary)
     summary = patient_summary(counts, n_at_risk, groups)
-    by_term = worst_grade_by_term(db.query(cut, q_terms), n_at_risk, groups)
-    distribution = worst_grade_distribution(db.query(cut, q_worst), n_at_risk, groups)
+    by_term = worst_grade_by_term(tables.query(db, q_terms), n_at_risk, groups)
+    distribution = worst_grade_distribution(tables.query(db, q_worst), n_at_risk, groups)
     figure = with_footer(worst_grade_figure(distribution, window), base.footer)
 
     messages = []
@@ -125,7 +125,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "heading to sort."),
     ]
     if viewer.can(Permission.SUBJECT_LEVEL):
-        items += listings(db, cut, filters, viewer, params, window_text)
+        items += listings(db, cut, filters, viewer, params, window_text, tables.schema)
     return PanelResult(
         TITLE, cut, filters, tuple(items), n_per_group=base.n_per_group, messages=tuple(messages),
         definitions=(
@@ -137,11 +137,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
 
 def listings(db: Database, cut: ExportCut, filters: Filters, viewer: Viewer,
-             params: dict[str, object], window_text: str) -> list[PanelItem]:
+             params: dict[str, object], window_text: str, schema: str) -> list[PanelItem]:
     """The SAE and death listings: subject-level reads, refused by the data layer to a viewer
     without that permission."""
     q_serious = Query(SAE_LISTING_SQL, params, subject_level=True)
-    serious = db.query(cut, q_serious, viewer).drop(columns=["serious"])
+    serious = db.query(cut, q_serious, viewer, search=(schema,)).drop(columns=["serious"])
     q_deaths = Query(DEATHS_SQL, filters.params(), subject_level=True)
     deaths = db.query(cut, q_deaths, viewer)
     return [

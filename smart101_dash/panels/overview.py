@@ -42,11 +42,22 @@ WHERE COHORT = 'SMART101'
 GROUP BY ARM
 ORDER BY ARM""")
 
-BASELINE_SQL = with_population("""\
-SELECT COHORT AS cohort, AGE AS age, SEX AS sex, DIAG AS diagnosis,
-       DISSTAT AS disease_status, DONTYPE AS donor_type, DOSELVL AS dose_level
+# "Table 1" counted in SQL: per cohort, N and age (median, range) ...
+BASELINE_AGE_SQL = with_population("""\
+SELECT COHORT AS cohort, count(*) AS n, median(AGE) AS age_median, min(AGE) AS age_min,
+       max(AGE) AS age_max
 FROM population
-ORDER BY COHORT DESC, USUBJID""")
+GROUP BY COHORT""")
+
+# ... and patients per value of each characteristic (UNPIVOT leaves out missing values).
+BASELINE_SQL = with_population("""\
+SELECT cohort, characteristic, value, count(*) AS n
+FROM (UNPIVOT (SELECT COHORT AS cohort, SEX AS sex, DIAG AS diagnosis,
+                      DISSTAT AS disease_status, DONTYPE AS donor_type, DOSELVL AS dose_level
+               FROM population)
+      ON sex, diagnosis, disease_status, donor_type, dose_level
+      INTO NAME characteristic VALUE value)
+GROUP BY ALL""")
 
 STATUS_LABELS = {
     "enrolled": "Enrolled", "transplanted": "Transplanted (day 0)", "infused": "SMART101 infused",
@@ -88,8 +99,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     q_status = Query(STATUS_SQL, filters.params())
     status = enrollment_status(db.query(cut, q_status), arms, labels)
 
-    q_baseline = Query(BASELINE_SQL, filters.params())
-    baseline = baseline_characteristics(db.query(cut, q_baseline))
+    q_age, q_baseline = (Query(sql, filters.params()) for sql in (BASELINE_AGE_SQL,
+                                                                    BASELINE_SQL))
+    baseline = baseline_characteristics(db.query(cut, q_age), db.query(cut, q_baseline))
     if any(n < 10 for n in counts.values()):
         messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: percentages "
                                                "are unstable; read the counts."))
@@ -101,7 +113,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   f"{study.planned_accrual_end}."),
         PanelItem("enrollment_status", "Enrollment status by arm", status, None, (q_status,),
                   "Withdrawn: discontinued the study alive. Died: any death before the cut-off."),
-        PanelItem("baseline", "Baseline characteristics by cohort", baseline, None, (q_baseline,),
+        PanelItem("baseline", "Baseline characteristics by cohort", baseline, None, (q_age, q_baseline),
                   "Age: median (range), years. Categories: n (% of the cohort)."),
     )
     return PanelResult(TITLE, cut, filters, items, n_per_group=counts,
@@ -140,32 +152,35 @@ def enrollment_status(counts: pd.DataFrame, arms: tuple[str, ...],
     return table.reset_index()
 
 
-def baseline_characteristics(rows: pd.DataFrame) -> pd.DataFrame:
-    """A 'Table 1': age median (range) and n (%) of each category, per cohort."""
-    cohorts = [c for c in ("SMART101", "CONTROL") if c in set(rows["cohort"])]
-    groups = {c: rows[rows["cohort"] == c] for c in cohorts}
+def baseline_characteristics(ages: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """A 'Table 1': age median (range) and n (%) of each category, per cohort (`ages`: rows of
+    BASELINE_AGE_SQL, `counts`: rows of BASELINE_SQL)."""
+    by_cohort = {str(r["cohort"]): r for r in ages.to_dict("records")}
+    cohorts = [c for c in ("SMART101", "CONTROL") if c in by_cohort]
+    size = {c: int(by_cohort[c]["n"]) for c in cohorts}
     out: list[dict[str, str]] = [
-        {"characteristic": "Patients", "category": "n",
-         **{c: str(len(g)) for c, g in groups.items()}},
+        {"characteristic": "Patients", "category": "n", **{c: str(size[c]) for c in cohorts}},
     ]
-    ages = {}
-    for c, g in groups.items():
-        age = g["age"].dropna()
-        ages[c] = (f"{age.median():.0f} ({age.min():.0f}-{age.max():.0f})" if len(age) else "-")
-    out.append({"characteristic": "Age, years", "category": "median (range)", **ages})
+    ages_text = {}
+    for c in cohorts:
+        r = by_cohort[c]
+        ages_text[c] = ("-" if pd.isna(r["age_median"]) else
+                        f"{r['age_median']:.0f} ({r['age_min']:.0f}-{r['age_max']:.0f})")
+    out.append({"characteristic": "Age, years", "category": "median (range)", **ages_text})
+    found = {(str(r.cohort), str(r.characteristic), str(r.value)): int(r.n)
+             for r in counts.itertuples(index=False)}
     categorical = (("Sex", "sex"), ("Diagnosis", "diagnosis"), ("Disease status", "disease_status"),
                    ("Donor type", "donor_type"), ("Dose level", "dose_level"))
     for label, column in categorical:
-        values = rows[column].dropna()
-        for value in sorted(set(values)):
+        for value in sorted({v for (_, name, v) in found if name == column}):
             shown = SEX_LABELS.get(value, value) if column == "sex" else value
             row = {"characteristic": label, "category": str(shown)}
-            for c, g in groups.items():
-                n = int((g[column] == value).sum())
+            for c in cohorts:
+                n = found.get((c, column, value), 0)
                 if column == "dose_level" and c == "CONTROL":
                     row[c] = "not applicable"  # controls receive no SMART101
                 else:
-                    row[c] = f"{n} ({100 * n / len(g):.0f}%)" if len(g) else "-"
+                    row[c] = f"{n} ({100 * n / size[c]:.0f}%)" if size[c] else "-"
             out.append(row)
     return pd.DataFrame(out, columns=["characteristic", "category", *cohorts])
 

@@ -15,6 +15,7 @@ from export_factory import day, set_rows, valid_tables, write_export
 from viewers import ANALYST, SPONSOR
 
 from smart101_dash.access import AccessDenied
+from smart101_dash.analysis import analysis_tables
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels import adverse_events
@@ -85,8 +86,10 @@ def test_listings_only_for_subject_level_viewers(db: Database, tmp_path: Path) -
                                   build(db, export).item("ae_summary").data)
     # Called directly, the listing reads themselves are refused by the data layer.
     with pytest.raises(AccessDenied, match="subject-level read"):
-        adverse_events.listings(db, db.load(export), Filters(), SPONSOR,
-                                {**Filters().params(), "window_days": 100}, "day 0 to day 100")
+        cut = db.load(export)
+        adverse_events.listings(db, cut, Filters(), SPONSOR,
+                                {**Filters().params(), "window_days": 100}, "day 0 to day 100",
+                                analysis_tables(db, cut, SETTINGS.endpoints).schema)
 
 
 def test_filters_apply(db: Database, tmp_path: Path) -> None:
