@@ -30,8 +30,10 @@ test: $(VENV)/.test  ## lint, then the whole suite (unit, AppTest, browser)
 validate: $(VENV)/.runtime  ## check $(SMART101_DATA_DIR) against the contract
 	$(BIN)/python -m smart101_dash validate "$(SMART101_DATA_DIR)"
 
-demo: $(VENV)/.runtime  ## regenerate the committed demo export
-	rm -rf data/demo.new && $(BIN)/python -m smart101_dash demo data/demo.new
+demo: $(VENV)/.runtime  ## regenerate the committed demo export (two cuts of the same trial)
+	rm -rf data/demo.new
+	$(BIN)/python -m smart101_dash demo data/demo.new/2026-06-30 --cutoff 2026-06-30
+	$(BIN)/python -m smart101_dash demo data/demo.new/2026-10-31
 	rm -rf data/demo && mv data/demo.new data/demo
 
 bench: $(VENV)/.test  ## timing and memory figures, written to docs/performance.md

@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 
 from smart101_dash.config import SETTINGS
+from smart101_dash.cuts import newest_cut
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.stats import (
     cumulative_incidence,
@@ -183,6 +184,7 @@ GROUP BY d."group", d.USUBJID, d.PARAMCD, v.protocol_day""")
 def connect(export: Path) -> duckdb.DuckDBPyConnection:
     """A fresh DuckDB with a view per dataset straight over its Parquet files."""
     con = duckdb.connect()
+    export = newest_cut(export)
     for name in DATASETS:
         file, folder = export / f"{name}.parquet", export / name
         if file.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("out", type=Path)
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: the demo's)")
     demo.add_argument("--controls", type=int, default=150, help="size of the control cohort")
+    demo.add_argument("--cutoff", type=_date, default=None,
+                      help="the same trial as it stood at this earlier cut-off (YYYY-MM-DD)")
 
     tables = commands.add_parser("tables", help="write every panel's tables as CSV files")
     tables.add_argument("export_dir", type=Path)
@@ -43,11 +46,18 @@ def main(argv: list[str] | None = None) -> int:
         print(render_contract_markdown(), end="")
         return 0
     if args.command == "validate":
+        from smart101_dash.cuts import find_cuts
         from smart101_dash.validate import validate_export
 
-        report = validate_export(args.export_dir)
-        print(report.format_text())
-        return 0 if report.ok else 1
+        cuts = find_cuts(args.export_dir)
+        ok = True
+        for cut in cuts:  # a folder of cuts: each cut in turn, oldest first
+            if len(cuts) > 1:
+                print(f"== Cut {cut.label} ==")
+            report = validate_export(cut.path)
+            print(report.format_text())
+            ok = ok and report.ok
+        return 0 if ok else 1
     if args.command == "tables":
         return _tables(args)
     if args.command == "audit":
@@ -61,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.controls < 0:
             parser.error("--controls must be zero or more")
-        options = {"n_controls": args.controls}
+        options: dict[str, object] = {"n_controls": args.controls}
+        if args.cutoff is not None:
+            options["earlier"] = args.cutoff
         if args.seed is not None:
             options["seed"] = args.seed
         try:
@@ -73,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{name} {n} rows" for name, n in counts.items()))
         return 0
     return 2  # unreachable: argparse requires a command
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _tables(args: argparse.Namespace) -> int:

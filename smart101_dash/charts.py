@@ -365,3 +365,48 @@ def mean_cumulative_count_figure(table: pd.DataFrame, max_time: dict[str, float]
                              rangemode="tozero"),
                   height=460, legend=dict(orientation="h", y=1.1, x=0))
     return {"data": traces, "layout": layout}
+
+
+STATUS_COLORS = {"within": "#1a7f37", "approaching": "#b35c00", "crossed": "#c62828",
+                 "not evaluable": "#777777"}
+
+
+def stopping_rules_figure(accruals: list[tuple[str, str, pd.DataFrame]]) -> Spec:
+    """Small multiples, one per rule: the events observed as evaluable patients accrue (a step
+    line) against the fewest events that would cross the rule at each count (dashed).
+
+    `accruals`: (title, status, frame of evaluable, events, boundary) per rule.
+    """
+    cols = min(len(accruals), 2)
+    rows = math.ceil(len(accruals) / cols)
+    traces, notes = [], []
+    layout: dict[str, Any] = dict(height=120 + 300 * rows,
+                                  legend=dict(orientation="h", y=1.08, x=0))
+    for i, ((title, status, accrual), (x_domain, y_domain)) in enumerate(
+            zip(accruals, _grid(len(accruals), cols, 0.1, 0.2), strict=True)):
+        n = "" if i == 0 else str(i + 1)
+        axes = dict(xaxis=f"x{n}", yaxis=f"y{n}")
+        x = [0, *accrual["evaluable"].tolist()]
+        traces.append(dict(type="scatter", x=x, y=[0, *accrual["events"].tolist()],
+                           mode="lines", line=dict(shape="hv", color="#0072B2", width=2.5),
+                           name="Events observed", legendgroup="observed", showlegend=i == 0,
+                           hovertemplate="%{y} events among %{x} evaluable<extra></extra>",
+                           **axes))
+        bound = accrual.dropna(subset=["boundary"])
+        traces.append(dict(type="scatter", x=bound["evaluable"].tolist(),
+                           y=bound["boundary"].astype(float).tolist(), mode="lines",
+                           line=dict(shape="hv", color="#c62828", dash="dash", width=2),
+                           name="Events that would cross the rule", legendgroup="boundary",
+                           showlegend=i == 0,
+                           hovertemplate="crossed at %{y} events among %{x}<extra></extra>",
+                           **axes))
+        layout[f"xaxis{n}"] = dict(anchor=f"y{n}", domain=x_domain, rangemode="tozero",
+                                   title=dict(text="Evaluable patients"))
+        layout[f"yaxis{n}"] = dict(anchor=f"x{n}", domain=y_domain, rangemode="tozero",
+                                   title=dict(text="Events"))
+        notes.append(dict(text=escape_plotly(f"{title}: {status}"), showarrow=False,
+                          x=sum(x_domain) / 2, xanchor="center", xref="paper",
+                          y=y_domain[1], yanchor="bottom", yref="paper",
+                          font=dict(size=14, color=STATUS_COLORS.get(status, "#000000"))))
+    layout["annotations"] = notes
+    return {"data": traces, "layout": layout}

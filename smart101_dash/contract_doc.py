@@ -8,10 +8,30 @@ INTRO = """\
 # The export contract
 
 The dashboard reads **one export folder**: `data/demo` by default, or the folder named by the
-environment variable `SMART101_DATA_DIR`. The folder holds ADaM-style datasets, each either
+environment variable `SMART101_DATA_DIR`. A cut of the export holds ADaM-style datasets, each either
 `<name>.parquet` or a folder `<name>/` of Parquet parts (hive partitions such as
 `adlb/PARAMCD=CD4/part-0.parquet` are allowed; a partition column counts as a column). Names are
 lower case. Only `adsl` is required; a panel whose dataset is absent says so.
+
+## Several cuts
+The folder holds one cut (the datasets themselves), or several: one sub-folder per cut, named
+by its cut-off date as `YYYY-MM-DD`, each holding a whole cut:
+
+```
+export/
+  2026-06-30/   adsl.parquet, adae.parquet, adlb/..., ...
+  2026-10-31/   adsl.parquet, adae.parquet, adlb/..., ...
+```
+
+A folder with at least one dated sub-folder is a folder of cuts: other files and folders in it
+are not read. The app shows the newest cut unless another is chosen in the sidebar ("Data
+cut"), and its **Since the last cut** page compares the cut shown with an earlier one (by
+default the one before): new subjects and events, records whose dates or grades changed, and
+records removed, matched by each dataset's record key (adsl USUBJID; adae USUBJID and AESEQ;
+adinf USUBJID and INFSEQ; adgvhd USUBJID and ADT). `validate` checks every cut; `tables`
+writes the newest. `data/demo` is such a folder: the demo trial at 2026-06-30 and at
+2026-10-31 (`python -m smart101_dash demo OUT --cutoff DATE` writes the trial as it stood at
+an earlier cut-off).
 
 Check a folder with `python -m smart101_dash validate DIR` (or `make validate
 SMART101_DATA_DIR=DIR`): it prints one line per finding (dataset, column, rule, number of rows,

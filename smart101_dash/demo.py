@@ -382,12 +382,82 @@ def _adverse_events(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.Data
     return pd.DataFrame(rows).sort_values(["USUBJID", "AESEQ"]).reset_index(drop=True)
 
 
+def as_of(tables: dict[str, pd.DataFrame], cutoff: date, seed: int = DEFAULT_SEED
+          ) -> dict[str, pd.DataFrame]:
+    """The demo trial as it stood at an earlier `cutoff`: what happened after it is not yet
+    known, and a few records read differently then (re-adjudicated by the later cut).
+
+    Subjects enrolled after the cut-off are absent; a transplant, infusion, relapse or death
+    after it is not yet recorded (the subject is on study, last known alive at the cut-off);
+    records starting after it are absent and an end after it is not yet known. Then, so that
+    the later cut has corrections to show: two adverse events were graded one lower, one
+    grade 3 infection was graded 2, one relapse was dated five days later, and one adverse
+    event was entered twice (the later cut has removed the duplicate).
+    """
+    cut = pd.Timestamp(cutoff).date()
+    adsl = tables["adsl"][tables["adsl"]["ENRLDT"] <= cut].copy()
+    late = adsl["LSTALVDT"].map(lambda d: d is not None and not pd.isna(d) and d > cut)
+    for column, also in (("HSCTDT", ("SAFFL",)), ("TRTSDT", ("DOSELVL",)),
+                         ("DTHDT", ("DTHFL", "DTHCAUS")), ("RLPSDT", ())):
+        after = adsl[column].map(lambda d: d is not None and not pd.isna(d) and d > cut)
+        for name in (column, *also):
+            adsl.loc[after, name] = None
+    adsl.loc[late, "LSTALVDT"] = cut
+    adsl.loc[late, "EOSSTT"] = "ONGOING"
+    adsl.loc[late, "DCSREAS"] = None
+    adsl["DCUTDT"] = cut
+    kept = set(adsl["USUBJID"])
+    died = dict(zip(adsl["USUBJID"], adsl["DTHDT"], strict=True))
+
+    def before(name: str, column: str) -> pd.DataFrame:
+        frame = tables[name]
+        return frame[frame["USUBJID"].isin(kept) & (frame[column] <= cut)].copy()
+
+    out = {"adsl": adsl.reset_index(drop=True), "adlb": before("adlb", "ADT"),
+           "adgvhd": before("adgvhd", "ADT"), "adinf": before("adinf", "ASTDT")}
+    adae = before("adae", "ASTDT")
+    ends_later = adae["AENDT"].map(lambda d: d is not None and not pd.isna(d) and d > cut)
+    adae.loc[ends_later, "AENDT"] = None
+    fatal_later = (adae["AEOUT"] == "FATAL") & adae["USUBJID"].map(
+        lambda u: died.get(u) is None or pd.isna(died.get(u)))
+    adae.loc[fatal_later, "ATOXGR"] = 4
+    adae.loc[ends_later | fatal_later, "AEOUT"] = "NOT RECOVERED"
+    out["adae"] = adae
+    return _readjudicated(out, cut, np.random.Generator(np.random.PCG64(seed + cut.toordinal())))
+
+
+def _readjudicated(tables: dict[str, pd.DataFrame], cut: date, rng: np.random.Generator
+                   ) -> dict[str, pd.DataFrame]:
+    """The earlier cut's few records that the later cut corrects (see `as_of`)."""
+    adae, adinf, adsl = tables["adae"], tables["adinf"], tables["adsl"]
+    settled = adae.index[adae["ATOXGR"].between(2, 4) & (adae["AEOUT"] != "FATAL")
+                         & (adae["ASTDT"] <= cut - timedelta(days=30))]
+    for i in rng.choice(settled, size=min(2, len(settled)), replace=False):
+        adae.loc[i, "ATOXGR"] -= 1
+    severe = adinf.index[adinf["INFSEV"] == 3]
+    if len(severe):
+        adinf.loc[rng.choice(severe), "INFSEV"] = 2
+    relapsed = adsl.index[adsl["RLPSDT"].notna() & adsl["DTHDT"].isna()
+                          & adsl["RLPSDT"].map(lambda d: d is not None and not pd.isna(d)
+                                               and d <= cut - timedelta(days=5))]
+    if len(relapsed):
+        adsl.loc[rng.choice(relapsed), "RLPSDT"] += timedelta(days=5)
+    if len(adae):
+        twice = adae.loc[rng.choice(adae.index)].copy()
+        twice["AESEQ"] = int(adae.loc[adae["USUBJID"] == twice["USUBJID"], "AESEQ"].max()) + 1
+        adae = pd.concat([adae, twice.to_frame().T], ignore_index=True).astype(adae.dtypes)
+    tables["adae"] = adae.sort_values(["USUBJID", "AESEQ"]).reset_index(drop=True)
+    return tables
+
+
 def write_demo_export(out_dir: Path | str, seed: int = DEFAULT_SEED, n_controls: int = 150,
-                      cutoff: date = DEFAULT_CUTOFF) -> dict[str, int]:
+                      cutoff: date = DEFAULT_CUTOFF, earlier: date | None = None
+                      ) -> dict[str, int]:
     """Write the demo export into `out_dir` (adlb as hive parts by PARAMCD); rows per dataset.
 
-    The files are written into a temporary folder beside `out_dir` and renamed into place, so a
-    reader never sees half an export. An existing `out_dir` is replaced only if it holds
+    `earlier`: the same trial as it stood at that earlier cut-off (`as_of`), so that two
+    consistent cuts exist. The files are written into a temporary folder beside `out_dir` and
+    renamed into place, so a reader never sees half an export. An existing `out_dir` is replaced only if it holds
     nothing but contract datasets (a previous export); anything else is refused.
     """
     out = Path(out_dir).expanduser().resolve()
@@ -397,7 +467,11 @@ def write_demo_export(out_dir: Path | str, seed: int = DEFAULT_SEED, n_controls:
         if strangers:
             raise FileExistsError(f"{out} holds other files ({', '.join(sorted(strangers)[:3])}); "
                                   "choose an empty or new folder")
+    if earlier is not None and not earlier < cutoff:
+        raise ValueError(f"--cutoff must be before the demo's own cut-off, {cutoff}")
     tables = build_demo_export(seed, n_controls, cutoff)
+    if earlier is not None:
+        tables = as_of(tables, earlier, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:

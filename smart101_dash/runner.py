@@ -24,7 +24,7 @@ def build_panel(panel: Panel, db: Database, cut: ExportCut, filters: Filters,
     """Build `panel` for `viewer`: AccessDenied, DatasetUnavailable or ValueError (a bad
     option) before any data is read when the request cannot be served."""
     viewer.require(Permission.AGGREGATE, f"the page {panel.title!r}")
-    values = panel.resolve_options(options or {}, settings, viewer)
+    values = panel.resolve_options(options or {}, settings, viewer, cut)
     cut.require(*panel.datasets)
     result = panel.build(db, cut, filters, settings, viewer=viewer, **values)
     panel.check_result(result, viewer)

@@ -25,10 +25,11 @@ import pandas as pd
 
 from smart101_dash.access import AccessDenied, Permission, Viewer
 from smart101_dash.contract import DATASETS, Kind
+from smart101_dash.cuts import newest_cut
 from smart101_dash.sql import quote_identifier
 from smart101_dash.validate import Finding, Severity, ValidationReport, validate_export
 
-KEPT_CUTS = 2  # schemas of older cuts kept for sessions still drawing them
+KEPT_CUTS = 4  # cuts kept: one shown and one compared with, and older ones still drawn
 CACHED_RESULTS = 512
 SQL_TYPES = {Kind.STRING: "VARCHAR", Kind.INTEGER: "BIGINT", Kind.NUMBER: "DOUBLE",
              Kind.DATE: "DATE"}
@@ -115,8 +116,9 @@ class Database:
         self._deriving: dict[str, threading.Lock] = {}
 
     def load(self, export_dir: Path | str) -> ExportCut:
-        """The cut currently in `export_dir`: validated and given views on first sight."""
-        export_dir = Path(export_dir).expanduser().resolve()
+        """The cut currently in `export_dir` (its newest, for a folder of cuts): validated and
+        given views on first sight."""
+        export_dir = newest_cut(export_dir)
         fingerprint = export_fingerprint(export_dir)
         key = (export_dir, fingerprint)
         with self._lock:

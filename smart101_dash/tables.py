@@ -48,6 +48,8 @@ def write_tables(export_dir: Path, out_dir: Path, viewer: Viewer,
             except DatasetUnavailable as exc:
                 written.skipped[panel.key] = exc.describe(with_examples=False)
                 continue
+            if not result.items:  # nothing to show (a single cut to compare, say): say why
+                written.skipped[panel.key] = " ".join(m.text for m in result.messages)
             for item in result.items:
                 path = out_dir / f"{item.key}.csv"
                 spreadsheet_safe(item.data).to_csv(path, index=False)

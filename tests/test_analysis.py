@@ -19,7 +19,7 @@ from smart101_dash.contract import INFECTION_CATEGORIES
 from smart101_dash.filters import Filters
 from smart101_dash.panels.curves import with_groups
 from smart101_dash.panels.datasets import subjects
-from smart101_dash.store import Database
+from smart101_dash.store import KEPT_CUTS, Database
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
 EP = SETTINGS.endpoints
@@ -93,7 +93,7 @@ def test_derived_once_per_cut_and_settings(tmp_path: Path, monkeypatch: pytest.M
     assert analysis_tables(db, cut, other).schema != handles[0].schema
     assert len(calls) == 2
     # A cut that is no longer kept takes its analysis schemas with it.
-    for n in range(3):
+    for n in range(KEPT_CUTS + 1):
         db.load(write_export(tmp_path / f"later{n}"))
     schemas = {r[0] for r in db._con.execute(
         "SELECT schema_name FROM information_schema.schemata").fetchall()}

@@ -14,11 +14,12 @@ from viewers import DSMB
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import PANELS, panel
+from smart101_dash.panels.spec import Kind
 from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
-CASES = [(p.key, {}) for p in PANELS] + [
+CASES = [(p.key, {}) for p in PANELS if any(i.kind is Kind.FIGURE for i in p.items)] + [
     ("cd4_reconstitution", {"log_axis": True, "trajectories": True}),
     ("overview", {"__filters": Filters(arm="GROUP A")}),
 ]

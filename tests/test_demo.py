@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from smart101_dash.demo import build_demo_export, write_demo_export
+from smart101_dash.demo import as_of, build_demo_export, write_demo_export
 from smart101_dash.grading import magic_grade, magic_grades
 from smart101_dash.validate import Severity, validate_export
 
@@ -31,8 +32,10 @@ def test_same_seed_same_bytes_and_committed_demo_is_current(tmp_path: Path) -> N
     write_demo_export(tmp_path / "one")
     write_demo_export(tmp_path / "two")
     assert files(tmp_path / "one") == files(tmp_path / "two")
-    # data/demo is exactly what the default seed gives: regenerate with `make demo`.
-    assert files(tmp_path / "one") == files(ROOT / "data" / "demo")
+    # data/demo's two cuts are exactly what the default seed gives: `make demo` writes them.
+    assert files(tmp_path / "one") == files(ROOT / "data" / "demo" / "2026-10-31")
+    write_demo_export(tmp_path / "earlier", earlier=date(2026, 6, 30))
+    assert files(tmp_path / "earlier") == files(ROOT / "data" / "demo" / "2026-06-30")
     write_demo_export(tmp_path / "other", seed=7)
     assert files(tmp_path / "other") != files(tmp_path / "one")
 
@@ -67,10 +70,34 @@ def test_controls_option(tmp_path: Path) -> None:
     assert (adsl["COHORT"] == "CONTROL").sum() == 40
 
 
-def test_passes_validation_with_no_finding() -> None:
-    report = validate_export(ROOT / "data" / "demo")
+@pytest.mark.parametrize("cut", ["2026-06-30", "2026-10-31"])
+def test_passes_validation_with_no_finding(cut: str) -> None:
+    report = validate_export(ROOT / "data" / "demo" / cut)
     assert [f.format() for f in report.findings if f.severity is not Severity.INFO] == []
     assert report.usable_datasets == ("adsl", "adlb", "adgvhd", "adinf", "adae")
+
+
+def test_an_earlier_cutoff_is_the_same_trial_then(demo: dict[str, pd.DataFrame]) -> None:
+    then = as_of(demo, date(2026, 6, 30))
+    adsl = then["adsl"]
+    assert set(adsl["USUBJID"]) <= set(demo["adsl"]["USUBJID"])
+    assert (adsl["ENRLDT"] <= date(2026, 6, 30)).all()
+    assert (adsl["DCUTDT"] == date(2026, 6, 30)).all()
+    for column in ("HSCTDT", "TRTSDT", "DTHDT", "RLPSDT", "LSTALVDT"):
+        known = adsl[column].dropna()
+        assert (known <= date(2026, 6, 30)).all(), column
+    for name, column in (("adae", "ASTDT"), ("adinf", "ASTDT"), ("adgvhd", "ADT"),
+                         ("adlb", "ADT")):
+        assert (then[name][column] <= date(2026, 6, 30)).all(), name
+    # Events after the cut-off are not yet known: fewer deaths then than now.
+    assert adsl["DTHDT"].notna().sum() < demo["adsl"]["DTHDT"].notna().sum()
+
+
+def test_cutoff_option_must_be_earlier(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "smart101_dash", "demo", str(tmp_path / "x"),
+                          "--cutoff", "2027-01-01"], cwd=ROOT, capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert run.returncode == 1 and "must be before" in run.stderr
 
 
 def test_magic_grades_agree_with_stages(demo: dict[str, pd.DataFrame]) -> None:

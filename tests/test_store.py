@@ -13,7 +13,13 @@ from viewers import ANALYST
 
 from smart101_dash.filters import Filters
 from smart101_dash.panels.common import COHORT_COUNTS_SQL, cohort_counts
-from smart101_dash.store import Database, DatasetUnavailable, Query, export_fingerprint
+from smart101_dash.store import (
+    KEPT_CUTS,
+    Database,
+    DatasetUnavailable,
+    Query,
+    export_fingerprint,
+)
 
 
 @pytest.fixture
@@ -61,14 +67,15 @@ def test_load_is_cached_per_cut_and_a_new_cut_gets_new_views(export: Path, db: D
     assert cohort_counts(db, new, Filters()) == {"SMART101": 3, "CONTROL": 5}
 
 
-def test_only_two_cuts_are_kept(export: Path, db: Database) -> None:
+def test_only_the_newest_cuts_are_kept(export: Path, db: Database) -> None:
     cuts = [db.load(export)]
-    for extra in (1, 2):
+    for extra in range(1, KEPT_CUTS + 1):
         replace_adsl(export, extra)
         cuts.append(db.load(export))
     with pytest.raises(Exception, match="cut_"):  # the oldest cut's schema was dropped
         db.query(cuts[0], Query("SELECT count(*) AS n FROM adsl WHERE USUBJID <> $x", {"x": "?"}))
-    assert db.query(cuts[2], Query("SELECT count(*) AS n FROM adsl")).loc[0, "n"] == 8
+    assert db.query(cuts[-1], Query("SELECT count(*) AS n FROM adsl")).loc[0, "n"] == (
+        6 + KEPT_CUTS)
 
 
 def test_query_results_are_cached_and_copied(export: Path, db: Database) -> None:

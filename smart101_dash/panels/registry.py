@@ -6,15 +6,19 @@ from __future__ import annotations
 from smart101_dash.panels import (
     adverse_events,
     cd4_reconstitution,
+    changes,
     gvhd,
     infections,
     overview,
+    stopping_rules,
     survival,
 )
 from smart101_dash.panels.spec import Panel
 
 PANELS: tuple[Panel, ...] = (
     overview.PANEL,
+    changes.PANEL,
+    stopping_rules.PANEL,
     cd4_reconstitution.PANEL,
     gvhd.PANEL,
     infections.PANEL,

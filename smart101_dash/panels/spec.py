@@ -45,7 +45,8 @@ class Option:
     """A page option: drawn as a widget by the page, passed to `build` as the keyword `name`.
 
     `default(settings)` is the value the `tables` command uses, so an untouched page shows the
-    same numbers. `choices(settings)` gives the (label, value) pairs of a radio or select.
+    same numbers. `choices(settings)` gives the (label, value) pairs of a radio or select;
+    `cut_choices(cut)` instead, when the choices depend on the export (its earlier cuts).
     """
 
     name: str
@@ -58,11 +59,14 @@ class Option:
     step: float | None = None
     help: str = ""
     subject_level: bool = False  # an option that only shows subject-level rows
+    cut_choices: Callable[[Any], tuple[tuple[str, Any], ...]] | None = None
 
     def widget_key(self, panel_key: str) -> str:
         return f"{panel_key}__{self.name}"
 
-    def choices_for(self, settings: Settings) -> tuple[tuple[str, Any], ...]:
+    def choices_for(self, settings: Settings, cut: Any = None) -> tuple[tuple[str, Any], ...]:
+        if self.cut_choices is not None:
+            return self.cut_choices(cut) if cut is not None else ()
         return self.choices(settings) if self.choices else ()
 
     def upper(self, settings: Settings) -> float | None:
@@ -97,7 +101,7 @@ class Panel:
         return tuple(o for o in self.options if full or not o.subject_level)
 
     def resolve_options(self, chosen: Mapping[str, Any], settings: Settings,
-                        viewer: Viewer) -> dict[str, Any]:
+                        viewer: Viewer, cut: Any = None) -> dict[str, Any]:
         """Every option's value: the chosen one, else its default. A subject-level option
         set away from its default by a viewer without that permission is refused."""
         unknown = set(chosen) - {o.name for o in self.options}
@@ -105,7 +109,7 @@ class Panel:
             raise ValueError(f"panel {self.key} has no option {', '.join(sorted(unknown))}")
         values = {o.name: chosen.get(o.name, o.default(settings)) for o in self.options}
         for option in self.options:
-            allowed = [value for _, value in option.choices_for(settings)]
+            allowed = [value for _, value in option.choices_for(settings, cut)]
             if allowed and values[option.name] not in allowed:
                 raise ValueError(f"{option.label}: {values[option.name]!r} is not one of "
                                  f"{allowed}")

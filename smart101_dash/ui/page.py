@@ -11,6 +11,7 @@ import runpy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
@@ -20,6 +21,7 @@ from smart101_dash.access import AccessDenied, Permission, Viewer
 from smart101_dash.audit import Action
 from smart101_dash.config import PACKAGE_ROOT, SETTINGS, Settings, data_dir
 from smart101_dash.contract import AGE_GROUPS, COHORTS
+from smart101_dash.cuts import CutFolder, find_cuts
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, PanelItem, PanelResult, csv_bytes, csv_file_name
 from smart101_dash.panels.common import cohort_counts, enrollment_range, filter_choices
@@ -32,7 +34,9 @@ from smart101_dash.ui.identity import Visitor, record
 
 log = logging.getLogger("smart101_dash")
 ARM_CHOICES = {"Both arms": None, "Group A (adults)": "GROUP A", "Group B (pediatric)": "GROUP B"}
-FILTER_KEYS = ("f_cohorts", "f_arm", "f_age", "f_diag", "f_disstat", "f_dontype", "f_period")
+FILTER_KEYS = ("f_cut", "f_cohorts", "f_arm", "f_age", "f_diag", "f_disstat", "f_dontype",
+               "f_period")
+NEWEST = ""  # the Data cut choice that follows the newest cut, whichever it is
 
 
 @dataclass(frozen=True)
@@ -91,20 +95,41 @@ def page_start(page: str) -> PageContext:
     viewer = visitor.viewer
     assert viewer is not None  # app.py lists data pages only for a viewer with a role
     db = get_database()
-    cut = db.load(data_dir())
-    last = st.session_state.get("_smart101_fingerprint")
-    st.session_state["_smart101_fingerprint"] = cut.fingerprint
     # Filters are drawn by every page; re-assigning their state keeps it across page switches.
     for key in FILTER_KEYS:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+    chosen = cut_picker(find_cuts(data_dir()))
+    cut = db.load(chosen)
+    last = st.session_state.get("_smart101_cut")
+    st.session_state["_smart101_cut"] = (st.session_state.get("f_cut", NEWEST), cut.fingerprint)
     filters = sidebar_filters(db, cut)
     context = PageContext(db, cut, filters, SETTINGS, viewer, page)
     st.title("Smart-101 outcomes", anchor=False)
-    if last is not None and last != cut.fingerprint:
+    # New data under the same choice (a new newest cut, or a cut's files replaced); not a
+    # cut the user picked.
+    if last is not None and last[0] == st.session_state.get("f_cut", NEWEST) \
+            and last[1] != cut.fingerprint:
         st.success(f"A new data cut was loaded: export {escape_markdown(cut.fingerprint)}.")
     banner(context)
     return context
+
+
+def cut_picker(cuts: list[CutFolder]) -> Path:
+    """The cut to show: with several cuts in the export folder, a choice at the top of the
+    sidebar (the newest by default, following a newer one when it arrives)."""
+    if len(cuts) == 1:
+        return cuts[0].path
+    by_label = {c.label: c.path for c in cuts}
+    newest = cuts[-1]
+    if st.session_state.get("f_cut", NEWEST) not in (NEWEST, *by_label):
+        st.session_state["f_cut"] = NEWEST  # a cut that is no longer in the folder
+    label = st.sidebar.selectbox(
+        "Data cut", [NEWEST, *reversed([c.label for c in cuts[:-1]])], key="f_cut",
+        format_func=lambda v: f"{newest.label} (newest)" if v == NEWEST else v,
+        help="The export folder holds one sub-folder per cut, named by its cut-off date. "
+             "'Since the last cut' compares the cut shown with an earlier one.")
+    return newest.path if label == NEWEST else by_label[label]
 
 
 def sidebar_filters(db: Database, cut: ExportCut) -> Filters:
@@ -178,11 +203,12 @@ def draw_options(panel: Panel, context: PageContext) -> dict[str, Any]:
     visible = panel.visible_options(context.viewer)
     if not visible:
         return {}
-    return {option.name: option_widget(option, column, panel.key, context.settings)
+    return {option.name: option_widget(option, column, panel.key, context.settings, context.cut)
             for option, column in zip(visible, st.columns(len(visible)), strict=True)}
 
 
-def option_widget(option: Option, where: Any, panel_key: str, settings: Settings) -> Any:
+def option_widget(option: Option, where: Any, panel_key: str, settings: Settings,
+                  cut: ExportCut | None = None) -> Any:
     key, default = option.widget_key(panel_key), option.default(settings)
     common = {"key": key, "help": option.help or None}
     if option.widget in (Widget.NUMBER, Widget.INTEGER):
@@ -197,7 +223,9 @@ def option_widget(option: Option, where: Any, panel_key: str, settings: Settings
         return bool(where.checkbox(option.label, value=bool(default), **common))
     if option.widget is Widget.TOGGLE:
         return bool(where.toggle(option.label, value=bool(default), **common))
-    choices = dict(option.choices_for(settings))
+    choices = dict(option.choices_for(settings, cut))
+    if not choices:
+        return default  # nothing to choose from (a single cut): the default stands
     labels = list(choices)
     index = list(choices.values()).index(default)
     pick = where.radio if option.widget is Widget.RADIO else where.selectbox
