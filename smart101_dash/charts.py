@@ -380,8 +380,9 @@ def stopping_rules_figure(accruals: list[tuple[str, str, pd.DataFrame]]) -> Spec
     cols = min(len(accruals), 2)
     rows = math.ceil(len(accruals) / cols)
     traces, notes = [], []
-    layout: dict[str, Any] = dict(height=120 + 300 * rows,
-                                  legend=dict(orientation="h", y=1.08, x=0))
+    layout: dict[str, Any] = dict(height=140 + 300 * rows,
+                                  legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0,
+                                              yref="container"))
     for i, ((title, status, accrual), (x_domain, y_domain)) in enumerate(
             zip(accruals, _grid(len(accruals), cols, 0.1, 0.2), strict=True)):
         n = "" if i == 0 else str(i + 1)

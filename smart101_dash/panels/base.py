@@ -40,6 +40,7 @@ class PanelItem:
     figure: go.Figure | None = None
     queries: tuple[Query, ...] = ()
     caption: str = ""
+    link: str | None = None  # the key of the page with the detail, if another page has it
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ from smart101_dash.panels import (
     gvhd,
     infections,
     overview,
+    safety,
     stopping_rules,
     survival,
 )
 from smart101_dash.panels.spec import Panel
 
 PANELS: tuple[Panel, ...] = (
+    safety.PANEL,
     overview.PANEL,
     changes.PANEL,
     stopping_rules.PANEL,

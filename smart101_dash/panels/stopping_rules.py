@@ -32,8 +32,10 @@ from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.store import Database, ExportCut, Query
 
 TITLE = "Stopping rules"
-RULE_COLUMNS = ["rule", "endpoint", "population", "boundary", "events", "evaluable",
-                "posterior_probability", "events_that_cross_now", "status"]
+# The status first after the rule: it is what a reader looks for, and it stays in view on a
+# narrow screen.
+RULE_COLUMNS = ["rule", "status", "events", "evaluable", "posterior_probability",
+                "events_that_cross_now", "endpoint", "population", "boundary"]
 
 # Who the rule watches: infused SMART101 patients, of one arm if it names one.
 _POPULATION = """\

@@ -323,6 +323,10 @@ def draw_item(result: PanelResult, item: PanelItem, context: PageContext) -> Non
                      height=table_height(item.data))
     if item.caption:
         st.caption(escape_markdown(item.caption))
+    if item.link is not None:
+        detail = find_panel(item.link)
+        st.page_link(f"pages/{detail.key}.py", label=f"Detail: {detail.title}",
+                     icon=":material/arrow_forward:")
     cols = st.columns([1, 3])
     if context.viewer.can(Permission.DOWNLOAD):
         # Deferred: the file is built, and the download recorded, only when clicked; and

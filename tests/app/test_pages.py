@@ -15,6 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from smart101_dash.config import DATA_DIR_ENV
 
+OVERVIEW = "pages/overview.py"  # the first page is the safety summary; these tests read the overview
+
 
 def app(export: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv(DATA_DIR_ENV, str(export))
@@ -49,6 +51,7 @@ def test_every_page_runs(tiny: Path, monkeypatch: pytest.MonkeyPatch, page: str)
 
 def test_overview_numbers(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app(tiny, monkeypatch).run()
+    at.switch_page(OVERVIEW).run()
     status = at.dataframe[0].value.set_index("status")
     assert status.loc["Enrolled"].to_dict() == {"Group A (adults)": 2, "Group B (pediatric)": 1,
                                                 "Total": 3}
@@ -83,6 +86,7 @@ def test_each_filter_changes_the_counts(tiny: Path, monkeypatch: pytest.MonkeyPa
                                         key: str, value: object, treated: int,
                                         control: int) -> None:
     at = app(tiny, monkeypatch).run()
+    at.switch_page(OVERVIEW).run()
     assert counts(at) == (3, 3)
     getattr(at.sidebar, kind)(key=key).set_value(value).run()
     assert not at.exception
@@ -92,7 +96,7 @@ def test_each_filter_changes_the_counts(tiny: Path, monkeypatch: pytest.MonkeyPa
     shown = {c: int(n) for c, n in baseline.loc[("Patients", "n")].items()}
     assert shown == {k: v for k, v in (("SMART101", treated), ("CONTROL", control)) if v}
     # ... and every other page still runs under them.
-    for page in PAGES[1:]:
+    for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception
         assert not [plain(e.value) for e in at.error], page  # no panel fell over on small groups
@@ -103,6 +107,7 @@ def test_broken_dataset_is_contained(tiny: Path, monkeypatch: pytest.MonkeyPatch
     path = tiny / "adlb.parquet"
     path.write_bytes(path.read_bytes()[:100])  # truncated
     at = app(tiny, monkeypatch).run()
+    at.switch_page(OVERVIEW).run()
     assert not at.exception
     assert any("Left out after validation: adlb" in plain(w.value) for w in at.warning)
     assert at.dataframe[0].value.shape[0] == 7  # the overview is drawn

@@ -137,7 +137,7 @@ def test_every_action_is_audited(export: Path, audit_folder: Path) -> None:
     at.button(key="sign_out").click().run()
     records = [json.loads(line) for line in (audit_folder / FILE_NAME).read_text().splitlines()]
     assert [(r["action"], r["page"]) for r in records] == [
-        ("sign_in", ""), ("page_view", "overview"), ("page_view", "gvhd"),
+        ("sign_in", ""), ("page_view", "safety"), ("page_view", "gvhd"),
         ("filter_change", "gvhd"), ("page_view", "overview"), ("sign_out", "")]
     assert {r["user"] for r in records} == {USERS["analyst"]}
     assert {r["role"] for r in records} == {"analyst"}
