@@ -31,6 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     tables.add_argument("--role", default="analyst",
                         help="write what this role of the roles file may see (default analyst)")
 
+    report = commands.add_parser("report", help="the DSMB report: one HTML file and its PDF")
+    report.add_argument("export_dir", type=Path)
+    report.add_argument("out", type=Path)
+    report.add_argument("--session", choices=["open", "closed"], required=True,
+                        help="closed: everything by cohort and arm (the DSMB); open: pooled "
+                             "safety and the stopping rules, no comparison")
+    report.add_argument("--previous", default=None,
+                        help="the earlier cut to compare with (its folder name; default the "
+                             "cut before)")
+    report.add_argument("--role", default="dsmb",
+                        help="write what this role of the roles file may see (default dsmb)")
+    report.add_argument("--no-pdf", action="store_true", help="write the HTML file only")
+
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser("verify", help="check the trail's chain of hashes")
@@ -60,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok else 1
     if args.command == "tables":
         return _tables(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "audit":
         from smart101_dash.audit import audit_dir, verify
 
@@ -85,6 +100,27 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{name} {n} rows" for name, n in counts.items()))
         return 0
     return 2  # unreachable: argparse requires a command
+
+
+def _report(args: argparse.Namespace) -> int:
+    from smart101_dash.access import AccessDenied, RolesFileError, load_roles
+    from smart101_dash.report import write_report
+    from smart101_dash.store import DatasetUnavailable
+
+    try:
+        viewer = load_roles().viewer("command line", args.role)
+        written = write_report(args.export_dir, args.out, viewer, args.session,
+                               previous=args.previous, pdf=not args.no_pdf)
+    except (AccessDenied, RolesFileError, ValueError, DatasetUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Report ({args.session} session, {len(written.sections)} sections): {written.html}")
+    if written.pdf is not None:
+        print(f"PDF: {written.pdf}")
+    elif not args.no_pdf:
+        print(written.note, file=sys.stderr)
+        return 1
+    return 0
 
 
 def _date(text: str) -> date:

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     SUBJECT_LEVEL = "subject_level"  # listings, trajectories, subject IDs, subject-level files
     DOWNLOAD = "download"            # files of what a panel shows
     AUDIT = "audit"                  # the audit trail
+    CLOSED_REPORT = "closed_report"  # the DSMB's closed-session report (comparisons by arm)
 
 
 class AccessDenied(Exception):

@@ -1,0 +1,272 @@
+"""The DSMB report: one self-contained HTML file (and a PDF of it) for an open or a closed
+session.
+
+Closed session (the DSMB; the `closed_report` permission): every page's figures and tables by
+cohort and arm, with the subject-level listings the viewer may see. Open session
+(investigators and sponsor): the safety summary pooled over cohorts and arms and the stopping
+rules, no comparison. Both: a title page (study, cut-off, export fingerprint, app version,
+settings, generation time, session), a table of contents, each panel's definitions, footer,
+N and messages, and every table whole.
+
+The HTML opens offline: Plotly's JavaScript is embedded, no request leaves the file. The PDF
+is Chromium printing that file (`--print-to-pdf`): the figures are Plotly's own vector
+drawing, the page numbers and the closed session's header come from the print stylesheet.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from smart101_dash import __version__
+from smart101_dash.access import Permission, Viewer
+from smart101_dash.config import SETTINGS, Settings
+from smart101_dash.filters import Filters
+from smart101_dash.panels.base import PanelItem, PanelResult
+from smart101_dash.panels.registry import PANELS
+from smart101_dash.runner import build_panel
+from smart101_dash.store import Database, DatasetUnavailable
+
+SESSIONS = ("open", "closed")
+CONFIDENTIAL = "CONFIDENTIAL: DSMB closed session"
+CHROMIUM_ENV = "SMART101_CHROMIUM"
+OPEN_PANELS = ("safety", "stopping_rules")  # pooled safety, and the rules (SMART101 only)
+FIGURE_WIDTH = 700  # px at 96 per inch: 185 mm
+
+
+@dataclass(frozen=True)
+class ReportWritten:
+    html: Path
+    pdf: Path | None
+    sections: tuple[str, ...]  # the panel titles, in order
+    note: str = ""  # why there is no PDF
+
+
+def write_report(export_dir: Path, out_dir: Path, viewer: Viewer, session: str, *,
+                 previous: str | None = None, pdf: bool = True,
+                 settings: Settings = SETTINGS) -> ReportWritten:
+    """Write `report-<session>.html` (and `.pdf`) into `out_dir`, never into the export."""
+    if session not in SESSIONS:
+        raise ValueError(f"session must be one of {SESSIONS}, got {session!r}")
+    viewer.require(Permission.AGGREGATE, "a report")
+    if session == "closed":
+        viewer.require(Permission.CLOSED_REPORT, "the closed-session report")
+    export_dir, out_dir = Path(export_dir).resolve(), Path(out_dir).resolve()
+    if out_dir == export_dir or export_dir in out_dir.parents:
+        raise ValueError(f"refusing to write into the export folder {export_dir}")
+    db = Database()
+    try:
+        cut = db.load(export_dir)
+        cut.require("adsl")
+        results = _results(db, cut, viewer, session, previous, settings)
+        document = render(results, cut, session, settings, viewer)
+    finally:
+        db.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    page = out_dir / f"report-{session}.html"
+    page.write_text(document, encoding="utf-8")
+    sections = tuple(r.title for r in results)
+    if not pdf:
+        return ReportWritten(page, None, sections)
+    made, note = print_pdf(page, out_dir / f"report-{session}.pdf")
+    return ReportWritten(page, made, sections, note)
+
+
+def _results(db: Database, cut: Any, viewer: Viewer, session: str, previous: str | None,
+             settings: Settings) -> list[PanelResult]:
+    results = []
+    for panel in PANELS:
+        if session == "open" and panel.key not in OPEN_PANELS:
+            continue
+        options: dict[str, Any] = {}
+        if panel.key == "safety" and session == "open":
+            options["pooled"] = True
+        if panel.key == "changes" and previous:
+            options["previous"] = previous
+        try:
+            results.append(build_panel(panel, db, cut, Filters(), settings, viewer, options))
+        except DatasetUnavailable as exc:
+            results.append(PanelResult(panel.title, cut, Filters(), messages=(
+                _message(exc.describe(with_examples=False)),)))
+    return results
+
+
+def _message(text: str) -> Any:
+    from smart101_dash.panels.base import Level, Message
+
+    return Message(Level.WARNING, text)
+
+
+def render(results: list[PanelResult], cut: Any, session: str, settings: Settings,
+           viewer: Viewer) -> str:
+    """The report as one HTML document."""
+    e = html.escape
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    header = CONFIDENTIAL if session == "closed" else "Open session report"
+    settings_rows = "".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>"
+                            for k, v in asdict(settings.endpoints).items())
+    toc = "".join(f'<li><a href="#s{i}">{e(r.title)}</a></li>' for i, r in enumerate(results))
+    body = "".join(_section(i, r, session) for i, r in enumerate(results))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{e(header)}: Smart-101 DSMB report, cut-off {e(str(cut.cutoff))}</title>
+<style>{STYLE.replace("HEADER_TEXT", json.dumps(header))}</style>
+<script>{get_plotlyjs()}</script>
+</head><body class="{e(session)}">
+<div class="running-header">{e(header)}</div>
+<section class="title-page">
+<h1>Smart-101: DSMB report</h1>
+<p class="session">{e("Closed session: for the DSMB only" if session == "closed" else
+                      "Open session: pooled over cohorts and arms, no comparison")}</p>
+<table class="facts">
+<tr><th>Study</th><td>{e(str(cut.study_id))}</td></tr>
+<tr><th>Data cut-off</th><td>{e(str(cut.cutoff))}</td></tr>
+<tr><th>Export fingerprint</th><td>{e(cut.fingerprint)}</td></tr>
+<tr><th>Export folder</th><td>{e(str(cut.export_dir))}</td></tr>
+<tr><th>App version</th><td>smart101_dash {e(__version__)}</td></tr>
+<tr><th>Generated</th><td>{e(generated)} for the role {e(viewer.role)}</td></tr>
+<tr><th>Session</th><td>{e(session)}</td></tr>
+</table>
+<h2>Settings</h2><table class="facts">{settings_rows}</table>
+</section>
+<nav class="toc"><h2>Contents</h2><ol>{toc}</ol></nav>
+{body}
+</body></html>"""
+
+
+def _section(index: int, result: PanelResult, session: str) -> str:
+    e = html.escape
+    parts = [f'<section class="panel" id="s{index}"><h2>{index + 1}. {e(result.title)}</h2>']
+    if result.n_per_group:
+        n = ", ".join(f"{g} n={v}" for g, v in result.n_per_group.items())
+        parts.append(f'<p class="n">{e(n)}</p>')
+    for message in result.messages:
+        parts.append(f'<p class="message {e(message.level.value)}">{e(message.text)}</p>')
+    for j, item in enumerate(result.items):
+        parts.append(_item(f"f{index}-{j}", item))
+    if result.definitions:
+        parts.append('<div class="definitions"><h3>Definitions</h3><ul>'
+                     + "".join(f"<li>{e(d)}</li>" for d in result.definitions) + "</ul></div>")
+    parts.append(f'<p class="footer">{e(result.footer)}</p></section>')
+    return "".join(parts)
+
+
+def _item(anchor: str, item: PanelItem) -> str:
+    e = html.escape
+    parts = [f'<div class="item"><h3>{e(item.title)}</h3>']
+    if item.figure is not None:
+        spec = json.loads(pio.to_json(item.figure, validate=False))
+        # The width of an A4 page's text (186 mm): the drawing is never cut at the edge.
+        spec["layout"].update(width=FIGURE_WIDTH, autosize=False)
+        # "</" ends a script element wherever it appears: written as "<\/" inside the JSON.
+        data = json.dumps(spec).replace("</", "<\\/")
+        parts.append(f'<div class="figure" id="{anchor}"></div><script>(function () {{ '
+                     f'var s = {data}; Plotly.newPlot("{anchor}", s.data, s.layout, '
+                     '{"staticPlot": true, "displayModeBar": false}); })();</script>')
+    if item.caption:
+        parts.append(f'<p class="caption">{e(item.caption)}</p>')
+    parts.append(table_html(item.data))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def table_html(data: pd.DataFrame) -> str:
+    """The whole table, every row and column, text escaped; empty cells for missing values."""
+    e = html.escape
+    head = "".join(f"<th>{e(str(c))}</th>" for c in data.columns)
+    rows = []
+    for row in data.itertuples(index=False):
+        cells = []
+        for value in row:
+            cells.append(f"<td>{e(cell_text(value))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="data" data-rows="{len(data)}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def cell_text(value: object) -> str:
+    """A table cell as printed: empty when missing, 4 significant digits for a fraction, a
+    date without its midnight."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+        return ""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def chromium() -> str | None:
+    """The Chromium to print with: $SMART101_CHROMIUM, else chromium on the PATH."""
+    configured = os.environ.get(CHROMIUM_ENV)
+    if configured:
+        return configured
+    return next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser",
+                                                       "google-chrome")) if p), None)
+
+
+def print_pdf(page: Path, out: Path) -> tuple[Path | None, str]:
+    """Print `page` to `out` with headless Chromium (None and the reason when it cannot)."""
+    browser = chromium()
+    if browser is None:
+        return None, ("no PDF: Chromium was not found (install Debian's chromium, or set "
+                      f"{CHROMIUM_ENV}); the HTML file prints the same from any browser")
+    with tempfile.TemporaryDirectory() as profile:
+        run = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+             f"--user-data-dir={profile}", "--virtual-time-budget=20000",
+             f"--print-to-pdf={out}", page.as_uri()],
+            capture_output=True, text=True, timeout=300, check=False)
+    if run.returncode != 0 or not out.exists():
+        return None, f"no PDF: Chromium failed ({run.stderr.strip()[-300:]})"
+    return out, ""
+
+
+STYLE = """
+body { font-family: "Source Sans Pro", Arial, sans-serif; font-size: 10pt; color: #222;
+       margin: 0 auto; max-width: 960px; padding: 0 12px; }
+h1 { font-size: 22pt; margin-top: 40px; } h2 { font-size: 15pt; } h3 { font-size: 11.5pt; }
+.running-header { display: none; }
+body.closed .running-header { display: block; position: sticky; top: 0; background: #fff;
+  color: #b00020; font-weight: bold; padding: 4px 0; border-bottom: 1px solid #b00020; }
+table { border-collapse: collapse; margin: 6px 0 10px; }
+table.data { width: 100%; font-size: 8.5pt; table-layout: auto; }
+table.data th, table.data td { border: 1px solid #ccc; padding: 2px 4px; text-align: left;
+  vertical-align: top; overflow-wrap: anywhere; }
+table.data th { background: #f2f2f2; }
+table.facts th { text-align: left; padding-right: 16px; font-weight: 600; }
+.caption, .footer, .n { color: #555; font-size: 9pt; }
+.message { padding: 4px 8px; border-left: 4px solid #999; background: #f7f7f7; }
+.message.warning { border-color: #d39e00; } .message.error { border-color: #b00020; }
+.figure { width: 700px; max-width: 100%; }
+@page { size: A4; margin: 20mm 12mm 18mm;
+  @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 9pt;
+                   color: #555; } }
+@page { @top-center { content: HEADER_TEXT; font-size: 9pt; color: #b00020;
+                      font-weight: bold; } }
+@media print {
+  body { max-width: none; padding: 0; }
+  .running-header { display: none !important; }
+  .title-page { break-after: page; }
+  .toc { break-after: page; }
+  section.panel { break-before: page; }
+  .item { break-inside: auto; }
+  .figure { break-inside: avoid; width: 100%; }
+  .figure .main-svg { max-width: 100%; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
