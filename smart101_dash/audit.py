@@ -41,6 +41,7 @@ class Action(StrEnum):
     FILTER_CHANGE = "filter_change"
     DOWNLOAD = "download"
     ACCESS_DENIED = "access_denied"
+    REPORT = "report"  # a report downloaded from the app (its session and format)
 
 
 class AuditError(RuntimeError):

@@ -30,12 +30,13 @@ from smart101_dash.panels.spec import Option, Panel, Widget
 from smart101_dash.runner import build_panel
 from smart101_dash.safe_text import escape_markdown
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut
+from smart101_dash.ui import paper
 from smart101_dash.ui.identity import Visitor, record
 
 log = logging.getLogger("smart101_dash")
 ARM_CHOICES = {"Both arms": None, "Group A (adults)": "GROUP A", "Group B (pediatric)": "GROUP B"}
-FILTER_KEYS = ("f_cut", "f_cohorts", "f_arm", "f_age", "f_diag", "f_disstat", "f_dontype",
-               "f_period")
+FILTER_KEYS = ("f_cut", "f_print", "f_cohorts", "f_arm", "f_age", "f_diag", "f_disstat",
+               "f_dontype", "f_period")
 NEWEST = ""  # the Data cut choice that follows the newest cut, whichever it is
 
 
@@ -48,6 +49,7 @@ class PageContext:
     viewer: Viewer
     page: str  # the page's key, as the audit trail names it
     options: dict[str, Any] = field(default_factory=dict)
+    print_view: bool = False  # tables drawn whole, as plain rows, for printing
 
 
 _navigation = threading.local()  # the visitor, while app.py runs a page through st.navigation
@@ -104,7 +106,10 @@ def page_start(page: str) -> PageContext:
     last = st.session_state.get("_smart101_cut")
     st.session_state["_smart101_cut"] = (st.session_state.get("f_cut", NEWEST), cut.fingerprint)
     filters = sidebar_filters(db, cut)
-    context = PageContext(db, cut, filters, SETTINGS, viewer, page)
+    paper.print_stylesheet()
+    print_view = paper.print_view_toggle()
+    paper.report_downloads(cut, viewer)
+    context = PageContext(db, cut, filters, SETTINGS, viewer, page, print_view=print_view)
     st.title("Smart-101 outcomes", anchor=False)
     # New data under the same choice (a new newest cut, or a cut's files replaced); not a
     # cut the user picked.
@@ -318,6 +323,8 @@ def draw_item(result: PanelResult, item: PanelItem, context: PageContext) -> Non
     st.markdown(f"#### {escape_markdown(item.title)}")
     if item.figure is not None:
         st.plotly_chart(item.figure, key=f"chart_{item.key}")
+    elif context.print_view:
+        paper.print_table(item.data)
     else:
         st.dataframe(item.data, hide_index=True, key=f"table_{item.key}",
                      height=table_height(item.data))

@@ -87,7 +87,7 @@ class Server:
 
 @pytest.fixture
 def export(tmp_path: Path) -> Path:
-    """A copy of the committed demo export, which a test may change."""
+    """A copy of the committed demo export (a folder of two cuts), which a test may change."""
     target = tmp_path / "export"
     shutil.copytree(ROOT / "data" / "demo", target)
     return target

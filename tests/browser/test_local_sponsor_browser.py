@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from conftest import ARTIFACTS, CHROMIUM_FLAGS, Server, wait_idle
 
+from smart101_dash.cuts import newest_cut
 from smart101_dash.panels.registry import PANELS
 
 TITLES = [panel.title for panel in PANELS] + ["Data quality"]
@@ -25,7 +26,7 @@ def server(export: Path) -> Iterator[Server]:
 def test_sponsor_sees_no_subject_id(chromium: str, server: Server, export: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    ids = set(pd.read_parquet(export / "adsl.parquet")["USUBJID"])
+    ids = set(pd.read_parquet(newest_cut(export) / "adsl.parquet")["USUBJID"])
     downloads = 0
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)

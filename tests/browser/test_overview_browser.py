@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from conftest import ARTIFACTS, wait_idle
 
+from smart101_dash.cuts import newest_cut
+
 
 def banner_counts(page: object) -> tuple[int, int]:
     text = page.inner_text("[data-testid=stMain]")
@@ -22,7 +24,7 @@ def banner_counts(page: object) -> tuple[int, int]:
 
 
 def adsl(export: Path) -> pd.DataFrame:
-    return pq.read_table(export / "adsl.parquet").to_pandas()
+    return pq.read_table(newest_cut(export) / "adsl.parquet").to_pandas()
 
 
 def download(page: object, index: int) -> pd.DataFrame:
@@ -34,6 +36,8 @@ def download(page: object, index: int) -> pd.DataFrame:
 
 
 def test_overview_renders_filters_and_downloads(page: object, export: Path) -> None:
+    page.locator("[data-testid=stSidebarNavLink]", has_text="Overview").first.click()
+    wait_idle(page)  # the first page is the safety summary
     subjects = adsl(export)
     n_treated = int((subjects["COHORT"] == "SMART101").sum())
     n_control = int((subjects["COHORT"] == "CONTROL").sum())
@@ -70,15 +74,15 @@ def test_overview_renders_filters_and_downloads(page: object, export: Path) -> N
 
 def test_new_export_shows_on_next_interaction(page: object, export: Path) -> None:
     before = banner_counts(page)
-    table = pq.read_table(export / "adsl.parquet")
+    table = pq.read_table(newest_cut(export) / "adsl.parquet")
     frame = table.to_pandas()
     extra = frame[frame["COHORT"] == "CONTROL"].head(3).copy()
     extra["USUBJID"] = extra["USUBJID"] + "-NEW"
     new = pd.concat([frame, extra], ignore_index=True)
     # Written beside the old file, then renamed over it: how a new cut arrives.
     pq.write_table(pa.Table.from_pandas(new, schema=table.schema, preserve_index=False),
-                   export / ".adsl.tmp")
-    os.replace(export / ".adsl.tmp", export / "adsl.parquet")
+                   newest_cut(export) / ".adsl.tmp")
+    os.replace(newest_cut(export) / ".adsl.tmp", newest_cut(export) / "adsl.parquet")
     page.get_by_text("Data quality").first.click()  # any interaction
     wait_idle(page)
     assert banner_counts(page) == (before[0], before[1] + 3)

@@ -1,0 +1,109 @@
+"""Paper: the print stylesheet of every page, the "Print view" that draws whole tables, and the
+sidebar's report downloads.
+
+A browser prints a Streamlit page badly by default: the sidebar and widgets print, the
+scrolling main area gives one page then blanks, and an interactive table prints only the rows
+in view. The stylesheet hides the sidebar, header, buttons and expanders and lets the main
+area flow over pages; with "Print view" on, tables are drawn as plain HTML tables, every row
+and column (the report, `report.py`, is the same tables for a whole session).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from smart101_dash.access import Permission, Viewer
+from smart101_dash.audit import Action
+from smart101_dash.report import chromium, table_html, write_report
+from smart101_dash.store import ExportCut
+
+PRINT_KEY = "f_print"
+PRINT_CSS = """
+<style>
+.smart101-print-table table { border-collapse: collapse; width: 100%; font-size: 0.8rem; }
+.smart101-print-table th, .smart101-print-table td { border: 1px solid #ccc;
+  padding: 2px 4px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+.smart101-print-table th { background: #f2f2f2; }
+@media print {
+  @page { size: A4; margin: 14mm 10mm; }
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+  [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+  [data-testid="stStatusWidget"], [data-testid="stExpander"], [data-testid="stPageLink"],
+  [data-testid="stDownloadButton"], [data-testid="stElementToolbar"], .stButton,
+  [data-testid="stWidgetLabel"], [data-testid="stHorizontalBlock"]:has(.stSelectbox),
+  [data-testid="stHorizontalBlock"]:has(.stCheckbox),
+  [data-testid="stHorizontalBlock"]:has([data-testid="stNumberInput"]) { display: none !important; }
+  html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"],
+  [data-testid="stMainBlockContainer"], .main, section.main {
+    overflow: visible !important; height: auto !important; position: static !important; }
+  [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0 !important; }
+  [data-testid="stPlotlyChart"] { break-inside: avoid; max-width: 100% !important; }
+  [data-testid="stPlotlyChart"] .main-svg { max-width: 100% !important; }
+  .smart101-print-table thead { display: table-header-group; }
+  .smart101-print-table tr { break-inside: avoid; }
+}
+</style>
+"""
+
+
+def print_stylesheet() -> None:
+    st.html(PRINT_CSS)
+
+
+def print_view_toggle() -> bool:
+    return bool(st.sidebar.toggle(
+        "Print view", key=PRINT_KEY,
+        help="Draws every table whole, as plain rows, for printing this page from the "
+             "browser (Ctrl+P). The sidebar, buttons and widgets are never printed."))
+
+
+def print_table(data: pd.DataFrame) -> None:
+    """A table as printed: every row and column, text escaped."""
+    st.html(f'<div class="smart101-print-table">{table_html(data)}</div>')
+
+
+def report_downloads(cut: ExportCut, viewer: Viewer) -> None:
+    """The sidebar's Report downloads: the sessions the viewer's role allows, HTML and (with
+    Chromium on the server) PDF, each built only when clicked, and audited."""
+    sessions = [s for s, allowed in (("closed", viewer.can(Permission.CLOSED_REPORT)),
+                                     ("open", viewer.can(Permission.AGGREGATE))) if allowed]
+    if not sessions or not viewer.can(Permission.DOWNLOAD):
+        return
+    st.sidebar.subheader("Report", anchor=False)
+    formats = ("html", "pdf") if chromium() else ("html",)
+    for session in sessions:
+        for fmt in formats:
+            st.sidebar.download_button(
+                f"{session.capitalize()} session ({fmt.upper()})",
+                _builder(cut, viewer, session, fmt),
+                file_name=f"smart101-{cut.cutoff}-{session}-session.{fmt}",
+                mime="text/html" if fmt == "html" else "application/pdf",
+                on_click="ignore", key=f"report_{session}_{fmt}",
+                help="The whole report of this cut: every page's figures and tables"
+                     + (" by cohort and arm (DSMB closed session)." if session == "closed"
+                        else ", pooled over cohorts and arms (no comparison)."))
+    if "pdf" not in formats:
+        st.sidebar.caption("PDF: the server has no Chromium; the HTML prints the same.")
+
+
+def _builder(cut: ExportCut, viewer: Viewer, session: str, fmt: str) -> Callable[[], bytes]:
+    def build() -> bytes:
+        from smart101_dash.ui.identity import audit_log  # no Streamlit call: runs off-script
+
+        with tempfile.TemporaryDirectory() as folder:
+            written = write_report(cut.export_dir, Path(folder), viewer, session,
+                                   pdf=fmt == "pdf")
+            path = written.pdf if fmt == "pdf" else written.html
+            if path is None:
+                raise RuntimeError(written.note)
+            data = path.read_bytes()
+        audit_log().append(viewer, Action.REPORT, page="report", export=cut.fingerprint,
+                           detail=f"{session} session, {fmt}")
+        return data
+
+    return build
