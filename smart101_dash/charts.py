@@ -380,9 +380,9 @@ def stopping_rules_figure(accruals: list[tuple[str, str, pd.DataFrame]]) -> Spec
     cols = min(len(accruals), 2)
     rows = math.ceil(len(accruals) / cols)
     traces, notes = [], []
-    layout: dict[str, Any] = dict(height=140 + 300 * rows,
-                                  legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0,
-                                              yref="container"))
+    # No legend: the caption under the chart says which line is which (a legend would sit on
+    # the titles of the top row).
+    layout: dict[str, Any] = dict(height=120 + 300 * rows, showlegend=False)
     for i, ((title, status, accrual), (x_domain, y_domain)) in enumerate(
             zip(accruals, _grid(len(accruals), cols, 0.1, 0.2), strict=True)):
         n = "" if i == 0 else str(i + 1)

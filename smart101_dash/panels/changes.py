@@ -18,6 +18,7 @@ from smart101_dash.config import Settings
 from smart101_dash.cuts import earlier_cut, sibling_cuts
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.common import cohort_counts
 from smart101_dash.panels.curves import landmark_rows
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.store import Database, ExportCut, Query
@@ -87,7 +88,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     compared = (f"Compared: this cut ({cut.cutoff}) with the {label} (export "
                 f"{old.fingerprint}).")
     return PanelResult(TITLE, cut, filters, tuple(items), messages=tuple(messages),
-                       definitions=(compared,))
+                       n_per_group=cohort_counts(db, cut, filters), definitions=(compared,))
 
 
 def summary_table(counts: pd.DataFrame, changes: tuple[str, ...], settings: Settings

@@ -43,6 +43,11 @@ SELECT USUBJID, HSCTDT FROM adsl
 WHERE COHORT = 'SMART101' AND TRTSDT IS NOT NULL AND HSCTDT IS NOT NULL
   AND ($arm IS NULL OR ARM = $arm)"""
 
+INFUSED_SQL = """\
+SELECT ARM AS arm, count(*) AS n FROM adsl
+WHERE COHORT = 'SMART101' AND TRTSDT IS NOT NULL AND HSCTDT IS NOT NULL
+GROUP BY ARM ORDER BY ARM"""
+
 # An analysis endpoint by the rule's day: the event (status 1) by the day; known on the day of
 # the event or of a competing event (status 2) by the day, or on the day itself when followed
 # that far.
@@ -79,7 +84,10 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
             Level.ERROR, f"The stopping rules cannot be read: {exc}"),))
     results, queries = evaluate_rules(db, cut, settings, monitoring)
     table = rules_table(results)
-    base = PanelResult(TITLE, cut, filters)
+    infused = db.query(cut, Query(INFUSED_SQL))
+    n_per_group = {f"{r.arm} infused": int(r.n) for r in infused.itertuples()}
+    # The rules ignore the sidebar: the footer says so rather than print its filters.
+    base = PanelResult(TITLE, cut, Filters(), n_per_group=n_per_group)
     figure = with_footer(stopping_rules_figure(
         [(r.rule.title, r.status.value, r.accrual) for r in results
          if r.status.value != "not evaluable"]), base.footer)
@@ -103,7 +111,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "Observed events (solid) against the fewest events that would cross each "
                   "rule at that number of evaluable patients (dashed)."),
     )
-    return PanelResult(TITLE, cut, filters, items, messages=tuple(messages), definitions=(
+    return PanelResult(TITLE, cut, Filters(), items, messages=tuple(messages),
+                       n_per_group=n_per_group, definitions=(
         f"Rules from {monitoring.path}" + (" (an example)." if monitoring.example else "."),
         *(f"{r.title}: {ENDPOINTS[r.endpoint]} by day {r.day}, {POPULATIONS[r.population]}; "
           f"{r.boundary.describe()}." for r in monitoring.rules)))
