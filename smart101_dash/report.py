@@ -34,7 +34,7 @@ from smart101_dash import __version__
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.config import SETTINGS, Settings
 from smart101_dash.filters import Filters
-from smart101_dash.panels.base import PanelItem, PanelResult
+from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.runner import build_panel
 from smart101_dash.store import Database, DatasetUnavailable
@@ -99,14 +99,8 @@ def _results(db: Database, cut: Any, viewer: Viewer, session: str, previous: str
             results.append(build_panel(panel, db, cut, Filters(), settings, viewer, options))
         except DatasetUnavailable as exc:
             results.append(PanelResult(panel.title, cut, Filters(), messages=(
-                _message(exc.describe(with_examples=False)),)))
+                Message(Level.WARNING, exc.describe(with_examples=False)),)))
     return results
-
-
-def _message(text: str) -> Any:
-    from smart101_dash.panels.base import Level, Message
-
-    return Message(Level.WARNING, text)
 
 
 def render(results: list[PanelResult], cut: Any, session: str, settings: Settings,

@@ -153,6 +153,13 @@ def test_filters_and_choices(cuts: Path) -> None:
         build(cuts, previous="2020-01-01")
 
 
+def test_the_earliest_cut_has_nothing_to_compare(cuts: Path) -> None:
+    db = Database()
+    earliest = db.load(cuts / "2026-06-30")
+    result = build_panel(panel("changes"), db, earliest, Filters(), SETTINGS, DSMB)
+    assert not result.items and "is the earliest of this export" in result.messages[0].text
+
+
 def test_a_single_cut_says_there_is_nothing_to_compare(tmp_path: Path) -> None:
     db = Database()
     export = write_export(tmp_path / "export")

@@ -45,10 +45,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     chosen = earlier_cut(cut.export_dir) if previous == EARLIER else next(
         (c for c in sibling_cuts(cut.export_dir) if c.label == previous), None)
     if chosen is None:
-        text = ("This export holds a single cut: there is no earlier cut to compare with. "
+        several = len(sibling_cuts(cut.export_dir)) > 1
+        text = (f"No cut named {previous!r} in this export." if previous != EARLIER else
+                f"The cut shown ({cut.cutoff}) is the earliest of this export: there is no "
+                "earlier cut to compare it with." if several else
+                "This export holds a single cut: there is no earlier cut to compare with. "
                 "An export folder may hold one sub-folder per cut, named by its cut-off date "
-                "(docs/data-contract.md)." if previous == EARLIER
-                else f"No cut named {previous!r} in this export.")
+                "(docs/data-contract.md).")
         return PanelResult(TITLE, cut, filters, messages=(Message(Level.INFO, text),))
     old = db.load(chosen.path)
     old.require("adsl")
