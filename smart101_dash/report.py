@@ -2,7 +2,8 @@
 session.
 
 Closed session (the DSMB; the `closed_report` permission): every page's figures and tables by
-cohort and arm, with the subject-level listings the viewer may see. Open session
+cohort, then the outcome pages again for each arm against the controls of its age group, with
+the subject-level listings the viewer may see. Open session
 (investigators and sponsor): the safety summary pooled over cohorts and arms and the stopping
 rules, no comparison. Both: a title page (study, cut-off, export fingerprint, app version,
 settings, generation time, session), a table of contents, each panel's definitions, footer,
@@ -21,7 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ SESSIONS = ("open", "closed")
 CONFIDENTIAL = "CONFIDENTIAL: DSMB closed session"
 CHROMIUM_ENV = "SMART101_CHROMIUM"
 OPEN_PANELS = ("safety", "stopping_rules")  # pooled safety, and the rules (SMART101 only)
+# The closed report repeats the outcome pages for each arm against the controls of its age
+# group (the app's Arm filter): "everything by cohort and arm".
+ARM_PANELS = ("cd4_reconstitution", "gvhd", "infections", "adverse_events", "survival")
+ARMS = ("GROUP A", "GROUP B")
 FIGURE_WIDTH = 700  # px at 96 per inch: 185 mm
 
 
@@ -95,12 +100,25 @@ def _results(db: Database, cut: Any, viewer: Viewer, session: str, previous: str
             options["pooled"] = True
         if panel.key == "changes" and previous:
             options["previous"] = previous
-        try:
-            results.append(build_panel(panel, db, cut, Filters(), settings, viewer, options))
-        except DatasetUnavailable as exc:
-            results.append(PanelResult(panel.title, cut, Filters(), messages=(
-                Message(Level.WARNING, exc.describe(with_examples=False)),)))
+        results.append(_built(panel, db, cut, Filters(), settings, viewer, options))
+    if session == "closed":
+        for arm in ARMS:
+            for panel in (p for p in PANELS if p.key in ARM_PANELS):
+                result = _built(panel, db, cut, Filters(arm=arm), settings, viewer, {})
+                title = f"{result.title}: {settings.study.arm_label(arm)} and the controls " \
+                        "of its age group"
+                results.append(replace(result, title=title))
     return results
+
+
+def _built(panel: Any, db: Database, cut: Any, filters: Filters, settings: Settings,
+           viewer: Viewer, options: dict[str, Any]) -> PanelResult:
+    """A panel's result, or its title with the reason it could not be built."""
+    try:
+        return build_panel(panel, db, cut, filters, settings, viewer, options)
+    except DatasetUnavailable as exc:
+        return PanelResult(panel.title, cut, filters, messages=(
+            Message(Level.WARNING, exc.describe(with_examples=False)),))
 
 
 def render(results: list[PanelResult], cut: Any, session: str, settings: Settings,

@@ -16,7 +16,7 @@ from smart101_dash.access import AccessDenied, load_roles
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import PANELS
-from smart101_dash.report import CONFIDENTIAL, write_report
+from smart101_dash.report import ARM_PANELS, CONFIDENTIAL, write_report
 from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
 
@@ -32,17 +32,25 @@ def closed(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 
 def expected_rows() -> list[int]:
-    """Every table of every panel, as the pages build them for the dsmb role, in order."""
+    """Every table of every panel, as the pages build them for the dsmb role, in order; then
+    the outcome pages with each arm chosen."""
     db = Database()
     cut = db.load(DEMO)
-    return [len(item.data) for panel in PANELS
+    rows = [len(item.data) for panel in PANELS
             for item in build_panel(panel, db, cut, Filters(), SETTINGS, DSMB).items]
+    for arm in ("GROUP A", "GROUP B"):
+        rows += [len(item.data) for panel in PANELS if panel.key in ARM_PANELS
+                 for item in build_panel(panel, db, cut, Filters(arm=arm), SETTINGS,
+                                         DSMB).items]
+    return rows
 
 
 def test_html_offline_whole_tables_and_figures(closed: object, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    assert len(closed.sections) == len(PANELS) and closed.sections[0] == "Safety summary"
+    assert len(closed.sections) == len(PANELS) + 2 * len(ARM_PANELS)
+    assert closed.sections[0] == "Safety summary"
+    assert closed.sections[-1].endswith("Group B (pediatric) and the controls of its age group")
     leaving, errors = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
