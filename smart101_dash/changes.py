@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from smart101_dash.filters import with_population
 from smart101_dash.sql import quote_identifier
+from smart101_dash.store import ExportCut
 
 # Each dataset's record key, and the values whose change means a re-adjudication (a date or
 # a grade read differently; a value missing before and known now is a new event instead).
@@ -32,6 +33,14 @@ CHANGES = ("Newly enrolled", "Newly transplanted", "Newly infused", "New death",
 NEEDS = {"New SAE": "adae", "New grade 3+ AE": "adae", "Higher maximum aGvHD grade": "adgvhd",
          "New chronic GvHD": "adgvhd", "New grade 3 infection": "adinf"}
 ROMAN = "CASE {} WHEN 0 THEN '0' WHEN 1 THEN 'I' WHEN 2 THEN 'II' WHEN 3 THEN 'III' ELSE 'IV' END"
+
+
+def comparable(new: ExportCut, old: ExportCut) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The changes two cuts can be compared on, and the datasets usable in both (adsl first):
+    a change whose dataset is unusable in either cut is left out."""
+    usable = ("adsl", *(d for d in ("adae", "adgvhd", "adinf")
+                        if new.report.is_usable(d) and old.report.is_usable(d)))
+    return tuple(c for c in CHANGES if NEEDS.get(c, "adsl") in usable), usable
 
 
 def _subject_changes(old: str) -> dict[str, str]:

@@ -13,7 +13,12 @@ import pandas as pd
 
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.analysis import analysis_tables
-from smart101_dash.changes import CHANGES, NEEDS, record_changes_sql, subject_changes_sql
+from smart101_dash.changes import (
+    CHANGES,
+    comparable,
+    record_changes_sql,
+    subject_changes_sql,
+)
 from smart101_dash.config import Settings
 from smart101_dash.cuts import earlier_cut, sibling_cuts
 from smart101_dash.filters import Filters
@@ -55,9 +60,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         return PanelResult(TITLE, cut, filters, messages=(Message(Level.INFO, text),))
     old = db.load(chosen.path)
     old.require("adsl")
-    usable = {d for d in ("adae", "adgvhd", "adinf")
-              if cut.report.is_usable(d) and old.report.is_usable(d)}
-    changes = tuple(c for c in CHANGES if NEEDS.get(c, "adsl") in usable | {"adsl"})
+    changes, usable = comparable(cut, old)
     skipped = [c for c in CHANGES if c not in changes]
     messages = [Message(Level.WARNING, f"Not compared: {', '.join(skipped)} (their dataset is "
                                        "not usable in one of the two cuts).")] if skipped else []
@@ -77,7 +80,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     if viewer.can(Permission.SUBJECT_LEVEL):
         q_subjects = Query(subject_changes_sql(old.schema, changes), filters.params(),
                            subject_level=True)
-        q_records = Query(record_changes_sql(old.schema, ("adsl", *sorted(usable))),
+        q_records = Query(record_changes_sql(old.schema, usable),
                           filters.params(), subject_level=True)
         items += [
             PanelItem("changes_subjects", "The subjects of each change",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from smart101_dash.access import Viewer
 from smart101_dash.analysis import analysis_tables
-from smart101_dash.changes import CHANGES, NEEDS, subject_changes_sql
+from smart101_dash.changes import comparable, subject_changes_sql
 from smart101_dash.config import Settings
 from smart101_dash.cuts import earlier_cut
 from smart101_dash.filters import Filters, with_population
@@ -178,9 +178,7 @@ def _changes(db: Database, cut: ExportCut, filters: Filters, spread: object,
         messages.append(Message(Level.WARNING, f"The cut of {chosen.label} has no usable "
                                                "adsl: no changes shown."))
         return []
-    usable = {d for d in ("adae", "adgvhd", "adinf")
-              if cut.report.is_usable(d) and old.report.is_usable(d)} | {"adsl"}
-    changes = tuple(c for c in CHANGES if NEEDS.get(c, "adsl") in usable)
+    changes, _ = comparable(cut, old)
     query = Query(subject_changes_sql(old.schema, changes, counted=True), filters.params())
     counts = db.query(cut, query)
     rows = []
