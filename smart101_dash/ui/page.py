@@ -137,6 +137,16 @@ def cut_picker(cuts: list[CutFolder]) -> Path:
     return newest.path if label == NEWEST else by_label[label]
 
 
+def period_within(chosen: Any, before: Any, whole: tuple[Any, Any]) -> tuple[Any, Any]:
+    """The enrollment period to show in a cut whose enrollment runs over `whole`: the whole
+    range when nothing was chosen (or the whole range of the cut shown before, `before`),
+    else the choice cut to the range (a cut picked, or a new cut, can have another range)."""
+    if not isinstance(chosen, tuple) or len(chosen) != 2 or chosen == before:
+        return whole
+    start, end = max(chosen[0], whole[0]), min(chosen[1], whole[1])
+    return (start, end) if start <= end else whole
+
+
 def sidebar_filters(db: Database, cut: ExportCut) -> Filters:
     sb = st.sidebar
     sb.header("Filters", anchor=False)
@@ -159,7 +169,10 @@ def sidebar_filters(db: Database, cut: ExportCut) -> Filters:
     first, last = enrollment_range(db, cut)
     enrolled_from = enrolled_to = None
     if first is not None and last is not None:
-        st.session_state.setdefault("f_period", (first, last))
+        st.session_state["f_period"] = period_within(st.session_state.get("f_period"),
+                                                     st.session_state.get("_f_period_range"),
+                                                     (first, last))
+        st.session_state["_f_period_range"] = (first, last)
         period = sb.date_input("Enrollment period", min_value=first,
                                max_value=last, key="f_period")
         if isinstance(period, tuple) and len(period) == 2:
