@@ -3,6 +3,8 @@ and the comparison page following the choice."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import ROOT, plain
 from streamlit.testing.v1 import AppTest
@@ -36,3 +38,22 @@ def test_pick_a_cut(at: AppTest) -> None:
     assert not [s for s in at.success if "new data cut" in plain(s.value)]
     at.switch_page("pages/overview.py").run()
     assert "cut-off **2026-06-30**" in banner(at)  # the choice holds across pages
+
+
+def test_a_choice_the_picked_cut_lacks_is_dropped(at: AppTest, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two cuts whose donor types differ: HAPLO only in the later one. (Streamlit drops a
+    # multiselect value its new options lack; this keeps it so.)
+    from export_factory import adsl_rows, to_table, valid_tables, write_export
+
+    later = adsl_rows()
+    earlier = [{**r, "DONTYPE": "MUD" if r["DONTYPE"] == "HAPLO" else r["DONTYPE"]}
+               for r in later]
+    write_export(tmp_path / "2025-06-30", {**valid_tables(), "adsl": to_table("adsl", later)})
+    write_export(tmp_path / "2025-03-31", {**valid_tables(), "adsl": to_table("adsl", earlier)})
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    at.run()
+    at.sidebar.multiselect(key="f_dontype").set_value(["HAPLO"]).run()
+    at.sidebar.selectbox(key="f_cut").set_value("2025-03-31").run()
+    assert not at.exception
+    assert at.sidebar.multiselect(key="f_dontype").value == []
