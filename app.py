@@ -33,6 +33,7 @@ else:
                      default=i == 0) for i, panel in enumerate(PANELS)]
     pages.append(st.Page("pages/data_quality.py", title="Data quality",
                          icon=":material/fact_check:"))
+    pages.append(st.Page("pages/reports.py", title="Reports", icon=":material/print:"))
     if review_pages.may_audit(visitor.viewer):
         pages.append(st.Page("pages/audit.py", title="Audit", icon=":material/policy:"))
 

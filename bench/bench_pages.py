@@ -69,7 +69,7 @@ def export_with(controls: int) -> Path:
     return path
 
 
-def server_times(export: Path, runs: int) -> dict[str, tuple[float, float, float]]:
+def server_times(export: Path, runs: int) -> dict[str, tuple[float, float, float | None]]:
     viewer = load_roles().viewer("benchmark", "dsmb")
     db = Database()
     cut = db.load(export)
@@ -84,9 +84,10 @@ def server_times(export: Path, runs: int) -> dict[str, tuple[float, float, float
             build_panel(panel, db, cut, filters, SETTINGS, viewer)  # type: ignore[arg-type]
 
         turn, floor_turn = itertools.cycle(FILTERS), itertools.cycle(FILTERS)
-        direct = FLOORS[panel.key]
+        direct = FLOORS.get(panel.key)  # the DSMB review's pages have no floor of their own
         out[panel.key] = (median_ms(lambda: build(Filters()), runs),
                           median_ms(lambda turn=turn: build(next(turn)), runs),
+                          None if direct is None else
                           median_ms(lambda t=floor_turn, d=direct: d(con, next(t)), runs))
     db.close()
     con.close()
@@ -286,8 +287,9 @@ def main() -> None:
             rule += "---|---|---|---|"
         say(f"\n{header}\n{rule}")
         for key, (first, change, direct) in server.items():
-            row = (f"| {key} | {first:.0f} ms | {change:.0f} ms | {direct:.0f} ms | "
-                   f"{change / direct:.1f} |")
+            floor = ("- | - |" if direct is None else
+                     f"{direct:.0f} ms | {change / direct:.1f} |")
+            row = f"| {key} | {first:.0f} ms | {change:.0f} ms | {floor}"
             if browser:
                 new, again = browser[key]
                 row += (f" {new:.0f} ms | {new / trivial:.1f} | {again:.0f} ms | "

@@ -108,7 +108,6 @@ def page_start(page: str) -> PageContext:
     filters = sidebar_filters(db, cut)
     paper.print_stylesheet()
     print_view = paper.print_view_toggle()
-    paper.report_downloads(cut, viewer)
     context = PageContext(db, cut, filters, SETTINGS, viewer, page, print_view=print_view)
     st.title("Smart-101 outcomes", anchor=False)
     # New data under the same choice (a new newest cut, or a cut's files replaced); not a

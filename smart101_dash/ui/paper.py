@@ -1,5 +1,5 @@
 """Paper: the print stylesheet of every page, the "Print view" that draws whole tables, and the
-sidebar's report downloads.
+Reports page's downloads.
 
 A browser prints a Streamlit page badly by default: the sidebar and widgets print, the
 scrolling main area gives one page then blanks, and an interactive table prints only the rows
@@ -68,27 +68,32 @@ def print_table(data: pd.DataFrame) -> None:
 
 
 def report_downloads(cut: ExportCut, viewer: Viewer) -> None:
-    """The sidebar's Report downloads: the sessions the viewer's role allows, HTML and (with
+    """The Reports page's downloads: the sessions the viewer's role allows, HTML and (with
     Chromium on the server) PDF, each built only when clicked, and audited."""
     sessions = [s for s, allowed in (("closed", viewer.can(Permission.CLOSED_REPORT)),
                                      ("open", viewer.can(Permission.AGGREGATE))) if allowed]
     if not sessions or not viewer.can(Permission.DOWNLOAD):
+        st.info("Your role may not download reports.")
         return
-    st.sidebar.subheader("Report", anchor=False)
     formats = ("html", "pdf") if chromium() else ("html",)
+    about = {"closed": "For the DSMB's closed session: every page by cohort, then the outcome "
+                       "pages for each arm with the controls of its age group; subject-level "
+                       "listings; \"CONFIDENTIAL: DSMB closed session\" on every page.",
+             "open": "For investigators and the sponsor: the safety summary pooled over "
+                     "cohorts and arms and the stopping rules; no comparison."}
     for session in sessions:
-        for fmt in formats:
-            st.sidebar.download_button(
+        st.markdown(f"#### {session.capitalize()} session")
+        st.caption(about[session])
+        for fmt, column in zip(formats, st.columns(len(formats) + 2), strict=False):
+            column.download_button(
                 f"{session.capitalize()} session ({fmt.upper()})",
                 _builder(cut, viewer, session, fmt),
                 file_name=f"smart101-{cut.cutoff}-{session}-session.{fmt}",
                 mime="text/html" if fmt == "html" else "application/pdf",
-                on_click="ignore", key=f"report_{session}_{fmt}",
-                help="The whole report of this cut: every page's figures and tables"
-                     + (" by cohort and arm (DSMB closed session)." if session == "closed"
-                        else ", pooled over cohorts and arms (no comparison)."))
+                on_click="ignore", key=f"report_{session}_{fmt}")
     if "pdf" not in formats:
-        st.sidebar.caption("PDF: the server has no Chromium; the HTML prints the same.")
+        st.caption("PDF: the server has no Chromium; the HTML file prints the same from any "
+                   "browser.")
 
 
 def _builder(cut: ExportCut, viewer: Viewer, session: str, fmt: str) -> Callable[[], bytes]:

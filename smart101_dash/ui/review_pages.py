@@ -11,6 +11,7 @@ import streamlit as st
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.audit import FIELDS, Action, audit_dir, read_records, verify
 from smart101_dash.safe_text import escape_markdown, spreadsheet_safe
+from smart101_dash.ui import paper
 from smart101_dash.ui.identity import audit_log
 from smart101_dash.ui.page import (
     PageContext,
@@ -70,6 +71,18 @@ def findings_download(context: PageContext, table: pd.DataFrame) -> Callable[[],
                            rows=len(table), detail="validation findings")
         return spreadsheet_safe(table).to_csv(index=False).encode("utf-8")
     return payload
+
+
+def reports_page() -> None:
+    """The DSMB report of the cut shown, as the viewer's role allows (report.py)."""
+    context = page_start("reports")
+    st.subheader("Reports", anchor=False)
+    st.caption(f"The whole report of the cut of {escape_markdown(context.cut.cutoff)} (export "
+               f"{escape_markdown(context.cut.fingerprint)}), for all patients: built when "
+               "you click, which takes up to half a minute. The same files come from "
+               "`python -m smart101_dash report`.")
+    audit_view(context, rows=0)
+    paper.report_downloads(context.cut, context.viewer)
 
 
 def audit_page() -> None:

@@ -11,7 +11,8 @@ from smart101_dash.panels.registry import PANELS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every data page, made from the panel registry (plus Data quality, which is not a panel).
-PAGES = [f"pages/{panel.key}.py" for panel in PANELS] + ["pages/data_quality.py"]
+PAGES = [f"pages/{panel.key}.py" for panel in PANELS] + ["pages/data_quality.py",
+                                                     "pages/reports.py"]
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 

@@ -1,6 +1,6 @@
 """Printing each page from the browser (Chromium's page.pdf, as Ctrl+P would): no sidebar or
 widgets on paper, every table whole with "Print view" and within the page width, no blank
-page; and the sidebar's report download gives the report file."""
+page; and the Reports page's download gives the report file."""
 
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ def test_printed_page(page: object, server: object, panel: object) -> None:
     assert result.title in text
 
 
-def test_report_download_in_the_sidebar(page: object) -> None:
+def test_report_download_from_the_reports_page(page: object) -> None:
+    page.locator("[data-testid=stSidebarNavLink][href$='/reports']").first.click()
+    wait_idle(page)
     with page.expect_download(timeout=180_000) as download:
-        page.locator("[data-testid=stSidebar] button",
-                     has_text="Closed session (HTML)").first.click()
+        page.locator("[data-testid=stMain] button", has_text="Closed session (HTML)").first.click()
     path = ARTIFACTS / "report-from-app.html"
     download.value.save_as(path)
     text = path.read_text()
