@@ -30,22 +30,24 @@ import pandas as pd
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
 from smart101_dash.config import EndpointSettings
-from smart101_dash.contract import INFECTION_CATEGORIES
+from smart101_dash.contract import INFECTION_CATEGORIES, LYMPHOCYTE_PARAMS
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.store import Database, ExportCut, Query
 
 # The adsl columns every endpoint derivation takes.
 ADSL_COLUMNS = ("USUBJID, COHORT, ARM, AGEGR1, HSCTDT, TRTSDT, DCUTDT, LSTALVDT, DTHFL, DTHDT, "
-                "DTHCAUS, RLPSDT")
+                "DTHCAUS, RLPSDT, ANCRDT, PLTRDT, GFDT, GFTYPE")
+LYMPHOCYTES = "['" + "', '".join(LYMPHOCYTE_PARAMS) + "']"
 INPUTS_SQL = {
     "adsl": f"SELECT {ADSL_COLUMNS} FROM adsl WHERE HSCTDT IS NOT NULL ORDER BY USUBJID",
-    "adgvhd": ("SELECT USUBJID, ADT, SKINSTG, LIVERSTG, UGISTG, LGISTG, AGVHDGR, CGVHDSEV "
-               "FROM adgvhd ORDER BY USUBJID, ADT"),
+    "adgvhd": ("SELECT USUBJID, ADT, SKINSTG, LIVERSTG, UGISTG, LGISTG, AGVHDGR, CGVHDSEV, "
+               "CGVHDIST FROM adgvhd ORDER BY USUBJID, ADT"),
     # Several counts of a subset on one day count as their mean (as the derivations do): the
     # reduction runs here, on every lab row, so only one row a subject, subset and day
     # leaves DuckDB.
     "labs": ("SELECT USUBJID, PARAMCD, ADT, avg(AVAL) AS AVAL FROM adlb "
-             "WHERE AVAL IS NOT NULL AND NOT isnan(AVAL) AND ADT IS NOT NULL "
+             f"WHERE list_contains({LYMPHOCYTES}, PARAMCD) "
+             "AND AVAL IS NOT NULL AND NOT isnan(AVAL) AND ADT IS NOT NULL "
              "GROUP BY USUBJID, PARAMCD, ADT ORDER BY USUBJID, PARAMCD, ADT"),
     "adinf": ("SELECT USUBJID, INFSEQ, ASTDT, INFCAT, PATHOGEN, INFSITE, INFSEV, VIRREACT "
               "FROM adinf ORDER BY USUBJID, ASTDT"),
@@ -62,17 +64,46 @@ INPUTS_SQL = {
 }
 NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",),
          "adverse_events": ("adsl", "adae")}
+# Daily ANC, read only when adsl has no ANCRDT: neutrophil recovery is then derived from it.
+ANC_SQL = ("SELECT USUBJID, ADT, avg(AVAL) AS AVAL FROM adlb "
+           "WHERE PARAMCD = 'ANC' AND AVAL IS NOT NULL AND NOT isnan(AVAL) AND ADT IS NOT NULL "
+           "GROUP BY USUBJID, ADT ORDER BY USUBJID, ADT")
 SUBSET_ORDER = "['" + "', '".join(endpoints.LYMPHOCYTE_ORDER) + "']"
 
 # An endpoint as the estimators need it: subjects counted by group, day and status (`n`), so
 # the rows are bounded by the days of follow-up, not by the number of subjects.
+# `before_start`: the subject is not counted from the landmark day (no landmark: NULL, never):
+# not followed to the day, or the event (or a competing one) on or before it. As treated,
+# SMART101 patients not infused are left out.
 ADTTE_SQL = with_population("""\
-SELECT t.PARAMCD, p.COHORT AS "group", t.time, t.status, count(*) AS n
+SELECT t.PARAMCD, p.COHORT AS "group", t.time, t.status,
+       coalesce(t.time < $landmark_day OR (t.time = $landmark_day AND t.status > 0), false)
+           AS before_start,
+       count(*) AS n
 FROM adtte t
 JOIN population p USING (USUBJID)
 WHERE list_contains($paramcds, t.PARAMCD)
+  AND NOT ($as_treated AND p.COHORT = 'SMART101' AND p.TRTSDT IS NULL)
 GROUP BY ALL
 ORDER BY t.PARAMCD, "group" DESC, t.time, t.status""")
+
+# Graft failures by type (PRIMARY, SECONDARY; NULL: type not given) among the GF events.
+GRAFT_FAILURE_SQL = with_population("""\
+SELECT p.COHORT AS "group", p.GFTYPE AS type, count(*) AS patients
+FROM adtte t
+JOIN population p USING (USUBJID)
+WHERE t.PARAMCD = 'GF' AND t.status = 1
+  AND NOT ($as_treated AND p.COHORT = 'SMART101' AND p.TRTSDT IS NULL)
+GROUP BY ALL
+ORDER BY "group" DESC, type""")
+
+# Deaths (day 0 to the cut-off) by cohort, arm, category of cause and period.
+DEATH_CAUSES_SQL = with_population("""\
+SELECT p.COHORT AS cohort, p.ARM AS arm, d.category, d.period, count(*) AS patients
+FROM deaths d
+JOIN population p USING (USUBJID)
+GROUP BY ALL
+ORDER BY ALL""")
 
 # Infections as counts (rows bounded by days and categories, not by subjects): the days at
 # risk, the episodes per day, and episodes and patients per category and grade (NULL: all
@@ -184,7 +215,7 @@ class Parameter:
     derive: Derive
 
 
-def _parameters(ep: EndpointSettings) -> tuple[Parameter, ...]:
+def _parameters(ep: EndpointSettings, cut: ExportCut) -> tuple[Parameter, ...]:
     acute_window = max(ep.agvhd_windows_days)
     params = [
         Parameter("OS", (), lambda d, s: endpoints.overall_survival(d["adsl"], s)),
@@ -205,6 +236,22 @@ def _parameters(ep: EndpointSettings) -> tuple[Parameter, ...]:
             endpoints.first_infection(d["adsl"], d["adinf"], s,
                                       category=None if c == "ALL" else c,
                                       window_days=s.follow_up_days))))
+    chronic = "systemic" if cut.has_column("adgvhd", "CGVHDIST") else "moderate_severe"
+    params.append(Parameter("GRFS", ("adgvhd",), lambda d, s: (
+        endpoints.gvhd_relapse_free_survival(d["adsl"], d["adgvhd"], s, chronic=chronic))))
+    # Engraftment and graft failure where the export sends their dates (NEUTR also from
+    # daily ANC: the input "anc" then holds the derived dates).
+    if cut.has_column("adsl", "ANCRDT"):
+        params.append(Parameter("NEUTR", (), lambda d, s: endpoints.neutrophil_engraftment(
+            d["adsl"], s)))
+    else:
+        params.append(Parameter("NEUTR", ("anc",), lambda d, s: endpoints.neutrophil_engraftment(
+            d["adsl"].assign(ANCRDT=d["adsl"]["USUBJID"].map(d["anc"]).to_numpy()), s)))
+    if cut.has_column("adsl", "PLTRDT"):
+        params.append(Parameter("PLTR", (), lambda d, s: endpoints.platelet_engraftment(
+            d["adsl"], s)))
+    if cut.has_column("adsl", "GFDT"):
+        params.append(Parameter("GF", (), lambda d, s: endpoints.graft_failure(d["adsl"], s)))
     return tuple(params)
 
 
@@ -231,6 +278,59 @@ class InfectionCounts:
 
 
 @dataclass(frozen=True)
+class Start:
+    """Where a time-to-event comparison starts: the landmark day (None: the transplant, day
+    0) and whether SMART101 counts as infused (as treated) or as enrolled (intention to
+    treat). Days are counted from the transplant either way."""
+
+    landmark_day: int | None = None
+    as_treated: bool = False
+
+    def __post_init__(self) -> None:
+        if self.landmark_day is not None and self.landmark_day < 1:
+            raise ValueError(f"the landmark day must be 1 or later, got {self.landmark_day}")
+
+    @classmethod
+    def of(cls, landmark: bool, landmark_day: int, as_treated: bool) -> Start:
+        """From a page's options."""
+        return cls(int(landmark_day) if landmark else None, bool(as_treated))
+
+    def params(self) -> dict[str, object]:
+        return {"landmark_day": self.landmark_day, "as_treated": self.as_treated}
+
+    def describe(self) -> str:
+        """The definition in force, in words (printed on every time-to-event page)."""
+        population = ("SMART101 as infused (as treated: patients not infused are left out)"
+                      if self.as_treated else
+                      "SMART101 as enrolled (intention to treat: every transplanted patient)")
+        if self.landmark_day is None:
+            return f"From the transplant (day 0); {population}."
+        day = self.landmark_day
+        return (f"From landmark day {day}: only patients alive, followed and free of the "
+                f"endpoint's event (and of its competing event) at day {day} count, so the "
+                f"estimates are conditional on reaching day {day}; days still counted from "
+                f"the transplant; {population}.")
+
+
+@dataclass(frozen=True)
+class EndpointRead:
+    """Endpoints of a population, read in one query: the rows each estimator takes (group,
+    time, status, n) from the start in force, and per endpoint the subjects the landmark left
+    out, by group."""
+
+    rows: dict[str, pd.DataFrame]
+    left_out: dict[str, dict[str, int]]
+    query: Query
+    start: Start
+
+    def __getitem__(self, code: str) -> pd.DataFrame:
+        return self.rows[code]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.rows
+
+
+@dataclass(frozen=True)
 class AnalysisTables:
     """The analysis schema of one cut and one set of endpoint settings."""
 
@@ -238,34 +338,56 @@ class AnalysisTables:
     schema: str
     parameters: frozenset[str]  # the PARAMCDs derived (those whose datasets are usable)
     grades: bool  # adgvhd_grade exists
+    # How an endpoint was derived when the export lacked a column (PARAMCD, text).
+    notes: tuple[tuple[str, str], ...] = ()
+
+    def note(self, code: str) -> str | None:
+        return dict(self.notes).get(code)
 
     def query(self, db: Database, query: Query) -> pd.DataFrame:
         return db.query(self.cut, query, search=(self.schema,))
 
-    def endpoint(self, db: Database, filters: Filters, code: str
+    def endpoint(self, db: Database, filters: Filters, code: str, start: Start = Start()
                  ) -> tuple[pd.DataFrame, Query]:
         """group, time, status and n (subjects) of the filtered population for one PARAMCD."""
-        found, query = self.endpoints(db, filters, (code,))
-        return found[code], query
+        read = self.endpoints(db, filters, (code,), start)
+        return read[code], read.query
 
-    def endpoints(self, db: Database, filters: Filters, codes: tuple[str, ...]
-                  ) -> tuple[dict[str, pd.DataFrame], Query]:
+    def endpoints(self, db: Database, filters: Filters, codes: tuple[str, ...],
+                  start: Start = Start()) -> EndpointRead:
         """`endpoint` for several PARAMCDs in one read (a page's endpoints: one query, not
-        one per endpoint)."""
+        one per endpoint), from `start`."""
         missing = [c for c in codes if c not in self.parameters]
         if missing:
             raise KeyError(f"{', '.join(missing)} not derived for this cut (its dataset is "
                            "unusable: check cut.require first)")
-        query = Query(ADTTE_SQL, {**filters.params(), "paramcds": sorted(codes)})
+        query = Query(ADTTE_SQL, {**filters.params(), **start.params(),
+                                  "paramcds": sorted(codes)})
         rows = self.query(db, query)
         # Rows come sorted by PARAMCD: each endpoint is one slice.
         paramcd = rows.pop("PARAMCD").to_numpy()
-        found = {}
+        found, left_out = {}, {}
         for code in codes:
-            start, stop = (int(np.searchsorted(paramcd, code, side=side))
-                           for side in ("left", "right"))
-            found[code] = rows.iloc[start:stop].reset_index(drop=True)
-        return found, query
+            start_at, stop = (int(np.searchsorted(paramcd, code, side=side))
+                              for side in ("left", "right"))
+            block = rows.iloc[start_at:stop]
+            before = block["before_start"].to_numpy(dtype=bool)
+            found[code] = block.loc[~before].drop(columns="before_start").reset_index(drop=True)
+            dropped = block.loc[before]
+            left_out[code] = {str(g): int(n) for g, n in
+                              dropped.groupby("group")["n"].sum().items()}
+        return EndpointRead(found, left_out, query, start)
+
+    def graft_failures(self, db: Database, filters: Filters, start: Start = Start()
+                       ) -> tuple[pd.DataFrame, Query]:
+        """group, type, patients: the graft failures (GF events) of the population by type."""
+        query = Query(GRAFT_FAILURE_SQL, {**filters.params(), "as_treated": start.as_treated})
+        return self.query(db, query), query
+
+    def death_causes(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
+        """cohort, arm, category, period, patients: the population's deaths by cause."""
+        query = Query(DEATH_CAUSES_SQL, filters.params())
+        return self.query(db, query), query
 
     def infections(self, db: Database, filters: Filters) -> tuple[InfectionCounts, tuple[Query, ...]]:
         """The filtered population's infections, counted (see `InfectionCounts`)."""
@@ -342,13 +464,17 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
     """Read the inputs once, derive every parameter, return the tables to store."""
     inputs = {name: db.query(cut, Query(sql), cache=False) for name, sql in INPUTS_SQL.items()
               if all(cut.report.is_usable(d) for d in NEEDS.get(name, ("adsl",)))}
+    if not cut.has_column("adsl", "ANCRDT") and cut.report.is_usable("adlb"):
+        anc = db.query(cut, Query(ANC_SQL), cache=False)
+        if not anc.empty:
+            inputs["anc"] = endpoints.neutrophil_recovery_dates(anc, inputs["adsl"])
     rows, codes = [], set()
-    for parameter in _parameters(ep):
+    for parameter in _parameters(ep, cut):
         if all(n in inputs for n in parameter.needs):
             rows.append(parameter.derive(inputs, ep).assign(PARAMCD=parameter.code))
             codes.add(parameter.code)
     adtte = pd.concat(rows, ignore_index=True)[["USUBJID", "PARAMCD", "time", "status"]]
-    tables = {"adtte": adtte}
+    tables = {"adtte": adtte, "deaths": endpoints.death_causes(inputs["adsl"], ep)}
     if "adgvhd" in inputs:
         grades = endpoints.acute_gvhd_grade(inputs["adsl"], inputs["adgvhd"], ep,
                                             window_days=min(ep.agvhd_windows_days))
@@ -371,4 +497,14 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
         # `seq` keeps the derivation's order of episodes on one subject's day.
         tables["infection_episodes"] = followed.episodes.assign(
             seq=range(len(followed.episodes)))
-    return AnalysisTables(cut, schema, frozenset(codes), "adgvhd_grade" in tables), tables
+    notes = []
+    if "NEUTR" in codes and not cut.has_column("adsl", "ANCRDT"):
+        notes.append(("NEUTR", ("ANCRDT is not in the export: neutrophil recovery is derived "
+                      "from the daily ANC counts of adlb (the first of three consecutive counts "
+                      ">= 500/uL after the nadir).")))
+    if "GRFS" in codes and not cut.has_column("adgvhd", "CGVHDIST"):
+        notes.append(("GRFS", ("CGVHDIST is not in the export: chronic GvHD needing systemic "
+                      "immunosuppression is stood in for by moderate or severe chronic GvHD "
+                      "(NIH 2014).")))
+    return (AnalysisTables(cut, schema, frozenset(codes), "adgvhd_grade" in tables,
+                           tuple(notes)), tables)

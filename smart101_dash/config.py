@@ -56,12 +56,39 @@ class EndpointSettings:
     censor_at_follow_up: bool = False
     # Chronic GvHD: relapse competes with cGvHD as death does (a common choice; domain.md).
     cgvhd_relapse_competes: bool = False
+    engraftment_days: tuple[int, ...] = (28, 42, 100)
+    grfs_days: tuple[int, ...] = (365, 730)
+    # Causes of death: a death after a relapse (or with a cause naming it) is relapse-related;
+    # otherwise the first category whose pattern (a regular expression, case-insensitive)
+    # matches DTHCAUS; "Other" when none does, "Not given" without a cause.
+    death_cause_patterns: tuple[tuple[str, str], ...] = (
+        ("Relapse", r"relapse|progressi|recurren|leuka?emia"),
+        ("Graft failure", r"graft (failure|rejection)|rejection"),
+        ("GvHD", r"gvhd|graft.versus.host"),
+        ("Infection", (r"infect|sepsis|septic|pneumonia|bacter|viral|virus|fung|aspergill|"
+                      r"cmv|adenovir|candid")),
+        ("Organ toxicity", (r"organ|toxicit|veno.?occlusive|sinusoidal|\bvod\b|\bsos\b|"
+                           r"haemorrhag|hemorrhag|respiratory failure|renal failure|"
+                           r"hepatic failure|liver failure|cardiac|\btma\b|pneumonitis")),
+    )
+
+
+@dataclass(frozen=True)
+class StartSettings:
+    """Where the time-to-event comparisons start, as the pages first show them (each page
+    can change it): from the transplant, or from a landmark day (default the protocol's day
+    of SMART101 infusion), with SMART101 as enrolled or as infused. docs/endpoints.md."""
+
+    landmark: bool = False
+    landmark_day: int = 7
+    as_treated: bool = False
 
 
 @dataclass(frozen=True)
 class Settings:
     study: StudySettings = field(default_factory=StudySettings)
     endpoints: EndpointSettings = field(default_factory=EndpointSettings)
+    start: StartSettings = field(default_factory=StartSettings)
 
 
 SETTINGS = Settings()

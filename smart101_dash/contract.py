@@ -83,6 +83,9 @@ ARMS = ("GROUP A", "GROUP B", "CONTROL")
 AGE_GROUPS = ("ADULT", "PEDIATRIC")
 DIAGNOSES = ("AML", "ALL", "ALAL", "MDS")
 LYMPHOCYTE_PARAMS = ("CD4", "CD3", "CD8", "CD19", "NK")
+# Daily blood counts, for engraftment: absolute neutrophil count and platelets.
+COUNT_PARAMS = ("ANC", "PLAT")
+GRAFT_FAILURE_TYPES = ("PRIMARY", "SECONDARY")
 INFECTION_CATEGORIES = ("BACTERIAL", "VIRAL", "FUNGAL", "OTHER")
 CGVHD_SEVERITIES = ("NONE", "MILD", "MODERATE", "SEVERE")
 EOS_STATUSES = ("ONGOING", "COMPLETED", "DISCONTINUED")
@@ -124,22 +127,34 @@ ADSL = Dataset(
         Column("DTHDT", D, "Date of death", nullable=True),
         Column("DTHCAUS", S, "Cause of death", nullable=True),
         Column("RLPSDT", D, "Date of relapse of the leukemia", nullable=True),
+        Column("ANCRDT", D, "Neutrophil recovery: first of three consecutive days with ANC >= "
+               "500/uL. Null if not (yet) recovered. Without this column, derived from daily "
+               "ANC in adlb", required=False, nullable=True),
+        Column("PLTRDT", D, "Platelet recovery: first of three consecutive days with platelets "
+               ">= 20,000/uL without a transfusion in the 7 days before. Null if not (yet) "
+               "recovered", required=False, nullable=True),
+        Column("GFDT", D, "Date of graft failure (null if none)", required=False,
+               nullable=True),
+        Column("GFTYPE", S, "Graft failure type: PRIMARY (never engrafted) or SECONDARY (loss "
+               "after engraftment); null without GFDT", required=False, nullable=True,
+               allowed=GRAFT_FAILURE_TYPES),
         Column("LSTALVDT", D, "Last date known alive"),
         Column("EOSSTT", S, "End-of-study status", allowed=EOS_STATUSES),
         Column("DCSREAS", S, "Reason for discontinuation", required=False, nullable=True),
         Column("DCUTDT", D, "Data cut-off date (one value for the whole export)"),
     ),
-    event_dates=("TRTSDT", "DTHDT", "RLPSDT", "LSTALVDT"),
+    event_dates=("TRTSDT", "DTHDT", "RLPSDT", "LSTALVDT", "ANCRDT", "PLTRDT", "GFDT"),
 )
 
 ADLB = Dataset(
     name="adlb",
-    label="Lymphocyte subsets (laboratory analysis dataset)",
+    label="Lymphocyte subsets and blood counts (laboratory analysis dataset)",
     structure="one row per subject, parameter and date",
     required=False,
     columns=(
         Column("USUBJID", S, "Unique subject identifier"),
-        Column("PARAMCD", S, "Parameter code", allowed=LYMPHOCYTE_PARAMS),
+        Column("PARAMCD", S, "Parameter code: a lymphocyte subset, or ANC (neutrophils) and PLAT "
+               "(platelets) for engraftment", allowed=LYMPHOCYTE_PARAMS + COUNT_PARAMS),
         Column("PARAM", S, "Parameter label, for example 'CD4+ T cells (cells/uL)'"),
         Column("AVAL", N, "Count in cells/uL (= cells/mm3 = 10^6/L)", minimum=0),
         Column("AVALU", S, "Unit of AVAL", allowed=("cells/uL",)),
@@ -171,6 +186,8 @@ ADGVHD = Dataset(
                minimum=0, maximum=4),
         Column("CGVHDSEV", S, "Chronic GvHD NIH 2014 global severity", nullable=True,
                allowed=CGVHD_SEVERITIES),
+        Column("CGVHDIST", S, "Y when the chronic GvHD needed systemic immunosuppression (the "
+               "GRFS event); null otherwise", required=False, nullable=True, allowed=FLAG_Y),
     ),
     event_dates=("ADT",),
 )

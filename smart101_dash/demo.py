@@ -40,9 +40,20 @@ VISIT_DAYS = (30, 60, 100, 180, 365, 730)
 OTHER_LYMPHOCYTES = {  # median counts at the protocol days
     "CD3": (90, 160, 240, 420, 700, 1000), "CD8": (40, 70, 110, 200, 320, 430),
     "CD19": (2, 8, 30, 120, 300, 450), "NK": (180, 200, 210, 230, 250, 260)}
+# Engraftment of CD34+ selected grafts (docs/demo-data.md): the median day of neutrophil
+# recovery, the platelet recovery's delay after it, and graft failure.
+NEUTROPHIL_MEDIAN_DAY = {"ADULT": 11.0, "PEDIATRIC": 10.0}
+PLATELET_RECOVERY_P = 0.9
+PRIMARY_GF_P = 0.03
+SECONDARY_GF_P = 0.03
+# Chronic GvHD treated with systemic immunosuppression, by its worst NIH severity.
+CGVHD_SYSTEMIC_P = {"MILD": 0.15, "MODERATE": 0.9, "SEVERE": 1.0}
+RECOVERY_DAYS = 3  # a recovery is three consecutive days at the level
+PLATELET_DAILY_UNTIL = 60  # daily platelet counts end here (weekly samples are not drawn)
 PARAM_LABELS = {"CD4": "CD4+ T cells (cells/uL)", "CD3": "CD3+ T cells (cells/uL)",
                 "CD8": "CD8+ T cells (cells/uL)", "CD19": "CD19+ B cells (cells/uL)",
-                "NK": "NK cells (cells/uL)"}
+                "NK": "NK cells (cells/uL)", "ANC": "Neutrophils (cells/uL)",
+                "PLAT": "Platelets (cells/uL)"}
 # Mean infection episodes per patient over follow-up, by category.
 INFECTION_RATE = {"BACTERIAL": {"SMART101": 0.8, "CONTROL": 0.9},
                   "VIRAL": {"SMART101": 0.7, "CONTROL": 1.2},
@@ -164,13 +175,15 @@ def build_demo_export(seed: int = DEFAULT_SEED, n_controls: int = 150,
     adsl["DCUTDT"] = cutoff
     adsl = adsl.sort_values("USUBJID").reset_index(drop=True)
     transplanted = adsl[adsl["HSCTDT"].notna()].reset_index(drop=True)
-    return {
+    tables = {
         "adsl": adsl,
         "adlb": _lymphocytes(rng, transplanted),
         "adgvhd": _gvhd(rng, transplanted),
         "adinf": _infections(rng, transplanted),
         "adae": _adverse_events(rng, transplanted),
     }
+    # Engraftment comes from a stream of its own, so that adding it changed no other value.
+    return _with_engraftment(tables, np.random.Generator(np.random.PCG64(seed + 1)))
 
 
 def _treatment(rng: np.random.Generator, adsl: pd.DataFrame, cutoff: date) -> None:
@@ -382,6 +395,94 @@ def _adverse_events(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.Data
     return pd.DataFrame(rows).sort_values(["USUBJID", "AESEQ"]).reset_index(drop=True)
 
 
+def _with_engraftment(tables: dict[str, pd.DataFrame], rng: np.random.Generator
+                      ) -> dict[str, pd.DataFrame]:
+    """Neutrophil and platelet recovery, graft failure (adsl), the daily ANC and platelet
+    counts they come from (adlb), and which chronic GvHD was treated systemically (adgvhd).
+
+    A recovery or failure after the subject's last day known alive is not (yet) recorded.
+    The daily ANC gives back ANCRDT by the contract's rule: below 500/uL from the nadir to
+    the day before recovery, then three days at or above it.
+    """
+    adsl = tables["adsl"]
+    n = len(adsl)
+    hsct = pd.to_datetime(adsl["HSCTDT"])
+    last = (pd.to_datetime(adsl["LSTALVDT"]) - hsct).dt.days.to_numpy(dtype=float)
+    child = (adsl["AGEGR1"] == "PEDIATRIC").to_numpy()
+    median = np.where(child, NEUTROPHIL_MEDIAN_DAY["PEDIATRIC"], NEUTROPHIL_MEDIAN_DAY["ADULT"])
+    neutrophil = np.clip(np.round(median * np.exp(rng.normal(0, 0.2, n))), 8, 30)
+    platelet = neutrophil + np.round(np.exp(rng.normal(np.log(6), 0.6, n)))
+    platelet = np.where(rng.random(n) < PLATELET_RECOVERY_P, platelet,
+                        np.round(rng.uniform(70, 200, n)))  # late recovery
+    primary = rng.random(n) < PRIMARY_GF_P
+    secondary = ~primary & (rng.random(n) < SECONDARY_GF_P)
+    failure = np.where(primary, rng.integers(28, 36, n).astype(float),
+                       np.where(secondary, neutrophil + rng.integers(20, 151, n), np.nan))
+    neutrophil[primary] = platelet[primary] = np.nan
+    platelet[secondary & (platelet >= failure)] = np.nan
+
+    def dated(days: np.ndarray, confirmed_after: int = 0) -> list[object]:
+        # A recovery is known once its three days are (the third on or before last alive).
+        known = ~np.isnan(days) & (days + confirmed_after <= last)
+        return [h.date() + timedelta(days=int(d)) if k else None
+                for h, d, k in zip(hsct, np.nan_to_num(days), known, strict=True)]
+
+    adsl = adsl.assign(ANCRDT=dated(neutrophil, RECOVERY_DAYS - 1),
+                       PLTRDT=dated(platelet, RECOVERY_DAYS - 1), GFDT=dated(failure))
+    adsl["GFTYPE"] = np.where(adsl["GFDT"].isna(), None,
+                              np.where(primary, "PRIMARY", "SECONDARY"))
+    counts = _daily_counts(rng, adsl.loc[adsl["HSCTDT"].notna()], neutrophil, platelet, last)
+    adlb = pd.concat([tables["adlb"], counts], ignore_index=True)
+    tables = {**tables, "adsl": adsl, "adlb": adlb.sort_values(
+        ["PARAMCD", "USUBJID", "ADT"], kind="stable").reset_index(drop=True)}
+    return {**tables, "adgvhd": _systemic_treatment(rng, tables["adgvhd"])}
+
+
+def _daily_counts(rng: np.random.Generator, subjects: pd.DataFrame, neutrophil: np.ndarray,
+                  platelet: np.ndarray, last: np.ndarray) -> pd.DataFrame:
+    """Daily ANC from day 0 to two days after recovery (day 35 without one), and daily
+    platelets to two days after recovery (day 60 at most): below the recovery level before
+    it, at or above it from then. Some patients start above 500 ANC (before the nadir)."""
+    index = subjects.index.to_numpy()
+    frames = []
+    for param, recovery, level, until, low, high in (
+            ("ANC", neutrophil, 500.0, 35, (0.0, 450.0), (520.0, 3000.0)),
+            ("PLAT", platelet, 20000.0, PLATELET_DAILY_UNTIL, (3000.0, 19000.0),
+             (21000.0, 120000.0))):
+        own = recovery[index]
+        end = np.minimum(np.where(np.isnan(own), until, own + 2), last[index])
+        end = np.minimum(end, until).astype(int)
+        days_per = np.maximum(end + 1, 0)
+        who = np.repeat(np.arange(len(index)), days_per)
+        day = np.concatenate([np.arange(k) for k in days_per]) if len(days_per) else \
+            np.arange(0)
+        after = day >= np.nan_to_num(own[who], nan=np.inf)
+        value = np.where(after, rng.uniform(*high, day.size), rng.uniform(*low, day.size))
+        if param == "ANC":  # the first days before the nadir: some still above 500
+            residual = (day <= 1) & (rng.random(day.size) < 0.3) & ~after
+            value = np.where(residual, rng.uniform(600, 1500, day.size), value)
+        hsct = pd.to_datetime(subjects["HSCTDT"]).to_numpy()[who]
+        frames.append(pd.DataFrame({
+            "USUBJID": subjects["USUBJID"].to_numpy()[who], "PARAMCD": param,
+            "PARAM": PARAM_LABELS[param], "AVAL": np.round(value, -1 if param == "ANC" else -3),
+            "AVALU": "cells/uL",
+            "ADT": (hsct + day.astype("timedelta64[D]")).astype("datetime64[D]").astype(object),
+            "AVISIT": None, "AVISITN": np.nan}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _systemic_treatment(rng: np.random.Generator, adgvhd: pd.DataFrame) -> pd.DataFrame:
+    """CGVHDIST = Y on the chronic GvHD assessments of patients treated systemically (drawn
+    once per patient from the worst severity)."""
+    chronic = adgvhd["CGVHDSEV"].isin(tuple(CGVHD_SYSTEMIC_P))
+    worst = (adgvhd.loc[chronic].assign(rank=adgvhd["CGVHDSEV"].map(
+        {k: i for i, k in enumerate(CGVHD_SYSTEMIC_P)})).groupby("USUBJID")["CGVHDSEV"]
+        .agg(lambda v: max(v, key=list(CGVHD_SYSTEMIC_P).index)))
+    treated = {u for u, sev in worst.items() if rng.random() < CGVHD_SYSTEMIC_P[sev]}
+    flag = chronic & adgvhd["USUBJID"].isin(treated)
+    return adgvhd.assign(CGVHDIST=np.where(flag, "Y", None))
+
+
 def as_of(tables: dict[str, pd.DataFrame], cutoff: date, seed: int = DEFAULT_SEED
           ) -> dict[str, pd.DataFrame]:
     """The demo trial as it stood at an earlier `cutoff`: what happened after it is not yet
@@ -398,7 +499,8 @@ def as_of(tables: dict[str, pd.DataFrame], cutoff: date, seed: int = DEFAULT_SEE
     adsl = tables["adsl"][tables["adsl"]["ENRLDT"] <= cut].copy()
     late = adsl["LSTALVDT"].map(lambda d: d is not None and not pd.isna(d) and d > cut)
     for column, also in (("HSCTDT", ("SAFFL",)), ("TRTSDT", ("DOSELVL",)),
-                         ("DTHDT", ("DTHFL", "DTHCAUS")), ("RLPSDT", ())):
+                         ("DTHDT", ("DTHFL", "DTHCAUS")), ("RLPSDT", ()), ("ANCRDT", ()),
+                         ("PLTRDT", ()), ("GFDT", ("GFTYPE",))):
         after = adsl[column].map(lambda d: d is not None and not pd.isna(d) and d > cut)
         for name in (column, *also):
             adsl.loc[after, name] = None

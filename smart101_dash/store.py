@@ -92,10 +92,17 @@ class ExportCut:
     report: ValidationReport
     cutoff: date | None
     study_id: str | None
+    # The columns each usable dataset has in the files (its view adds the absent optional
+    # ones as NULL): a derivation that needs to know whether a column was sent asks here.
+    columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def schema(self) -> str:
         return f"cut_{self.fingerprint}"
+
+    def has_column(self, dataset: str, column: str) -> bool:
+        """Whether the export sent `dataset.column` (not just its NULL stand-in)."""
+        return column in self.columns.get(dataset, frozenset())
 
     def require(self, *datasets: str) -> None:
         """Raise DatasetUnavailable for the first of `datasets` that cannot be used."""
@@ -143,9 +150,11 @@ class Database:
         cur = self._con.cursor()
         try:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            columns: dict[str, frozenset[str]] = {}
             for name in report.usable_datasets:
                 scan = report.sources[name].scan_sql
                 present = {r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+                columns[name] = frozenset(present)
                 # Optional columns the export lacks become typed NULLs, so panel SQL can name
                 # every contract column.
                 absent = "".join(
@@ -160,7 +169,7 @@ class Database:
                     cutoff, study_id = row
         finally:
             cur.close()
-        return ExportCut(export_dir, fingerprint, report, cutoff, study_id)
+        return ExportCut(export_dir, fingerprint, report, cutoff, study_id, columns)
 
     def query(self, cut: ExportCut, query: Query, viewer: Viewer | None = None, *,
               search: tuple[str, ...] = (), cache: bool = True) -> pd.DataFrame:

@@ -284,15 +284,33 @@ ADSL_RULES: tuple[tuple[str, str, str, Severity], ...] = (
      "last known alive after the date of death", Severity.WARNING),
 )
 
+# Rules on optional adsl columns, checked when the export has them: (columns, column,
+# condition, rule, severity).
+OPTIONAL_ADSL_RULES: tuple[tuple[tuple[str, ...], str, str, str, Severity], ...] = (
+    (("GFDT", "GFTYPE"), "GFTYPE", "(GFDT IS NULL) <> (GFTYPE IS NULL)",
+     "GFTYPE is given exactly when GFDT is (graft failure and its type)", Severity.WARNING),
+    (("GFDT", "GFTYPE", "ANCRDT"), "GFTYPE",
+     "GFTYPE = 'PRIMARY' AND ANCRDT IS NOT NULL AND ANCRDT <= GFDT",
+     "primary graft failure after a neutrophil recovery (that is secondary graft failure)",
+     Severity.WARNING),
+    (("GFDT", "GFTYPE", "ANCRDT"), "GFTYPE",
+     "GFTYPE = 'SECONDARY' AND (ANCRDT IS NULL OR ANCRDT > GFDT)",
+     "secondary graft failure without a neutrophil recovery before it", Severity.WARNING),
+)
+
 
 def _check_adsl_rules(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    present = {r[0] for r in con.execute("DESCRIBE adsl").fetchall()}
     findings = []
-    for column, condition, rule, severity in ADSL_RULES:
+    rules = [*ADSL_RULES, *(rule[1:] for rule in OPTIONAL_ADSL_RULES
+                           if set(rule[0]) <= present)]
+    for column, condition, rule, severity in rules:
         n, eg = _examples(con, "adsl", f"coalesce({condition}, false)")
         if n:
             findings.append(Finding("adsl", column, rule, severity, n, eg))
     for column in DATASETS["adsl"].event_dates:
-        findings.extend(_date_window_findings(con, "adsl", column, "adsl"))
+        if column in present:
+            findings.extend(_date_window_findings(con, "adsl", column, "adsl"))
     return findings
 
 

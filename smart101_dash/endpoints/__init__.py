@@ -7,7 +7,15 @@ Definitions and conventions: docs/endpoints.md.
 """
 
 from smart101_dash.endpoints._frame import EndpointInputError, transplant_day
+from smart101_dash.endpoints.deaths import death_cause_categories, death_causes
 from smart101_dash.endpoints.definitions import definition
+from smart101_dash.endpoints.engraftment import (
+    graft_failure,
+    gvhd_relapse_free_survival,
+    neutrophil_engraftment,
+    neutrophil_recovery_dates,
+    platelet_engraftment,
+)
 from smart101_dash.endpoints.gvhd import acute_grade, acute_gvhd, acute_gvhd_grade, chronic_gvhd
 from smart101_dash.endpoints.immune import (
     LYMPHOCYTE_ORDER,
@@ -37,12 +45,19 @@ __all__ = [
     "cd4_reconstitution",
     "chronic_gvhd",
     "daily_counts",
+    "death_cause_categories",
+    "death_causes",
     "definition",
     "disease_free_survival",
     "first_infection",
+    "graft_failure",
+    "gvhd_relapse_free_survival",
     "infection_episodes",
+    "neutrophil_engraftment",
+    "neutrophil_recovery_dates",
     "non_relapse_mortality",
     "overall_survival",
+    "platelet_engraftment",
     "protocol_day_counts",
     "relapse",
     "transplant_day",

@@ -63,4 +63,20 @@ def definition(name: str, settings: EndpointSettings, **params: object) -> str:
             return f"First {what}{win} (onset date), death competing; {cens}."
         return (f"Episodes of {what}{win} (onset dates), per patient-day at risk from day 0 "
                 f"to the end of follow-up; death ends follow-up; {cens}.")
+    if name in ("neutrophil_engraftment", "platelet_engraftment"):
+        what = ("Neutrophil engraftment: ANCRDT, the first of three consecutive days with ANC "
+                ">= 500/uL" if name == "neutrophil_engraftment" else
+                "Platelet engraftment: PLTRDT, the first of three consecutive days with "
+                "platelets >= 20,000/uL without a transfusion in the 7 days before")
+        return (f"{what}; death or graft failure before it competing (a recovery on the day "
+                f"of either counts; a recovery after graft failure does not); {cens}.")
+    if name == "graft_failure":
+        return (f"Graft failure, primary (never engrafted) or secondary (loss after "
+                f"engraftment): GFDT, death without it competing; {cens}.")
+    if name == "gvhd_relapse_free_survival":
+        chronic = ("moderate or severe chronic GvHD (NIH 2014; the proxy used when "
+                   "CGVHDIST is not recorded)" if params.get("chronic") == "moderate_severe"
+                   else "chronic GvHD needing systemic immunosuppression (CGVHDIST = Y)")
+        return (f"GvHD-free relapse-free survival (GRFS): the first of grade III-IV acute GvHD "
+                f"(MAGIC, any day), {chronic}, relapse or death; {cens}.")
     raise EndpointInputError(f"no endpoint named {name!r}")

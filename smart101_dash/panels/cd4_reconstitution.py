@@ -43,6 +43,12 @@ from smart101_dash.panels.curves import (
 )
 from smart101_dash.panels.datasets import subjects
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
+from smart101_dash.panels.start import (
+    ENROLLED,
+    START_OPTIONS,
+    apply_start,
+    start_of,
+)
 from smart101_dash.stats import StatsInputError, clopper_pearson, wilcoxon_rank_sum
 from smart101_dash.store import Database, ExportCut, Query
 
@@ -61,12 +67,16 @@ DAY100_COLUMNS = ["group", "patients", "cd4_n", "cd4_median", "cd4_q1", "cd4_q3"
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer, threshold_cells_per_ul: float | None = None,
           threshold_inclusive: bool | None = None, window_days: int | None = None,
-          log_axis: bool = False, trajectories: bool = False) -> PanelResult:
+          log_axis: bool = False, trajectories: bool = False, landmark: bool = False,
+          landmark_day: int = 7, population: str = ENROLLED) -> PanelResult:
     """The panel; the keyword options are the page's widgets (None: the setting in force).
     `trajectories` adds each patient's counts: a subject-level item, read for `viewer`."""
     cut.require("adsl", "adlb")
     tables = analysis_tables(db, cut, settings.endpoints)
-    reconstituted, q_reconstituted = tables.endpoint(db, filters, "CD4IR")
+    start = start_of(landmark, landmark_day, population)
+    read = tables.endpoints(db, filters, ("CD4IR",), start)
+    reconstituted, q_reconstituted = read["CD4IR"], read.query
+    left_out = read.left_out["CD4IR"]
     summary, q_summary = tables.visit_quartiles(db, filters)
     queries = (q_summary,)
     ep = endpoint_settings(settings.endpoints, threshold_cells_per_ul, threshold_inclusive,
@@ -99,7 +109,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         else:  # a definition the page chose: derived again for the population, then cached
             adsl, q_subjects = subjects(db, cut, filters)
             cd4_days, q_days = tables.cd4_daily(db, filters)
-            data = with_groups(endpoints.cd4_reconstitution(adsl, cd4_days, ep), adsl)
+            data, left_out = apply_start(
+                with_groups(endpoints.cd4_reconstitution(adsl, cd4_days, ep), adsl), adsl, start)
             ir_queries = (q_subjects, q_days)
         at_day, q_at_day = tables.cd4_at_day(db, filters, PRIMARY_DAY)
         items += reconstitution_items(data, at_day, by_visit, ep, windows,
@@ -123,7 +134,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                       "medians and quartiles drawn."),
         ]
 
+    if start.landmark_day is not None:
+        counted = ", ".join(f"{g} {n}" for g, n in sorted(left_out.items(), reverse=True))
+        messages.append(Message(Level.INFO, f"Landmark day {start.landmark_day}: patients left "
+                                            f"out of CD4+IR (died, reconstituted or not followed "
+                                            f"by the day): {counted or 'none'}."))
     definitions = (
+        f"CD4+IR: {start.describe()} Counts at the protocol days: every patient.",
         endpoints.definition("cd4_reconstitution", ep),
         ("Counts at a protocol day: per patient and subset, the count closest to the day within "
          "its visit window (days " + ", ".join(f"{d} ± {w}" for d, w in windows.items())
@@ -346,5 +363,6 @@ PANEL = Panel(
         Option("log_axis", "Log axis", Widget.TOGGLE, lambda s: False),
         Option("trajectories", "Patient trajectories", Widget.TOGGLE, lambda s: False,
                subject_level=True),
+        *START_OPTIONS,
     ),
     build=build)

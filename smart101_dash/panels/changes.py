@@ -115,8 +115,8 @@ def headline_table(db: Database, cut: ExportCut, old: ExportCut, filters: Filter
     for name, which in (("then", old), ("now", cut)):
         tables = analysis_tables(db, which, settings.endpoints)
         codes = tuple(c for c, _, _ in HEADLINES if c in tables.parameters)
-        read, query = tables.endpoints(db, filters, codes)
-        queries.append(query)
+        read = tables.endpoints(db, filters, codes)
+        queries.append(read.query)
         by_cut[name] = {code: landmark_rows(code, read[code], [day], survival=code == "OS")
                         for code, day, _ in HEADLINES if code in read}
     rows = []

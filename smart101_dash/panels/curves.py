@@ -215,7 +215,9 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
 
     `survival`: Kaplan-Meier of status 1 (OS, DFS); otherwise the cumulative incidence of
     status 1 with status 2 competing. n_events counts events of interest on or before the day.
-    A day after a group's last follow-up has no estimate (left empty, n at risk 0).
+    A day after a group's last follow-up has no estimate (left empty, n at risk 0), unless
+    nobody was censored then: every patient has had the event or a competing one (engraftment
+    by day 42, say), so the estimate stays at its last value.
     `fit`: the same fit made already for the curves (an `Estimate.fit`), not made again.
     """
     if fit is None:
@@ -224,7 +226,9 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
                if survival else cumulative_incidence(data["time"], data["status"], data["group"],
                                                      causes=[1, 2], weights=weights))
     estimate = "surv" if survival else "est"
-    found = {(str(r.group), float(day)): (r, i) for r in read_at(fit, days)
+    settled = _settled_times(data)
+    wanted = sorted({float(d) for d in days} | set(settled.values()))
+    found = {(str(r.group), float(day)): (r, i) for r in read_at(fit, wanted)
              if r.cause in (None, 1) for i, day in enumerate(r.time)}
     groups = data["group"].to_numpy().astype(str)
     times = data["time"].to_numpy(dtype=float)
@@ -235,6 +239,12 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
         by_day = _counted_up_to(times[mine], n[mine], np.asarray(days, dtype=float))
         for day, n_events in zip(days, by_day.tolist(), strict=True):
             hit = found.get((group, float(day)))
+            last = settled.get(group)
+            if hit is None and last is not None and day > last:
+                reading, i = found[(group, last)]
+                rows.append((code, group, day, *(_number(reading.values[c][i]) for c in
+                                                (estimate, "lower", "upper")), 0, n_events))
+                continue
             if hit is None:
                 rows.append((code, group, day, None, None, None, 0, n_events))
                 continue
@@ -243,6 +253,19 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
                                             (estimate, "lower", "upper")),
                          int(reading.n_risk[i]), n_events))
     return pd.DataFrame(rows, columns=LANDMARK_COLUMNS)
+
+
+def _settled_times(data: pd.DataFrame) -> dict[str, float]:
+    """Per group whose last follow-up time has no censored patient: that time (after it the
+    estimate cannot change: nobody is left at risk)."""
+    out = {}
+    for group in present_groups(data):
+        mine = data[data["group"] == group]
+        last = float(mine["time"].max())
+        at_last = mine[mine["time"] == last]
+        if not (at_last["status"] == 0).any():
+            out[group] = last
+    return out
 
 
 def format_p(p: float | None) -> str:

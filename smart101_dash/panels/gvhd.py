@@ -31,6 +31,12 @@ from smart101_dash.panels.curves import (
     sort_groups,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
+from smart101_dash.panels.start import (
+    ENROLLED,
+    START_OPTIONS,
+    start_messages,
+    start_of,
+)
 from smart101_dash.stats import clopper_pearson
 from smart101_dash.store import Database, ExportCut
 
@@ -48,8 +54,11 @@ TEST_COLUMNS = ["endpoint", "test", "statistic", "df", "p_value", "note"]
 
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
-          viewer: Viewer) -> PanelResult:
-    """Every item is aggregate (counts, percentages, curves, estimates)."""
+          viewer: Viewer, landmark: bool = False, landmark_day: int = 7,
+          population: str = ENROLLED) -> PanelResult:
+    """Every item is aggregate (counts, percentages, curves, estimates). The options set where
+    the time-to-event comparisons start (panels/start.py); the maximum grades count every
+    transplanted patient whatever they are."""
     cut.require("adsl", "adgvhd")
     ep = settings.endpoints
     tables = analysis_tables(db, cut, ep)
@@ -65,12 +74,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     max_grade = max_grade_table(grades)
     organs = organ_involvement(grades)
 
-    read, q_endpoints = tables.endpoints(db, filters, ("AGVHD24", "AGVHD34", "CGVHD", "CGVHDMS"))
+    start = start_of(landmark, landmark_day, population)
+    read = tables.endpoints(db, filters, ("AGVHD24", "AGVHD34", "CGVHD", "CGVHDMS"), start)
+    q_endpoints = read.query
     acute = {code: read[code] for code in ("AGVHD24", "AGVHD34")}
     chronic = {code: read[code] for code in ("CGVHD", "CGVHDMS")}
     query = (q_grades, q_endpoints)
-    labels = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGvHD",
-              "CGVHDMS": "moderate-severe cGvHD"}
+    labels = LABELS
     dashes = {"AGVHD24": "solid", "AGVHD34": "dot", "CGVHD": "solid", "CGVHDMS": "dot"}
     fits = {code: incidence_estimate(data, labels[code], dash=dashes[code])
             for code, data in {**acute, **chronic}.items()}
@@ -140,6 +150,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "Descriptive: the control cohort is external and non-randomized."),
     )
     definitions = (
+        start.describe(),
         endpoints.definition("acute_gvhd_grade", ep, window_days=grade_window),
         endpoints.definition("acute_gvhd", ep, min_grade=2, window_days=acute_window),
         endpoints.definition("acute_gvhd", ep, min_grade=3, window_days=acute_window),
@@ -151,7 +162,12 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     )
     return PanelResult(TITLE, cut, filters, items, definitions=definitions,
                        n_per_group=n_per_group,
-                       messages=tuple(_messages(n_per_group, grades, acute, chronic)))
+                       messages=(*_messages(n_per_group, grades, acute, chronic),
+                                 *start_messages(read, LABELS)))
+
+
+LABELS = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGvHD",
+          "CGVHDMS": "moderate-severe cGvHD"}
 
 
 def max_grade_table(grades: pd.DataFrame) -> pd.DataFrame:
@@ -214,4 +230,5 @@ PANEL = Panel(
         ("gvhd_acute_incidence", Kind.FIGURE), ("gvhd_acute_estimates", Kind.TABLE),
         ("gvhd_organ_involvement", Kind.TABLE), ("gvhd_chronic_incidence", Kind.FIGURE),
         ("gvhd_chronic_estimates", Kind.TABLE), ("gvhd_tests", Kind.TABLE))),
+    options=START_OPTIONS,
     build=build)

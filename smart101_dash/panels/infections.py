@@ -37,6 +37,12 @@ from smart101_dash.panels.curves import (
     sort_groups,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
+from smart101_dash.panels.start import (
+    ENROLLED,
+    START_OPTIONS,
+    start_messages,
+    start_of,
+)
 from smart101_dash.stats import (
     MeanCumulativeCount,
     clopper_pearson,
@@ -54,7 +60,8 @@ DENSITY_COLUMNS = ["group", "category", "episodes", "patient_days",
 
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
-          viewer: Viewer, category: str = "ALL") -> PanelResult:
+          viewer: Viewer, category: str = "ALL", landmark: bool = False,
+          landmark_day: int = 7, population: str = ENROLLED) -> PanelResult:
     """The infections panel; `category` chooses the first-infection curve drawn (a page option:
     every table covers all categories whatever it is). Every item is aggregate."""
     if category not in CATEGORIES:
@@ -71,8 +78,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         return no_patients(TITLE, cut, filters)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
     groups = present_groups(at_risk)
-    read, q_first = tables.endpoints(db, filters,
-                                     tuple(infection_code(c) for c in CATEGORIES))
+    start = start_of(landmark, landmark_day, population)
+    read = tables.endpoints(db, filters, tuple(infection_code(c) for c in CATEGORIES), start)
+    q_first = read.query
     first = {c: read[infection_code(c)] for c in CATEGORIES}
 
     messages = group_messages(n_per_group, "the rates and curves")
@@ -137,6 +145,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "pathogens together."),
     )
     definitions = (
+        (f"First infection: {start.describe()} Rates, densities and mean counts: every "
+        f"patient from day 0, whatever the start."),
         endpoints.definition("first_infection", ep, window_days=window),
         *((endpoints.definition("first_infection", ep, category=category, window_days=window),)
           if category != "ALL" else ()),
@@ -147,6 +157,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "Cumulative incidence: Aalen-Johansen, log(-log) interval, Gray's test. Mean "
          "cumulative count: Ghosh & Lin (2000), no interval."),
     )
+    messages += start_messages(read, {infection_code(c): f"first {_category_words(c)}"
+                                      for c in CATEGORIES})
     return PanelResult(TITLE, cut, filters, items, definitions=definitions,
                        n_per_group=n_per_group, messages=tuple(messages))
 
@@ -282,5 +294,5 @@ PANEL = Panel(
     options=(Option("category", "First infection: category", Widget.SELECT, lambda s: "ALL",
                     choices=lambda s: tuple((c, c) for c in CATEGORIES),
                     help="The category of the cumulative-incidence curve; the tables cover "
-                         "every category."),),
+                         "every category."), *START_OPTIONS),
     build=build)

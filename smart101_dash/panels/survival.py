@@ -14,7 +14,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import analysis_tables
+from smart101_dash.analysis import AnalysisTables, analysis_tables
 from smart101_dash.charts import step_curves_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
@@ -33,20 +33,31 @@ from smart101_dash.panels.curves import (
     survival_estimate,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
+from smart101_dash.panels.start import ENROLLED, START_OPTIONS, start_messages, start_of
 from smart101_dash.stats import KaplanMeier, median_follow_up
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
 
 TITLE = "Survival, relapse and non-relapse mortality"
 TICKS = (0, 100, 180, 365, 548, 730)
+ENGRAFTMENT_CODES = ("NEUTR", "PLTR", "GF")
+LABELS = {"OS": "overall survival", "DFS": "disease-free survival", "RELAPSE": "relapse",
+          "NRM": "NRM", "GRFS": "GRFS", "AGVHD24": "aGvHD II-IV", "AGVHD34": "aGvHD III-IV",
+          "CGVHD": "cGvHD", "CGVHDMS": "moderate-severe cGvHD", "CD4IR": "CD4+IR",
+          "NEUTR": "neutrophil engraftment", "PLTR": "platelet engraftment",
+          "GF": "graft failure"}
 
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
-          viewer: Viewer) -> PanelResult:
-    """Every item is aggregate (curves, estimates, tests, follow-up)."""
+          viewer: Viewer, landmark: bool = False, landmark_day: int = 7,
+          population: str = ENROLLED) -> PanelResult:
+    """Every item is aggregate (curves, estimates, tests, follow-up). The options set where
+    the comparison starts (panels/start.py)."""
     ep = settings.endpoints
+    start = start_of(landmark, landmark_day, population)
     tables = analysis_tables(db, cut, ep)
-    extra, extra_messages = landmark_endpoints(cut, settings)
-    read, query = tables.endpoints(db, filters, ("OS", "DFS", "RELAPSE", "NRM", *extra))
+    extra, extra_messages = landmark_endpoints(cut, settings, tables)
+    read = tables.endpoints(db, filters, ("OS", "DFS", "RELAPSE", "NRM", *extra), start)
+    query = read.query
     os_data, dfs_data, relapse_data, nrm_data = (read[c] for c in ("OS", "DFS", "RELAPSE", "NRM"))
     n_per_group = group_sizes(os_data)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
@@ -66,10 +77,17 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                             for r in follow.itertuples())
 
     messages = group_messages(n_per_group, "the curves and intervals")
-    table = landmark_table(settings, extra, read, {
-        "OS": (os_data, os_fit), "DFS": (dfs_data, dfs_fit), "NRM": (nrm_data, nrm_fit),
-        "RELAPSE": (relapse_data, relapse_fit)})
+    ready = {"OS": (os_data, os_fit), "DFS": (dfs_data, dfs_fit), "NRM": (nrm_data, nrm_fit),
+             "RELAPSE": (relapse_data, relapse_fit)}
+    grfs_fit = None
+    if "GRFS" in extra:
+        grfs_fit = survival_estimate(read["GRFS"], "GRFS")
+        ready["GRFS"] = (read["GRFS"], grfs_fit)
+    table = landmark_table(settings, extra, read, ready)
     messages += extra_messages
+    messages += start_messages(read, {code: LABELS.get(code, code) for code in read.rows})
+    if grfs_fit is not None and tables.note("GRFS"):
+        messages.append(Message(Level.INFO, f"GRFS: {tables.note('GRFS')}"))
 
     def curve_item(key: str, title: str, fit: Estimate, data: pd.DataFrame, y_title: str,
                    rising: bool, queries: tuple[Query, ...]) -> PanelItem:
@@ -95,18 +113,23 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         {"endpoint": code, "test": fit.test_name, "statistic": fit.statistic, "df": fit.df,
          "p_value": fit.p_value, "note": fit.note}
         for code, fit in (("OS", os_fit), ("DFS", dfs_fit), ("RELAPSE", relapse_fit),
-                          ("NRM", nrm_fit))])
+                          ("NRM", nrm_fit), ("GRFS", grfs_fit)) if fit is not None])
+    grfs_items: tuple[PanelItem, ...] = ()
+    if grfs_fit is not None:
+        grfs_items = (curve_item("grfs", "GvHD-free relapse-free survival (GRFS)", grfs_fit,
+                                 read["GRFS"], "GRFS", rising=False, queries=(query,)),)
     items = (
         curve_item("overall_survival", "Overall survival", os_fit, os_data, "Overall survival",
                    rising=False, queries=(query,)),
         curve_item("disease_free_survival", "Disease-free survival", dfs_fit, dfs_data,
                    "Disease-free survival", rising=False, queries=(query,)),
+        *grfs_items,
         cif_item,
         PanelItem("landmarks", "Landmark estimates: day 100, 1 and 2 years", table, None,
                   (query,),
-                  "Estimate and 95% interval (Kaplan-Meier log-log for OS and DFS; cumulative "
-                  "incidence with log(-log) interval otherwise); n_risk at the day; n_events on "
-                  "or before it. Empty: no follow-up that far."),
+                  "Estimate and 95% interval (Kaplan-Meier log-log for OS, DFS and GRFS; "
+                  "cumulative incidence with log(-log) interval otherwise); n_risk at the day; "
+                  "n_events on or before it. Empty: no follow-up that far."),
         PanelItem("survival_tests", "Tests between cohorts", tests, None,
                   (query,),
                   "Descriptive: the control cohort is external and non-randomized."),
@@ -114,8 +137,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   (query,), f"Median follow-up in days: {follow_text}."),
     )
     definitions = (
+        start.describe(),
         endpoints.definition("overall_survival", ep),
         endpoints.definition("disease_free_survival", ep),
+        *((endpoints.definition("gvhd_relapse_free_survival", ep, chronic=(
+            "moderate_severe" if tables.note("GRFS") else "systemic")),) if grfs_fit else ()),
         endpoints.definition("relapse", ep),
         endpoints.definition("non_relapse_mortality", ep),
         ("Kaplan-Meier with Greenwood variance and log-log 95% interval; log-rank test. "
@@ -125,10 +151,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                        n_per_group=n_per_group, messages=tuple(messages))
 
 
-def landmark_endpoints(cut: ExportCut, settings: Settings
+def landmark_endpoints(cut: ExportCut, settings: Settings, tables: AnalysisTables
                        ) -> tuple[dict[str, tuple[int, ...]], list[Message]]:
     """The landmark table's endpoints beyond the page's own (aGvHD to its window, cGvHD,
-    CD4+IR at its window) with their days; a warning for each dataset that is unusable."""
+    GRFS, CD4+IR at its window, engraftment and graft failure) with their days; a warning
+    for each dataset that is unusable."""
     ep = settings.endpoints
     days = tuple(ep.landmark_days)
     longest = max(ep.agvhd_windows_days)
@@ -136,8 +163,9 @@ def landmark_endpoints(cut: ExportCut, settings: Settings
     extra: dict[str, tuple[int, ...]] = {}
     messages: list[Message] = []
     for dataset, what, endpoints_at in (
-            ("adgvhd", "GvHD endpoints", {"AGVHD24": agvhd_days, "AGVHD34": agvhd_days,
-                                          "CGVHD": days, "CGVHDMS": days}),
+            ("adgvhd", "GvHD endpoints and GRFS",
+             {"AGVHD24": agvhd_days, "AGVHD34": agvhd_days, "CGVHD": days, "CGVHDMS": days,
+              "GRFS": days}),
             ("adlb", "CD4+IR", {"CD4IR": (ep.cd4_window_days,)})):
         try:
             cut.require(dataset)
@@ -145,6 +173,9 @@ def landmark_endpoints(cut: ExportCut, settings: Settings
             messages.append(Message(Level.WARNING, f"Landmark table without {what}: {exc}"))
             continue
         extra.update(endpoints_at)
+    for code in ENGRAFTMENT_CODES:
+        if code in tables.parameters:
+            extra[code] = tuple(ep.engraftment_days)
     return extra, messages
 
 
@@ -156,7 +187,8 @@ def landmark_table(settings: Settings, extra: dict[str, tuple[int, ...]],
     days = tuple(settings.endpoints.landmark_days)
     rows = [landmark_rows(code, data, days, survival=isinstance(done.fit, KaplanMeier),
                           fit=done.fit) for code, (data, done) in ready.items()]
-    rows += [landmark_rows(code, read[code], at, survival=False) for code, at in extra.items()]
+    rows += [landmark_rows(code, read[code], at, survival=False) for code, at in extra.items()
+             if code not in ready]
     table = pd.concat([r for r in rows if not r.empty], ignore_index=True) if rows else \
         pd.DataFrame(columns=LANDMARK_COLUMNS)
     return table[LANDMARK_COLUMNS]
@@ -178,6 +210,7 @@ PANEL = Panel(
     datasets=("adsl",),
     items=tuple(ItemSpec(key, kind) for key, kind in (
         ("overall_survival", Kind.FIGURE), ("disease_free_survival", Kind.FIGURE),
-        ("relapse_nrm", Kind.FIGURE), ("landmarks", Kind.TABLE), ("survival_tests", Kind.TABLE),
+        ("grfs", Kind.FIGURE), ("relapse_nrm", Kind.FIGURE), ("landmarks", Kind.TABLE), ("survival_tests", Kind.TABLE),
         ("follow_up", Kind.TABLE))),
+    options=START_OPTIONS,
     build=build)

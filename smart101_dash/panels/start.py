@@ -1,0 +1,71 @@
+"""Where a time-to-event comparison starts: the options every time-to-event page shares.
+
+A SMART101 patient must be alive at about day 7 to be infused, a control need not be: counted
+from the transplant, early deaths weigh on the controls only (immortal time). From a landmark
+day L, only patients alive and free of the endpoint at day L count, in both cohorts.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from smart101_dash.analysis import EndpointRead, Start
+from smart101_dash.panels.base import Level, Message
+from smart101_dash.panels.spec import Option, Widget
+
+ENROLLED, INFUSED = "enrolled", "infused"
+
+START_OPTIONS = (
+    Option("landmark", "From a landmark day", Widget.TOGGLE, lambda s: s.start.landmark,
+           help="Count only patients alive and free of each endpoint at the landmark day "
+                "(both cohorts), so that SMART101, infused at about day 7, is compared with "
+                "controls who also lived that long."),
+    Option("landmark_day", "Landmark day", Widget.INTEGER, lambda s: s.start.landmark_day,
+           minimum=1, maximum=lambda s: s.endpoints.follow_up_days, step=1,
+           help="Used when 'From a landmark day' is on; the protocol infuses SMART101 on "
+                "day 7."),
+    Option("population", "SMART101 analysed", Widget.RADIO,
+           lambda s: INFUSED if s.start.as_treated else ENROLLED,
+           choices=lambda s: (("As enrolled (intention to treat)", ENROLLED),
+                              ("As infused (as treated)", INFUSED)),
+           help="As infused leaves out SMART101 patients who were transplanted but not "
+                "infused; controls are the same either way."),
+)
+
+
+def start_of(landmark: bool, landmark_day: int, population: str) -> Start:
+    """The Start of a page's three options."""
+    if population not in (ENROLLED, INFUSED):
+        raise ValueError(f"population must be {ENROLLED!r} or {INFUSED!r}, got {population!r}")
+    return Start.of(landmark, landmark_day, population == INFUSED)
+
+
+def start_messages(read: EndpointRead, labels: dict[str, str]) -> list[Message]:
+    """What the landmark left out, per endpoint and group (nothing without a landmark)."""
+    if read.start.landmark_day is None:
+        return []
+    parts = []
+    for code, label in labels.items():
+        groups = read.left_out.get(code, {})
+        counted = ", ".join(f"{g} {n}" for g, n in sorted(groups.items(), reverse=True))
+        parts.append(f"{label}: {counted or 'none'}")
+    return [Message(Level.INFO, f"Landmark day {read.start.landmark_day}: patients left out "
+                                f"(died, event or competing event on or before the day, or "
+                                f"not followed to it): {'; '.join(parts)}.")]
+
+
+def apply_start(rows: pd.DataFrame, subjects: pd.DataFrame, start: Start
+                ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """`ADTTE_SQL`'s start rule on endpoint rows derived in Python (an endpoint a page derives
+    again under its own definition): rows (USUBJID, group, time, status, n) kept, and the
+    subjects the landmark left out by group. `subjects` gives COHORT and TRTSDT per USUBJID."""
+    if start.as_treated:
+        not_infused = subjects.loc[(subjects["COHORT"] == "SMART101")
+                                   & subjects["TRTSDT"].isna(), "USUBJID"]
+        rows = rows[~rows["USUBJID"].isin(not_infused)]
+    if start.landmark_day is None:
+        return rows, {}
+    day = start.landmark_day
+    before = (rows["time"] < day) | ((rows["time"] == day) & (rows["status"] > 0))
+    left_out = rows[before].groupby("group")["n"].sum()
+    return rows[~before], {str(g): int(n) for g, n in left_out.items()}
