@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="one arm against the controls of its age group (as the app's Arm)")
     tables.add_argument("--role", default="analyst",
                         help="write what this role of the roles file may see (default analyst)")
+    tables.add_argument("--landmark-day", type=_positive_day, default=None, metavar="L",
+                        help="time-to-event tables from landmark day L (as the pages' 'From a "
+                             "landmark day'): only patients alive and free of each endpoint "
+                             "at day L count")
+    tables.add_argument("--as-treated", action="store_true",
+                        help="SMART101 as infused (default: as enrolled, intention to treat)")
 
     report = commands.add_parser("report", help="the DSMB report: one HTML file and its PDF")
     report.add_argument("export_dir", type=Path)
@@ -130,16 +136,33 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _positive_day(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole day: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"the landmark day must be 1 or later, got {value}")
+    return value
+
+
 def _tables(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from smart101_dash.access import AccessDenied, RolesFileError, load_roles
+    from smart101_dash.config import SETTINGS
     from smart101_dash.filters import Filters
     from smart101_dash.store import DatasetUnavailable
     from smart101_dash.tables import write_tables
 
+    start = replace(SETTINGS.start, as_treated=args.as_treated)
+    if args.landmark_day is not None:
+        start = replace(start, landmark=True, landmark_day=args.landmark_day)
     try:
         viewer = load_roles().viewer("tables command", args.role)
         assert viewer is not None  # a role was named: viewer() returns one or raises
-        written = write_tables(args.export_dir, args.out, viewer, Filters(arm=args.arm))
+        written = write_tables(args.export_dir, args.out, viewer, Filters(arm=args.arm),
+                               replace(SETTINGS, start=start))
     except DatasetUnavailable as exc:
         print(f"error: {exc.describe(with_examples=False)}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smart101_dash.access import Viewer
+from smart101_dash.analysis import Start
 from smart101_dash.config import SETTINGS, Settings
 from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import PANELS
@@ -64,6 +65,8 @@ def write_tables(export_dir: Path, out_dir: Path, viewer: Viewer,
             "export_dir": str(export_dir),
             "export_fingerprint": cut.fingerprint,
             "filters": filters.describe(),
+            "start": Start.of(settings.start.landmark, settings.start.landmark_day,
+                              settings.start.as_treated).describe(),
             "role": viewer.role,
             "files": sorted(p.name for p in written.files),
             "not_built": written.skipped,

@@ -125,7 +125,7 @@ def test_treated_reconstitute_faster(demo: dict[str, pd.DataFrame]) -> None:
     day100 = labs[(labs["PARAMCD"] == "CD4") & (labs["AVISIT"] == "DAY 100")]
     medians = day100.groupby("COHORT")["AVAL"].median()
     assert medians["SMART101"] > 1.5 * medians["CONTROL"]
-    assert set(labs["PARAMCD"]) == {"CD4", "CD3", "CD8", "CD19", "NK"}
+    assert set(labs["PARAMCD"]) == {"CD4", "CD3", "CD8", "CD19", "NK", "ANC", "PLAT"}
 
 
 def test_every_infection_category_and_grade_with_cmv(demo: dict[str, pd.DataFrame]) -> None:

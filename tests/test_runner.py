@@ -50,7 +50,8 @@ def test_subject_level_options_and_bad_options(setup: tuple) -> None:
     with pytest.raises(AccessDenied, match="Patient trajectories"):
         run(setup, "cd4_reconstitution", SPONSOR, trajectories=True)
     assert [o.name for o in panel("cd4_reconstitution").visible_options(SPONSOR)] == [
-        "threshold_cells_per_ul", "threshold_inclusive", "window_days", "log_axis"]
+        "threshold_cells_per_ul", "threshold_inclusive", "window_days", "log_axis",
+        "landmark", "landmark_day", "population"]
     with pytest.raises(ValueError, match="is not one of"):
         run(setup, "adverse_events", DSMB, window_days=5)
     with pytest.raises(ValueError, match="has no option"):

@@ -25,8 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_every_item_of_every_panel_is_written_as_shown(tmp_path: Path) -> None:
     export = write_export(tmp_path / "export")
     written = write_tables(export, tmp_path / "out", ANALYST)
-    # One cut: nothing to compare it with, and the manifest says so.
-    assert list(written.skipped) == ["changes"] and "single cut" in written.skipped["changes"]
+    # One cut: nothing to compare it with; no recovery or graft-failure dates: no engraftment
+    # page. The manifest says so.
+    assert list(written.skipped) == ["changes", "engraftment"]
+    assert "single cut" in written.skipped["changes"]
+    assert "ANCRDT" in written.skipped["engraftment"]
     db = Database()
     cut = db.load(export)
     for panel in PANELS:
@@ -45,7 +48,8 @@ def test_a_missing_dataset_skips_its_panels_only(tmp_path: Path) -> None:
     del tables["adae"]
     written = write_tables(write_export(tmp_path / "export", tables), tmp_path / "out",
                            ANALYST)
-    assert set(written.skipped) == {"adverse_events", "changes"}  # changes: a single cut
+    # changes: a single cut; engraftment: no recovery or graft-failure dates in this export
+    assert set(written.skipped) == {"adverse_events", "changes", "engraftment"}
     assert (tmp_path / "out" / "baseline.csv").exists()
     assert not (tmp_path / "out" / "ae_summary.csv").exists()
 

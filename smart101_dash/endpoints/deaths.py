@@ -14,6 +14,7 @@ RELAPSE = "Relapse"
 NOT_GIVEN = "Not given"
 OTHER = "Other"
 EARLY_DAYS = 100  # the period boundary: day 0-100, later
+PERIODS = (f"day 0-{EARLY_DAYS}", f"after day {EARLY_DAYS}")
 
 
 def death_cause_categories(settings: EndpointSettings) -> tuple[str, ...]:
@@ -52,6 +53,6 @@ def death_causes(adsl: pd.DataFrame, settings: EndpointSettings) -> pd.DataFrame
     day = base["death_day"].to_numpy().astype(np.int64)
     return pd.DataFrame({
         "USUBJID": base["USUBJID"].to_numpy(), "day": day,
-        "period": np.where(day <= EARLY_DAYS, f"day 0-{EARLY_DAYS}", f"after day {EARLY_DAYS}"),
+        "period": np.where(day <= EARLY_DAYS, *PERIODS),
         "relapse_related": np.asarray(category) == RELAPSE,
         "category": category, "DTHCAUS": cause.to_numpy(dtype=object)})

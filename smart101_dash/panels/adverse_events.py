@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from smart101_dash import endpoints
 from smart101_dash.access import Permission, Viewer
-from smart101_dash.analysis import analysis_tables
+from smart101_dash.analysis import AnalysisTables, analysis_tables
 from smart101_dash.charts import Spec, grade_distribution_figure, with_footer
 from smart101_dash.config import Settings
+from smart101_dash.endpoints.deaths import PERIODS as DEATH_PERIODS
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.common import causes_of_death_table
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.store import Database, ExportCut, Query
 
@@ -72,13 +75,13 @@ FROM events
 WHERE soc IS NOT NULL
 GROUP BY GROUPING SETS ((cohort, soc, pt), (cohort, soc))""", events=_EVENTS)
 
+# The deaths overall survival counts (day 0 to the cut-off; analysis table `deaths`).
 DEATHS_SQL = with_population("""\
-SELECT COHORT AS cohort, ARM AS arm, USUBJID AS usubjid,
-       date_diff('day', HSCTDT, DTHDT) AS death_day, DTHCAUS AS cause,
-       RLPSDT IS NOT NULL AND RLPSDT <= DTHDT AS relapsed_before_death
-FROM population
-WHERE DTHDT IS NOT NULL AND DTHDT <= DCUTDT AND HSCTDT IS NOT NULL
-ORDER BY death_day, USUBJID""")
+SELECT p.COHORT AS cohort, p.ARM AS arm, d.USUBJID AS usubjid, d.day AS death_day,
+       d.DTHCAUS AS cause, d.category, d.relapse_related AS relapsed_before_death
+FROM deaths d
+JOIN population p USING (USUBJID)
+ORDER BY d.day, d.USUBJID""")
 
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
@@ -123,6 +126,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   f"{window_text}", by_term, None, (q_n, q_terms),
                   "Patients with the term at any grade and at grade 3 or worse; click a column "
                   "heading to sort."),
+        causes_of_death_item(db, tables, filters, settings),
     ]
     if viewer.can(Permission.SUBJECT_LEVEL):
         items += listings(db, cut, filters, viewer, params, window_text, tables.schema)
@@ -136,6 +140,22 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         ))
 
 
+def causes_of_death_item(db: Database, tables: AnalysisTables, filters: Filters,
+                         settings: Settings) -> PanelItem:
+    """Deaths of the transplanted patients by cause and period, SMART101 by arm."""
+    deaths, query = tables.death_causes(db, filters)
+    columns = {settings.study.arm_label(arm): (f"SMART101:{arm}",)
+               for arm in settings.study.arms}
+    columns["Control"] = ("CONTROL:CONTROL",)
+    table = causes_of_death_table(deaths, columns,
+                                  endpoints.death_cause_categories(settings.endpoints),
+                                  DEATH_PERIODS)
+    return PanelItem("causes_of_death", "Causes of death (day 0 to the cut-off)", table, None,
+                     (query,), "Patients who died, transplanted ones of every population (not "
+                     "only the safety population). Relapse: death after a relapse (or of the "
+                     "disease); otherwise the cause given, grouped (docs/endpoints.md).")
+
+
 def listings(db: Database, cut: ExportCut, filters: Filters, viewer: Viewer,
              params: dict[str, object], window_text: str, schema: str) -> list[PanelItem]:
     """The SAE and death listings: subject-level reads, refused by the data layer to a viewer
@@ -143,12 +163,13 @@ def listings(db: Database, cut: ExportCut, filters: Filters, viewer: Viewer,
     q_serious = Query(SAE_LISTING_SQL, params, subject_level=True)
     serious = db.query(cut, q_serious, viewer, search=(schema,)).drop(columns=["serious"])
     q_deaths = Query(DEATHS_SQL, filters.params(), subject_level=True)
-    deaths = db.query(cut, q_deaths, viewer)
+    deaths = db.query(cut, q_deaths, viewer, search=(schema,))
     return [
         PanelItem("sae_listing", f"Serious adverse events, {window_text}", serious, None,
                   (q_serious,), "Days count from the transplant (day 0)."),
-        PanelItem("death_listing", "Deaths (any time before the cut-off)", deaths, None,
-                  (q_deaths,), "Death day counts from the transplant (day 0)."),
+        PanelItem("death_listing", "Deaths (day 0 to the cut-off)", deaths, None,
+                  (q_deaths,), "Death day counts from the transplant (day 0); category as in "
+                  "'Causes of death'."),
     ]
 
 
@@ -247,7 +268,7 @@ PANEL = Panel(
     key="adverse_events", title="Adverse events", icon=":material/warning:",
     datasets=("adsl", "adae"),
     items=(ItemSpec("ae_summary", Kind.TABLE), ItemSpec("ae_worst_grade", Kind.FIGURE),
-           ItemSpec("ae_by_term", Kind.TABLE),
+           ItemSpec("ae_by_term", Kind.TABLE), ItemSpec("causes_of_death", Kind.TABLE),
            ItemSpec("sae_listing", Kind.TABLE, subject_level=True),
            ItemSpec("death_listing", Kind.TABLE, subject_level=True)),
     options=(Option(

@@ -140,7 +140,6 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                                             f"out of CD4+IR (died, reconstituted or not followed "
                                             f"by the day): {counted or 'none'}."))
     definitions = (
-        f"CD4+IR: {start.describe()} Counts at the protocol days: every patient.",
         endpoints.definition("cd4_reconstitution", ep),
         ("Counts at a protocol day: per patient and subset, the count closest to the day within "
          "its visit window (days " + ", ".join(f"{d} ± {w}" for d, w in windows.items())
@@ -152,6 +151,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "Clopper-Pearson 95% interval; denominator = every transplanted patient of the group."),
         ("Cumulative incidence: Aalen-Johansen with cmprsk's variance and log(-log) interval; "
          "Gray's test. Descriptive: the control cohort is external and non-randomized."),
+        f"CD4+IR: {start.describe()} Counts at the protocol days: every patient.",
     )
     return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions,
                        n_per_group=n_per_group, messages=tuple(messages))

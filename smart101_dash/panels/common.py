@@ -42,3 +42,38 @@ def enrollment_range(db: Database, cut: ExportCut) -> tuple[date | None, date | 
     if pd.isna(first) or pd.isna(last):
         return None, None
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+def causes_of_death_table(found: pd.DataFrame, columns: dict[str, tuple[str, ...]],
+                          categories: tuple[str, ...], periods: tuple[str, ...]
+                          ) -> pd.DataFrame:
+    """Deaths by cause (relapse, then each non-relapse cause, with totals) and period.
+
+    `found`: cohort, arm, category, period, patients (`AnalysisTables.death_causes`).
+    `columns`: each column's label and the (cohort, arm) keys it sums ("cohort:arm"). One
+    column per label and period, then the label's total; every category listed, zeros too,
+    so two cuts' tables line up.
+    """
+    counts: dict[tuple[str, str, str], int] = {}
+    for r in found.itertuples():
+        key = (f"{r.cohort}:{r.arm}", str(r.category), str(r.period))
+        counts[key] = counts.get(key, 0) + int(r.patients)
+
+    def count(keys: tuple[str, ...], cats: tuple[str, ...], period: str | None) -> int:
+        return sum(n for (k, c, p), n in counts.items()
+                   if k in keys and c in cats and (period is None or p == period))
+
+    relapse, others = categories[0], categories[1:]
+    rows = [("Relapse", relapse, (relapse,))]
+    rows += [("Non-relapse", c, (c,)) for c in others]
+    rows += [("Non-relapse", "Non-relapse, all causes", others),
+             ("All", "All deaths", categories)]
+    out = []
+    for kind, label, cats in rows:
+        row: dict[str, object] = {"death": kind, "cause": label}
+        for name, keys in columns.items():
+            for period in periods:
+                row[f"{name}, {period}"] = count(keys, cats, period)
+            row[f"{name}, total"] = count(keys, cats, None)
+        out.append(row)
+    return pd.DataFrame(out)

@@ -87,13 +87,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                            (read.query,),
                            "Descriptive: the control cohort is external and non-randomized."))
     definitions = (
-        start.describe(),
         *(endpoints.definition(name, ep) for code, name in (
             ("NEUTR", "neutrophil_engraftment"), ("PLTR", "platelet_engraftment"),
             ("GF", "graft_failure")) if code in codes),
         ("Cumulative incidence: Aalen-Johansen with cmprsk's variance and log(-log) "
          "interval; Gray's test. Day of recovery: median and range among the patients who "
          "recovered (the competing events make it no estimate of the time to recovery)."),
+        start.describe(),
     )
     return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions,
                        n_per_group=n_per_group, messages=tuple(messages))

@@ -150,7 +150,6 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "Descriptive: the control cohort is external and non-randomized."),
     )
     definitions = (
-        start.describe(),
         endpoints.definition("acute_gvhd_grade", ep, window_days=grade_window),
         endpoints.definition("acute_gvhd", ep, min_grade=2, window_days=acute_window),
         endpoints.definition("acute_gvhd", ep, min_grade=3, window_days=acute_window),
@@ -159,6 +158,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         ("MAGIC grade from organ stages (Harris et al. 2016) when the export gives no overall "
          "grade. Cumulative incidence: Aalen-Johansen with cmprsk's variance and log(-log) "
          "interval; Gray's test."),
+        start.describe(),
     )
     return PanelResult(TITLE, cut, filters, items, definitions=definitions,
                        n_per_group=n_per_group,

@@ -145,8 +145,6 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "pathogens together."),
     )
     definitions = (
-        (f"First infection: {start.describe()} Rates, densities and mean counts: every "
-        f"patient from day 0, whatever the start."),
         endpoints.definition("first_infection", ep, window_days=window),
         *((endpoints.definition("first_infection", ep, category=category, window_days=window),)
           if category != "ALL" else ()),
@@ -156,6 +154,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         ("Infection density: exact Poisson 95% interval (Garwood 1936, as R's poisson.test). "
          "Cumulative incidence: Aalen-Johansen, log(-log) interval, Gray's test. Mean "
          "cumulative count: Ghosh & Lin (2000), no interval."),
+        (f"First infection: {start.describe()} Rates, densities and mean counts: every "
+         f"patient from day 0, whatever the start."),
     )
     messages += start_messages(read, {infection_code(c): f"first {_category_words(c)}"
                                       for c in CATEGORIES})

@@ -14,21 +14,23 @@ from __future__ import annotations
 
 import pandas as pd
 
+from smart101_dash import endpoints
 from smart101_dash.access import Viewer
 from smart101_dash.analysis import analysis_tables
 from smart101_dash.changes import comparable, subject_changes_sql
 from smart101_dash.config import Settings
 from smart101_dash.cuts import earlier_cut
+from smart101_dash.endpoints.deaths import PERIODS as DEATH_PERIODS
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.monitoring import MonitoringFileError, load_monitoring
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
+from smart101_dash.panels.common import causes_of_death_table
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.panels.stopping_rules import evaluate_rules
 from smart101_dash.store import Database, ExportCut, Query
 
 TITLE = "Safety summary"
 GROUPS = (("SMART101", "GROUP A"), ("SMART101", "GROUP B"), ("CONTROL", "CONTROL"))
-PERIODS = ("day 0-100", "after day 100")
 
 # Patients per cohort and arm meeting each safety criterion; `n` the denominator (the
 # transplanted patients; for exposure, every enrolled patient).
@@ -38,16 +40,6 @@ SELECT COHORT AS cohort, ARM AS arm, count(*) AS enrolled, count(HSCTDT) AS tran
        median(date_diff('day', HSCTDT, least(coalesce(DTHDT, LSTALVDT), DCUTDT)))
            FILTER (WHERE HSCTDT IS NOT NULL) AS median_follow_up_days
 FROM population
-GROUP BY ALL""")
-
-DEATHS_SQL = with_population("""\
-SELECT COHORT AS cohort, ARM AS arm,
-       CASE WHEN DTHCAUS IS NULL THEN 'not given' ELSE DTHCAUS END AS cause,
-       CASE WHEN date_diff('day', HSCTDT, DTHDT) <= 100 THEN 'day 0-100'
-            ELSE 'after day 100' END AS period,
-       count(*) AS patients
-FROM population
-WHERE DTHDT IS NOT NULL AND HSCTDT IS NOT NULL AND DTHDT BETWEEN HSCTDT AND DCUTDT
 GROUP BY ALL""")
 
 # Adverse events and infections from the day of the transplant to the cut-off; aGvHD by
@@ -97,14 +89,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
             *[None if pd.isna(follow.get(g)) else int(follow[g]) for g in GROUPS]]
     n_per_group = {c: int(v) for c, v in zip(columns, exposure_table.iloc[1, 1:], strict=True)}
 
-    q_deaths = Query(DEATHS_SQL, filters.params())
-    deaths = db.query(cut, q_deaths)
-    death_rows = []
-    for (cause, period), block in sorted(deaths.groupby(["cause", "period"]),
-                                         key=lambda kv: (PERIODS.index(kv[0][1]), kv[0][0])):
-        found = {(r.cohort, r.arm): int(r.patients) for r in block.itertuples()}
-        death_rows.append([period, cause, *spread(found)])
-    death_table = pd.DataFrame(death_rows, columns=["period", "cause", *columns])
+    tables = analysis_tables(db, cut, settings.endpoints)
+    deaths, q_deaths = tables.death_causes(db, filters)
+    keys = ({"All patients": tuple(f"{c}:{a}" for c, a in GROUPS)} if pooled else
+            {label: (f"{c}:{a}",) for label, (c, a) in zip(columns, GROUPS, strict=True)})
+    death_table = causes_of_death_table(deaths, keys,
+                                        endpoints.death_cause_categories(settings.endpoints),
+                                        DEATH_PERIODS)
 
     items = [
         PanelItem("safety_exposure", "Exposure", exposure_table, None, (q_exposure,),
@@ -112,7 +103,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   link="overview"),
         PanelItem("safety_deaths", "Deaths by cause and period", death_table, None,
                   (q_deaths,), "Patients who died between day 0 and the cut-off; period by "
-                  "the day of death.", link="adverse_events"),
+                  "the day of death. Relapse: death after a relapse (or of the disease); "
+                  "otherwise the cause given (DTHCAUS), grouped.", link="adverse_events"),
     ]
     messages: list[Message] = []
     events_table, q_events = _events(db, cut, filters, settings, spread, columns, messages)

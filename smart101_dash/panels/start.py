@@ -41,15 +41,19 @@ def start_of(landmark: bool, landmark_day: int, population: str) -> Start:
 
 
 def start_messages(read: EndpointRead, labels: dict[str, str]) -> list[Message]:
-    """What the landmark left out, per endpoint and group (nothing without a landmark)."""
-    if read.start.landmark_day is None:
+    """The start in force when it is not the transplant with SMART101 as enrolled, and what
+    the landmark left out, per endpoint and group."""
+    if read.start == Start():
         return []
+    said = [Message(Level.INFO, f"Comparison: {read.start.describe()}")]
+    if read.start.landmark_day is None:
+        return said
     parts = []
     for code, label in labels.items():
         groups = read.left_out.get(code, {})
         counted = ", ".join(f"{g} {n}" for g, n in sorted(groups.items(), reverse=True))
         parts.append(f"{label}: {counted or 'none'}")
-    return [Message(Level.INFO, f"Landmark day {read.start.landmark_day}: patients left out "
+    return [*said, Message(Level.INFO, f"Landmark day {read.start.landmark_day}: patients left out "
                                 f"(died, event or competing event on or before the day, or "
                                 f"not followed to it): {'; '.join(parts)}.")]
 

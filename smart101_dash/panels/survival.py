@@ -137,7 +137,6 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   (query,), f"Median follow-up in days: {follow_text}."),
     )
     definitions = (
-        start.describe(),
         endpoints.definition("overall_survival", ep),
         endpoints.definition("disease_free_survival", ep),
         *((endpoints.definition("gvhd_relapse_free_survival", ep, chronic=(
@@ -146,6 +145,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         endpoints.definition("non_relapse_mortality", ep),
         ("Kaplan-Meier with Greenwood variance and log-log 95% interval; log-rank test. "
          "Cumulative incidence: Aalen-Johansen with cmprsk's variance; Gray's test."),
+        start.describe(),
     )
     return PanelResult(TITLE, cut, filters, items, definitions=definitions,
                        n_per_group=n_per_group, messages=tuple(messages))
