@@ -11,7 +11,8 @@ from smart101_dash.filters import Filters, with_population
 from smart101_dash.store import Database, ExportCut, Query
 
 GVHD_SQL = with_population("""\
-SELECT g.USUBJID, g.ADT, g.SKINSTG, g.LIVERSTG, g.UGISTG, g.LGISTG, g.AGVHDGR, g.CGVHDSEV
+SELECT g.USUBJID, g.ADT, g.SKINSTG, g.LIVERSTG, g.UGISTG, g.LGISTG, g.AGVHDGR, g.CGVHDSEV,
+       g.CGVHDIST
 FROM adgvhd g
 JOIN population p USING (USUBJID)
 WHERE p.HSCTDT IS NOT NULL

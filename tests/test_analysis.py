@@ -8,17 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from export_factory import write_export
 from selection_reads import gvhd_assessments, infection_records, lab_values
 
 from smart101_dash import endpoints
-from smart101_dash.analysis import analysis_tables
+from smart101_dash.analysis import Start, analysis_tables
 from smart101_dash.config import SETTINGS
 from smart101_dash.contract import INFECTION_CATEGORIES
 from smart101_dash.filters import Filters
 from smart101_dash.panels.curves import with_groups
 from smart101_dash.panels.datasets import subjects
+from smart101_dash.panels.start import apply_start
 from smart101_dash.store import KEPT_CUTS, Database
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
@@ -48,6 +51,13 @@ def derived_on_selection(db: Database, cut: object, filters: Filters) -> dict[st
         out[f"INF{category}"] = endpoints.first_infection(
             adsl, adinf, EP, category=None if category == "ALL" else category,
             window_days=EP.follow_up_days)
+    systemic = cut.has_column("adgvhd", "CGVHDIST")  # type: ignore[attr-defined]
+    out["GRFS"] = endpoints.gvhd_relapse_free_survival(
+        adsl, gvhd, EP, chronic="systemic" if systemic else "moderate_severe")
+    if cut.has_column("adsl", "ANCRDT"):  # type: ignore[attr-defined]
+        out["NEUTR"] = endpoints.neutrophil_engraftment(adsl, EP)
+        out["PLTR"] = endpoints.platelet_engraftment(adsl, EP)
+        out["GF"] = endpoints.graft_failure(adsl, EP)
     return {code: with_groups(frame, adsl) for code, frame in out.items()}
 
 
@@ -57,7 +67,8 @@ def test_every_endpoint_equals_its_derivation_on_the_selection(export: str,
     db = Database()
     cut = db.load(DEMO if export == "demo" else write_export(tmp_path / "tiny"))
     tables = analysis_tables(db, cut, EP)
-    assert len(tables.parameters) == 14
+    # The tiny export has no engraftment or graft-failure dates (nor daily ANC).
+    assert len(tables.parameters) == (18 if export == "demo" else 15)
     for filters in FILTERS:
         for code, expected in derived_on_selection(db, cut, filters).items():
             shown, _ = tables.endpoint(db, filters, code)
@@ -193,3 +204,53 @@ def test_visit_quartiles_in_sql_equal_numpy() -> None:
             assert row.n == len(sample)
             expected = np.quantile(sample.to_numpy(dtype=float), [0.25, 0.5, 0.75])
             np.testing.assert_allclose([row.q1, row.median, row.q3], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("start", [Start(7), Start(30), Start(None, as_treated=True),
+                                   Start(100, as_treated=True)],
+                         ids=["day 7", "day 30", "as treated", "day 100 as treated"])
+@pytest.mark.parametrize("filters", FILTERS[:2], ids=[f.describe() for f in FILTERS[:2]])
+def test_the_start_in_sql_equals_the_rule_on_each_subject(start: Start,
+                                                          filters: Filters) -> None:
+    """ADTTE_SQL's landmark and as-treated rule equals `apply_start` on the derivation's own
+    rows (the rule the R reference test checks), endpoint by endpoint, with the counts left
+    out."""
+    db = Database()
+    cut = db.load(DEMO)
+    tables = analysis_tables(db, cut, EP)
+    adsl, _ = subjects(db, cut, filters)
+    read = tables.endpoints(db, filters, tuple(sorted(tables.parameters)), start)
+    for code, rows in derived_on_selection(db, cut, filters).items():
+        kept, left_out = apply_start(rows, adsl, start)
+        keys = ["group", "time", "status"]
+        counted = kept.groupby(keys, as_index=False)["n"].sum()
+        pd.testing.assert_frame_equal(
+            read[code][[*keys, "n"]].sort_values(keys).reset_index(drop=True),
+            counted.sort_values(keys).reset_index(drop=True), check_dtype=False, obj=code)
+        assert read.left_out[code] == left_out, code
+    if start == Start(None, as_treated=True) and filters.arm is None:
+        # The demo's one SMART101 patient transplanted but never infused is left out.
+        assert read["OS"].groupby("group")["n"].sum()["SMART101"] == 34
+
+
+def test_neutrophil_recovery_from_daily_anc_when_the_export_has_no_ancrdt(
+        tmp_path: Path) -> None:
+    """The demo without ANCRDT: NEUTR derived from its daily ANC equals NEUTR from ANCRDT,
+    and the analysis tables say that it was derived."""
+    db = Database()
+    with_date = analysis_tables(db, db.load(DEMO), EP)
+    newest = DEMO / "2026-10-31"
+    tables = {name: pq.read_table(newest / f"{name}.parquet")
+              for name in ("adsl", "adgvhd", "adinf", "adae")}
+    labs = pq.read_table(newest / "adlb")  # hive parts: PARAMCD comes back as a dictionary
+    tables["adlb"] = labs.set_column(labs.schema.get_field_index("PARAMCD"), "PARAMCD",
+                                     labs["PARAMCD"].cast(pa.string()))
+    tables["adsl"] = tables["adsl"].drop_columns(["ANCRDT"])
+    cut = db.load(write_export(tmp_path / "no-ancrdt", tables))
+    derived = analysis_tables(db, cut, EP)
+    assert "NEUTR" in derived.parameters and "daily ANC" in (derived.note("NEUTR") or "")
+    assert with_date.note("NEUTR") is None
+    for filters in FILTERS:
+        ours = derived.endpoints(db, filters, ("NEUTR",))["NEUTR"]
+        theirs = with_date.endpoints(db, filters, ("NEUTR",))["NEUTR"]
+        pd.testing.assert_frame_equal(ours, theirs, obj=filters.describe())

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from smart101_dash import endpoints
 from smart101_dash.demo import as_of, build_demo_export, write_demo_export
 from smart101_dash.grading import magic_grade, magic_grades
 from smart101_dash.validate import Severity, validate_export
@@ -83,7 +84,8 @@ def test_an_earlier_cutoff_is_the_same_trial_then(demo: dict[str, pd.DataFrame])
     assert set(adsl["USUBJID"]) <= set(demo["adsl"]["USUBJID"])
     assert (adsl["ENRLDT"] <= date(2026, 6, 30)).all()
     assert (adsl["DCUTDT"] == date(2026, 6, 30)).all()
-    for column in ("HSCTDT", "TRTSDT", "DTHDT", "RLPSDT", "LSTALVDT"):
+    for column in ("HSCTDT", "TRTSDT", "DTHDT", "RLPSDT", "LSTALVDT", "ANCRDT", "PLTRDT",
+                   "GFDT"):
         known = adsl[column].dropna()
         assert (known <= date(2026, 6, 30)).all(), column
     for name, column in (("adae", "ASTDT"), ("adinf", "ASTDT"), ("adgvhd", "ADT"),
@@ -91,6 +93,29 @@ def test_an_earlier_cutoff_is_the_same_trial_then(demo: dict[str, pd.DataFrame])
         assert (then[name][column] <= date(2026, 6, 30)).all(), name
     # Events after the cut-off are not yet known: fewer deaths then than now.
     assert adsl["DTHDT"].notna().sum() < demo["adsl"]["DTHDT"].notna().sum()
+
+
+def test_engraftment_is_realistic_and_its_daily_counts_agree(
+        demo: dict[str, pd.DataFrame]) -> None:
+    adsl = demo["adsl"][demo["adsl"]["HSCTDT"].notna()]
+    day = {c: (pd.to_datetime(adsl[c]) - pd.to_datetime(adsl["HSCTDT"])).dt.days
+           for c in ("ANCRDT", "PLTRDT", "GFDT")}
+    assert day["ANCRDT"].dropna().between(8, 30).all()
+    assert 9 <= day["ANCRDT"].median() <= 13
+    assert 0.85 < adsl["ANCRDT"].notna().mean() < 1
+    assert (day["PLTRDT"].dropna() >= day["ANCRDT"].reindex(day["PLTRDT"].dropna().index)).all()
+    failed = adsl[adsl["GFDT"].notna()]
+    assert 0.02 < len(failed) / len(adsl) < 0.1
+    assert failed.loc[failed["GFTYPE"] == "PRIMARY", "ANCRDT"].isna().all()
+    assert (failed.loc[failed["GFTYPE"] == "SECONDARY", "ANCRDT"]
+            < failed.loc[failed["GFTYPE"] == "SECONDARY", "GFDT"]).all()
+    chronic = demo["adgvhd"][demo["adgvhd"]["CGVHDIST"] == "Y"]
+    assert chronic["CGVHDSEV"].isin(["MILD", "MODERATE", "SEVERE"]).all() and len(chronic)
+    # The daily ANC gives back ANCRDT by the contract's rule, for every subject.
+    labs = demo["adlb"]
+    derived = endpoints.neutrophil_recovery_dates(labs[labs["PARAMCD"] == "ANC"], adsl)
+    given = pd.to_datetime(adsl.set_index("USUBJID")["ANCRDT"]).reindex(derived.index)
+    assert ((derived == given) | (derived.isna() & given.isna())).all()
 
 
 def test_cutoff_option_must_be_earlier(tmp_path: Path) -> None:

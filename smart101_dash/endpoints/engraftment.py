@@ -133,6 +133,6 @@ def neutrophil_recovery_dates(anc: pd.DataFrame, adsl: pd.DataFrame) -> pd.Serie
     for ahead in range(1, RECOVERY_RUN):
         starts &= run.groupby(subject).shift(-ahead, fill_value=False).astype(bool)
     first = daily.loc[starts.to_numpy()].groupby("USUBJID")["ADT"].min()
-    out = pd.Series(hsct["USUBJID"].map(first).to_numpy(), index=hsct["USUBJID"].to_numpy(),
-                    name="ANCRDT")
-    return out
+    # reindex, not map: map fails on an empty datetime Series (nobody recovered).
+    dates = pd.to_datetime(first).reindex(hsct["USUBJID"].to_numpy())
+    return pd.Series(dates.to_numpy(), index=hsct["USUBJID"].to_numpy(), name="ANCRDT")

@@ -73,7 +73,7 @@ def causes_of_death_table(found: pd.DataFrame, columns: dict[str, tuple[str, ...
         row: dict[str, object] = {"death": kind, "cause": label}
         for name, keys in columns.items():
             for period in periods:
-                row[f"{name}, {period}"] = count(keys, cats, period)
-            row[f"{name}, total"] = count(keys, cats, None)
+                row[f"{name}: {period}"] = count(keys, cats, period)
+            row[f"{name}: total"] = count(keys, cats, None)
         out.append(row)
     return pd.DataFrame(out)

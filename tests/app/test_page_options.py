@@ -73,3 +73,31 @@ def test_adverse_event_window(at: AppTest) -> None:
     at.radio(key=option_key("adverse_events", "window_days")).set_value("Through 24 months (day 730)").run()
     assert not at.exception
     assert any("day 0 to day 730" in plain(m.value) for m in at.markdown)
+
+
+def test_landmark_day_and_as_treated_on_the_survival_page(at: AppTest) -> None:
+    """C-2 died on day 90: from landmark day 100 the controls lose C-2, and the page says so."""
+    at.switch_page("pages/survival.py").run()
+    said = " ".join(plain(m.value) for m in at.info)
+    assert "Landmark day" not in said
+    assert "From the transplant (day 0); SMART101 as enrolled" in definitions(at)
+    at.toggle(key=option_key("survival", "landmark")).set_value(True).run()
+    at.number_input(key=option_key("survival", "landmark_day")).set_value(100).run()
+    at.radio(key=option_key("survival", "population")).set_value(
+        "As infused (as treated)").run()
+    assert not at.exception
+    said = " ".join(plain(m.value) for m in at.info)
+    assert "Landmark day 100" in said and "overall survival: CONTROL 1" in said
+    assert "From landmark day 100" in definitions(at)
+    assert "SMART101 as infused (as treated" in definitions(at)
+    landmarks = frame(at, {"endpoint", "n_risk", "n_events"})
+    os_rows = landmarks[(landmarks["endpoint"] == "OS") & (landmarks["day"] == 365)]
+    # Controls from day 100: C-1 and C-3, both alive at 1 year.
+    assert os_rows.set_index("group").loc["CONTROL", "estimate"] == 1.0
+
+
+def test_engraftment_page_without_dates_says_what_is_missing(at: AppTest) -> None:
+    at.switch_page("pages/engraftment.py").run()
+    assert not at.exception
+    said = " ".join(plain(m.value) for m in at.info)
+    assert "ANCRDT" in said and "PLTRDT" in said and "GFDT" in said

@@ -26,11 +26,12 @@ from smart101_dash.store import Database
 
 # page module -> (navigation title, charts drawn with a number-at-risk table)
 PAGES = {
+    "engraftment": ("Engraftment and graft failure", 2),
     "cd4_reconstitution": ("CD4+ reconstitution", 1),
     "gvhd": ("GvHD", 2),
     "infections": ("Infections", 1),
     "adverse_events": ("Adverse events", 0),
-    "survival": ("Survival, relapse and NRM", 3),
+    "survival": ("Survival, relapse and NRM", 4),
 }
 
 

@@ -74,14 +74,20 @@ def test_listings(db: Database, tmp_path: Path) -> None:
     assert sae[["usubjid", "pt", "grade", "start_day"]].values.tolist() == [
         ["T-A2", "Sepsis", 4, 30], ["C-2", "Bronchopulmonary aspergillosis", 5, 80]]
     deaths = result.item("death_listing").data
-    assert deaths[["usubjid", "death_day", "cause", "relapsed_before_death"]].values.tolist() == [
-        ["C-2", 90, "Infection", False], ["T-A2", 200, "Relapse", True]]
+    assert deaths[["usubjid", "death_day", "cause", "category",
+                   "relapsed_before_death"]].values.tolist() == [
+        ["C-2", 90, "Infection", "Infection", False], ["T-A2", 200, "Relapse", "Relapse", True]]
+    causes = result.item("causes_of_death").data.set_index("cause")
+    assert causes.loc["Relapse", "Group A (adults): after day 100"] == 1
+    assert causes.loc["Infection", "Control: day 0-100"] == 1
+    assert causes.loc["All deaths", "Group B (pediatric): total"] == 0
 
 
 def test_listings_only_for_subject_level_viewers(db: Database, tmp_path: Path) -> None:
     export = write_export(tmp_path)
     aggregate = build(db, export, viewer=SPONSOR)
-    assert [i.key for i in aggregate.items] == ["ae_summary", "ae_worst_grade", "ae_by_term"]
+    assert [i.key for i in aggregate.items] == ["ae_summary", "ae_worst_grade", "ae_by_term",
+                                                "causes_of_death"]
     pd.testing.assert_frame_equal(aggregate.item("ae_summary").data,
                                   build(db, export).item("ae_summary").data)
     # Called directly, the listing reads themselves are refused by the data layer.

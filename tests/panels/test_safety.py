@@ -39,9 +39,16 @@ def test_by_cohort_and_arm(export: Path) -> None:
     assert rows(result, "safety_exposure") == [
         ["Enrolled", 2, 1, 3], ["Transplanted (day 0)", 2, 1, 3], ["SMART101 infused", 2, 1, 0],
         ["Median follow-up, days (transplanted)", 368, 537, 537]]
-    # T-A2 died of relapse on day 200; C-2 of infection on day 90.
-    assert rows(result, "safety_deaths") == [["day 0-100", "Infection", 0, 0, 1],
-                                             ["after day 100", "Relapse", 1, 0, 0]]
+    # T-A2 died after a relapse on day 200; C-2 of infection on day 90. Every cause listed.
+    # Columns: per group (A, B, Control), day 0-100, after day 100, total.
+    deaths = {r[1]: r[2:] for r in rows(result, "safety_deaths")}
+    assert list(deaths) == ["Relapse", "Graft failure", "GvHD", "Infection", "Organ toxicity",
+                            "Other", "Not given", "Non-relapse, all causes", "All deaths"]
+    assert deaths["Relapse"] == [0, 1, 1, 0, 0, 0, 0, 0, 0]
+    assert deaths["Infection"] == [0, 0, 0, 0, 0, 0, 1, 0, 1]
+    assert deaths["Non-relapse, all causes"] == [0, 0, 0, 0, 0, 0, 1, 0, 1]
+    assert deaths["All deaths"] == [0, 1, 1, 0, 0, 0, 1, 0, 1]
+    assert sum(deaths["GvHD"] + deaths["Other"] + deaths["Not given"]) == 0
     # SAEs: T-A2 sepsis, C-2 aspergillosis; related grade 3+: none; aGvHD III-IV by day 100:
     # C-1 (grade 3 on day 28); grade 3 infections: C-2 (two episodes, one patient).
     assert rows(result, "safety_events") == [
@@ -62,8 +69,9 @@ def test_pooled_has_no_comparison(export: Path) -> None:
         assert not set(GROUPS) & set(item.data.columns), item.key
     assert rows(result, "safety_exposure") == [
         ["Enrolled", 6], ["Transplanted (day 0)", 6], ["SMART101 infused", 3]]
-    assert rows(result, "safety_deaths") == [["day 0-100", "Infection", 1],
-                                             ["after day 100", "Relapse", 1]]
+    deaths = {r[1]: r[2:] for r in rows(result, "safety_deaths")}
+    assert deaths["Relapse"] == [0, 1, 1] and deaths["Infection"] == [1, 0, 1]
+    assert deaths["All deaths"] == [1, 1, 2]
 
 
 def test_a_related_severe_event_counts(tmp_path: Path) -> None:
