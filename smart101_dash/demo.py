@@ -48,6 +48,7 @@ PRIMARY_GF_P = 0.03
 SECONDARY_GF_P = 0.03
 # Chronic GvHD treated with systemic immunosuppression, by its worst NIH severity.
 CGVHD_SYSTEMIC_P = {"MILD": 0.15, "MODERATE": 0.9, "SEVERE": 1.0}
+EARLY_DEATHS_PER_100 = 1.5  # controls dying in the first week (day 2-6)
 RECOVERY_DAYS = 3  # a recovery is three consecutive days at the level
 PLATELET_DAILY_UNTIL = 60  # daily platelet counts end here (weekly samples are not drawn)
 PARAM_LABELS = {"CD4": "CD4+ T cells (cells/uL)", "CD3": "CD3+ T cells (cells/uL)",
@@ -182,8 +183,10 @@ def build_demo_export(seed: int = DEFAULT_SEED, n_controls: int = 150,
         "adinf": _infections(rng, transplanted),
         "adae": _adverse_events(rng, transplanted),
     }
-    # Engraftment comes from a stream of its own, so that adding it changed no other value.
-    return _with_engraftment(tables, np.random.Generator(np.random.PCG64(seed + 1)))
+    # Engraftment and early deaths come from streams of their own, so that adding them
+    # changed no other value.
+    tables = _with_engraftment(tables, np.random.Generator(np.random.PCG64(seed + 1)))
+    return _early_deaths(tables, np.random.Generator(np.random.PCG64(seed + 2)))
 
 
 def _treatment(rng: np.random.Generator, adsl: pd.DataFrame, cutoff: date) -> None:
@@ -436,6 +439,47 @@ def _with_engraftment(tables: dict[str, pd.DataFrame], rng: np.random.Generator
     tables = {**tables, "adsl": adsl, "adlb": adlb.sort_values(
         ["PARAMCD", "USUBJID", "ADT"], kind="stable").reset_index(drop=True)}
     return {**tables, "adgvhd": _systemic_treatment(rng, tables["adgvhd"])}
+
+
+def _early_deaths(tables: dict[str, pd.DataFrame], rng: np.random.Generator
+                  ) -> dict[str, pd.DataFrame]:
+    """A few controls die in the first week (EARLY_DEATHS_PER_100 per 100 controls), as after
+    any transplant; a SMART101 patient who dies so early is never infused, so a comparison
+    from day 0 counts these deaths against the controls only (what the landmark corrects).
+    Their records after the death are removed; the death has its grade 5 adverse event."""
+    adsl = tables["adsl"].copy()
+    transplanted = (adsl["COHORT"] == "CONTROL") & adsl["HSCTDT"].notna()
+    controls = adsl.index[transplanted & adsl["DTHDT"].isna() & adsl["RLPSDT"].isna()]
+    n = min(len(controls), round(int(transplanted.sum()) * EARLY_DEATHS_PER_100 / 100))
+    chosen = rng.choice(controls, size=n, replace=False) if n else []
+    death_of: dict[str, date] = {}
+    for i in sorted(chosen):
+        death = adsl.at[i, "HSCTDT"] + timedelta(days=int(rng.integers(2, 7)))
+        cause = str(rng.choice(["Infection", "Organ toxicity"]))
+        death_of[adsl.at[i, "USUBJID"]] = death
+        adsl.loc[i, ["DTHFL", "DTHDT", "DTHCAUS", "LSTALVDT", "EOSSTT", "DCSREAS"]] = [
+            "Y", death, cause, death, "DISCONTINUED", "DEATH"]
+        adsl.loc[i, ["ANCRDT", "PLTRDT", "GFDT", "GFTYPE"]] = None
+    out = {"adsl": adsl}
+    for name, column in (("adlb", "ADT"), ("adgvhd", "ADT"), ("adinf", "ASTDT"),
+                         ("adae", "ASTDT")):
+        frame = tables[name]
+        limit = frame["USUBJID"].map(death_of)
+        out[name] = frame[limit.isna() | (frame[column] <= limit)].reset_index(drop=True)
+    adae = out["adae"]
+    fatal = []
+    for subject, death in death_of.items():
+        term, soc = FATAL_AE[adsl.loc[adsl["USUBJID"] == subject, "DTHCAUS"].iloc[0]]
+        seq = int(adae.loc[adae["USUBJID"] == subject, "AESEQ"].max()) + 1 \
+            if (adae["USUBJID"] == subject).any() else 1
+        fatal.append({"USUBJID": subject, "AESEQ": seq, "AETERM": term.lower(),
+                      "AEDECOD": term, "AEBODSYS": soc, "ATOXGR": 5, "AESER": "Y",
+                      "AEREL": None, "AEOUT": "FATAL", "ASTDT": death, "AENDT": death,
+                      "TRTEMFL": "Y"})
+    if fatal:
+        adae = pd.concat([adae, pd.DataFrame(fatal)], ignore_index=True).astype(adae.dtypes)
+    out["adae"] = adae.sort_values(["USUBJID", "AESEQ"]).reset_index(drop=True)
+    return out
 
 
 def _daily_counts(rng: np.random.Generator, subjects: pd.DataFrame, neutrophil: np.ndarray,

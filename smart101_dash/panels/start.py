@@ -48,11 +48,13 @@ def start_messages(read: EndpointRead, labels: dict[str, str]) -> list[Message]:
     said = [Message(Level.INFO, f"Comparison: {read.start.describe()}")]
     if read.start.landmark_day is None:
         return said
-    parts = []
+    # Endpoints that left out the same patients are named together (often all of them).
+    by_count: dict[str, list[str]] = {}
     for code, label in labels.items():
         groups = read.left_out.get(code, {})
         counted = ", ".join(f"{g} {n}" for g, n in sorted(groups.items(), reverse=True))
-        parts.append(f"{label}: {counted or 'none'}")
+        by_count.setdefault(counted or "none", []).append(label)
+    parts = [f"{', '.join(names)}: {counted}" for counted, names in by_count.items()]
     return [*said, Message(Level.INFO, f"Landmark day {read.start.landmark_day}: patients left out "
                                 f"(died, event or competing event on or before the day, or "
                                 f"not followed to it): {'; '.join(parts)}.")]

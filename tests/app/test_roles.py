@@ -120,11 +120,12 @@ def test_a_result_for_dsmb_is_never_served_to_sponsor(export: Path) -> None:
     """Two sessions, one server process (one cache): the same filters, two roles."""
     dsmb = signed_in(USERS["dsmb"])
     dsmb.switch_page("pages/adverse_events.py").run()
-    assert len(dsmb.dataframe) == 4  # summary, by term, SAE listing, death listing
+    # summary, by term, causes of death, SAE listing, death listing
+    assert len(dsmb.dataframe) == 5
     assert [s for s in SUBJECTS if s in everything_shown(dsmb)]  # the check can see IDs
     sponsor = signed_in(USERS["sponsor"])
     sponsor.switch_page("pages/adverse_events.py").run()
-    assert len(sponsor.dataframe) == 2
+    assert len(sponsor.dataframe) == 3
     assert not [s for s in SUBJECTS if s in everything_shown(sponsor)]
 
 
