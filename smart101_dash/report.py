@@ -46,7 +46,8 @@ CHROMIUM_ENV = "SMART101_CHROMIUM"
 OPEN_PANELS = ("safety", "stopping_rules")  # pooled safety, and the rules (SMART101 only)
 # The closed report repeats the outcome pages for each arm against the controls of its age
 # group (the app's Arm filter): "everything by cohort and arm".
-ARM_PANELS = ("cd4_reconstitution", "gvhd", "infections", "adverse_events", "survival")
+ARM_PANELS = ("engraftment", "cd4_reconstitution", "gvhd", "infections", "adverse_events",
+              "survival")
 ARMS = ("GROUP A", "GROUP B")
 FIGURE_WIDTH = 700  # px at 96 per inch: 185 mm
 

@@ -161,10 +161,23 @@ def test_demo_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     db = Database()
     result = stopping_rules.build(db, db.load(SETTINGS_DEMO), Filters(), SETTINGS, viewer=DSMB)
     table = result.item("stopping_rules").data.set_index("rule")
-    assert table.loc["Graft failure by day 42", "status"].startswith("not evaluable")
+    # The demo sends GFDT: one primary graft failure (day 28-35) among 33 infused patients.
+    graft = table.loc["Graft failure by day 42"]
+    assert (graft["events"], graft["evaluable"], graft["status"]) == (1, 33, "within")
+    assert graft["posterior_probability"] == pytest.approx(
+        round(1 - beta(0.2 + 1, 1.8 + 32).cdf(0.1), 4))
     assert table.loc["NRM by day 100", "status"] in {"within", "approaching", "crossed"}
     assert any("Example rules" in m.text for m in result.messages)
     assert result.item("stopping_rules_chart").figure is not None
+
+
+def test_graft_failure_is_not_evaluable_without_gfdt(tmp_path: Path) -> None:
+    db = Database()
+    result = stopping_rules.build(db, db.load(write_export(tmp_path / "e")), Filters(), SETTINGS,
+                                  viewer=DSMB)
+    table = result.item("stopping_rules").data.set_index("rule")
+    assert table.loc["Graft failure by day 42", "status"] == (
+        "not evaluable: the export has no graft failure date (GFDT)")
 
 
 def test_a_broken_rules_file_is_a_message(tmp_path: Path,

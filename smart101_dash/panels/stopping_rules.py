@@ -147,7 +147,7 @@ def outcome_query(rule: Rule) -> Query:
 def _unavailable(rule: Rule, cut: ExportCut, tables: AnalysisTables, settings: Settings
                  ) -> str:
     """Why the cut cannot evaluate `rule` ("" when it can)."""
-    if rule.endpoint == "GF":
+    if rule.endpoint == "GF" and "GF" not in tables.parameters:
         return "not evaluable: the export has no graft failure date (GFDT)"
     if rule.endpoint == "RELATED_AE45":
         return "" if cut.report.is_usable("adae") else "not evaluable: adae is not usable"

@@ -59,7 +59,9 @@ def run_navigation(visitor: Visitor, pages: list[Any]) -> None:
     """app.py's one call: run the chosen page through st.navigation (and mark it so)."""
     _navigation.visitor = visitor
     try:
-        st.navigation(pages).run()
+        # expanded: every page listed (past ten, Streamlit would hide the rest behind "View
+        # more", Data quality, Reports and Audit among them).
+        st.navigation(pages, expanded=True).run()
     finally:
         _navigation.visitor = None
 
