@@ -298,6 +298,15 @@ class Start:
     def params(self) -> dict[str, object]:
         return {"landmark_day": self.landmark_day, "as_treated": self.as_treated}
 
+    def short(self) -> str:
+        """The start in a few words for footers and CSV context ("" when the default)."""
+        parts = []
+        if self.landmark_day is not None:
+            parts.append(f"from landmark day {self.landmark_day}")
+        if self.as_treated:
+            parts.append("SMART101 as infused")
+        return ", ".join(parts)
+
     def describe(self) -> str:
         """The definition in force, in words (printed on every time-to-event page)."""
         population = ("SMART101 as infused (as treated: patients not infused are left out)"

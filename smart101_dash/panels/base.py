@@ -52,6 +52,7 @@ class PanelResult:
     definitions: tuple[str, ...] = ()
     n_per_group: dict[str, int] = field(default_factory=dict)
     messages: tuple[Message, ...] = ()
+    start: str = ""  # where the comparison starts, when not the transplant as enrolled
 
     def item(self, key: str) -> PanelItem:
         for item in self.items:
@@ -64,8 +65,9 @@ class PanelResult:
         """Cut-off, filters and N per group: printed under every chart and atop every CSV."""
         cutoff = self.cut.cutoff.isoformat() if self.cut.cutoff else "unknown"
         groups = ", ".join(f"{g} n={n}" for g, n in self.n_per_group.items()) or "no subjects"
+        start = f" · {self.start}" if self.start else ""
         return (f"Data cut-off {cutoff} · export {self.cut.fingerprint} · "
-                f"filters: {self.filters.describe()} · {groups}")
+                f"filters: {self.filters.describe()}{start} · {groups}")
 
 
 def no_patients(title: str, cut: ExportCut, filters: Filters) -> PanelResult:

@@ -82,7 +82,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     ep = endpoint_settings(settings.endpoints, threshold_cells_per_ul, threshold_inclusive,
                            window_days)
     n_per_group = group_sizes(reconstituted)
-    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
     if reconstituted.empty:
         return no_patients(TITLE, cut, filters)
 
@@ -153,7 +153,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "Gray's test. Descriptive: the control cohort is external and non-randomized."),
         f"CD4+IR: {start.describe()} Counts at the protocol days: every patient.",
     )
-    return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions,
+    return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions, start=start.short(),
                        n_per_group=n_per_group, messages=tuple(messages))
 
 

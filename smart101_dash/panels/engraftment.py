@@ -68,7 +68,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     n_per_group = group_sizes(read[codes[0]])
     if not n_per_group:
         return no_patients(TITLE, cut, filters)
-    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
     fits = {c: incidence_estimate(read[c], LABELS[c], dash=DASHES[c]) for c in codes}
     messages += group_messages(n_per_group, "the estimates and intervals")
     messages += start_messages(read, {c: LABELS[c] for c in codes})
@@ -95,7 +95,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "recovered (the competing events make it no estimate of the time to recovery)."),
         start.describe(),
     )
-    return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions,
+    return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions, start=start.short(),
                        n_per_group=n_per_group, messages=tuple(messages))
 
 

@@ -62,9 +62,10 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     cut.require("adsl", "adgvhd")
     ep = settings.endpoints
     tables = analysis_tables(db, cut, ep)
+    start = start_of(landmark, landmark_day, population)
     grades, q_grades = tables.acute_grades(db, filters)
     n_per_group = group_sizes(grades)
-    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
     if grades.empty:
         return no_patients(TITLE, cut, filters)
 
@@ -74,7 +75,6 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     max_grade = max_grade_table(grades)
     organs = organ_involvement(grades)
 
-    start = start_of(landmark, landmark_day, population)
     read = tables.endpoints(db, filters, ("AGVHD24", "AGVHD34", "CGVHD", "CGVHDMS"), start)
     q_endpoints = read.query
     acute = {code: read[code] for code in ("AGVHD24", "AGVHD34")}
@@ -160,7 +160,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "interval; Gray's test."),
         start.describe(),
     )
-    return PanelResult(TITLE, cut, filters, items, definitions=definitions,
+    return PanelResult(TITLE, cut, filters, items, definitions=definitions, start=start.short(),
                        n_per_group=n_per_group,
                        messages=(*_messages(n_per_group, grades, acute, chronic),
                                  *start_messages(read, LABELS)))

@@ -71,14 +71,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     ep = settings.endpoints
     window = ep.follow_up_days
     tables = analysis_tables(db, cut, ep)
+    start = start_of(landmark, landmark_day, population)
     counts, q_inf = tables.infections(db, filters)
     at_risk, episodes = counts.followup, counts.episodes
     n_per_group = group_sizes(at_risk)
     if at_risk.empty:
         return no_patients(TITLE, cut, filters)
-    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
     groups = present_groups(at_risk)
-    start = start_of(landmark, landmark_day, population)
     read = tables.endpoints(db, filters, tuple(infection_code(c) for c in CATEGORIES), start)
     q_first = read.query
     first = {c: read[infection_code(c)] for c in CATEGORIES}
@@ -159,7 +159,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     )
     messages += start_messages(read, {infection_code(c): f"first {_category_words(c)}"
                                       for c in CATEGORIES})
-    return PanelResult(TITLE, cut, filters, items, definitions=definitions,
+    return PanelResult(TITLE, cut, filters, items, definitions=definitions, start=start.short(),
                        n_per_group=n_per_group, messages=tuple(messages))
 
 

@@ -60,7 +60,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     query = read.query
     os_data, dfs_data, relapse_data, nrm_data = (read[c] for c in ("OS", "DFS", "RELAPSE", "NRM"))
     n_per_group = group_sizes(os_data)
-    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group)
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
     if os_data.empty:
         return no_patients(TITLE, cut, filters)
 
@@ -147,7 +147,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "Cumulative incidence: Aalen-Johansen with cmprsk's variance; Gray's test."),
         start.describe(),
     )
-    return PanelResult(TITLE, cut, filters, items, definitions=definitions,
+    return PanelResult(TITLE, cut, filters, items, definitions=definitions, start=start.short(),
                        n_per_group=n_per_group, messages=tuple(messages))
 
 

@@ -137,3 +137,32 @@ def test_a_page_url_opened_first_gets_the_app_navigation(chromium: str, server: 
         assert tab.locator("[data-testid=stException]").count() == 0
         tab.screenshot(path=str(ARTIFACTS / "gvhd-direct-url.png"))
         browser.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+def test_a_landmark_day_in_the_browser(page: object, export: Path, width: int) -> None:
+    """From landmark day 7 on the survival page: the page says the start in force and whom it
+    left out (the demo's two controls who died in the first week, the SMART101 patient
+    withdrawn on day 3), and the curves are those of the panel built from day 7."""
+    open_page(page, "Survival, relapse and NRM")
+    page.set_viewport_size({"width": width, "height": 2400})
+    page.get_by_text("From a landmark day", exact=True).click()
+    wait_idle(page)
+    main = page.locator("[data-testid=stMain]").inner_text()
+    assert "Comparison: From landmark day 7" in main
+    assert "overall survival" in main and "SMART101 1, CONTROL 2" in main
+    assert page.locator("[data-testid=stException]").count() == 0
+    header, rows = read_download(page, 0)  # the overall survival curve's rows
+    assert "from landmark day 7" in header[1]
+    db = Database()
+    try:
+        result = build_panel(find_panel("survival"), db, db.load(export), Filters(), SETTINGS,
+                             DSMB, {"landmark": True, "landmark_day": 7})
+    finally:
+        db.close()
+    pd.testing.assert_frame_equal(rows, as_csv(result.item("overall_survival").data))
+    assert result.n_per_group == {"SMART101": 34, "CONTROL": 148}
+    page.screenshot(path=str(ARTIFACTS / f"survival-landmark-{width}.png"))
+    open_page(page, "Engraftment and graft failure")
+    page.set_viewport_size({"width": width, "height": 2400})
+    page.screenshot(path=str(ARTIFACTS / f"engraftment-{width}.png"))
