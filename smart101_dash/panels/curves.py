@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
+from smart101_dash.charts import step_curves_figure
 from smart101_dash.panels.base import Level, Message
 from smart101_dash.stats import (
     CumulativeIncidence,
@@ -266,6 +268,22 @@ def _settled_times(data: pd.DataFrame) -> dict[str, float]:
         if not (at_last["status"] == 0).any():
             out[group] = last
     return out
+
+
+def incidence_chart(codes: Sequence[str], data: dict[str, pd.DataFrame],
+                    fits: dict[str, Estimate], labels: dict[str, str], ticks: Sequence[int],
+                    footer: str) -> tuple[pd.DataFrame, go.Figure, str]:
+    """Several cumulative incidences in one chart: the estimators' rows (with `endpoint`), the
+    figure with a risk-table row per group and endpoint, and the Gray's tests as a caption."""
+    table = pd.concat([fits[c].table.assign(endpoint=c) for c in codes], ignore_index=True)
+    curves = pd.concat([fits[c].curves for c in codes], ignore_index=True)
+    risk = sort_groups(pd.concat(
+        [risk_table(data[c], ticks).assign(row=lambda r, c=c: r["group"] + " · " + labels[c])
+         for c in codes], ignore_index=True))
+    figure = step_curves_figure(curves, risk, y_title="Cumulative incidence", ticks=ticks,
+                                footer=footer, rising=True)
+    tests = "; ".join(f"{labels[c]}: {format_p(fits[c].p_value)}" for c in codes)
+    return table, figure, f"Gray's test, {tests}."
 
 
 def format_p(p: float | None) -> str:

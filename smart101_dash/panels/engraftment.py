@@ -16,20 +16,17 @@ import pandas as pd
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
 from smart101_dash.analysis import AnalysisTables, EndpointRead, Start, analysis_tables
-from smart101_dash.charts import step_curves_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
     Estimate,
-    format_p,
     group_messages,
     group_sizes,
+    incidence_chart,
     incidence_estimate,
     landmark_rows,
     present_groups,
-    risk_table,
-    sort_groups,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.panels.start import ENROLLED, START_OPTIONS, start_messages, start_of
@@ -103,16 +100,8 @@ def _curves_item(key: str, title: str, codes: tuple[str, ...], read: EndpointRea
                  fits: dict[str, Estimate], ticks: tuple[int, ...], footer: str,
                  caption: str) -> PanelItem:
     """Endpoints in one cumulative-incidence chart; a risk-table row per group and endpoint."""
-    table = pd.concat([fits[c].table.assign(endpoint=c) for c in codes], ignore_index=True)
-    curves = pd.concat([fits[c].curves for c in codes], ignore_index=True)
-    risk = sort_groups(pd.concat(
-        [risk_table(read[c], ticks).assign(row=lambda r, c=c: r["group"] + " · " + LABELS[c])
-         for c in codes], ignore_index=True))
-    figure = step_curves_figure(curves, risk, y_title="Cumulative incidence", ticks=ticks,
-                                footer=footer, rising=True)
-    tests = "; ".join(f"{LABELS[c]}: {format_p(fits[c].p_value)}" for c in codes)
-    return PanelItem(key, title, table, figure, (read.query,),
-                     f"{caption} Gray's test, {tests}.")
+    table, figure, tests = incidence_chart(codes, read.rows, fits, LABELS, ticks, footer)
+    return PanelItem(key, title, table, figure, (read.query,), f"{caption} {tests}")
 
 
 def _recovery_items(read: EndpointRead, codes: tuple[str, ...], fits: dict[str, Estimate],

@@ -15,20 +15,18 @@ import pandas as pd
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
 from smart101_dash.analysis import analysis_tables
-from smart101_dash.charts import grade_distribution_figure, step_curves_figure, with_footer
+from smart101_dash.charts import grade_distribution_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.endpoints.gvhd import STAGE_COLUMNS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
-    format_p,
     group_messages,
     group_sizes,
+    incidence_chart,
     incidence_estimate,
     landmark_rows,
     present_groups,
-    risk_table,
-    sort_groups,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.panels.start import (
@@ -99,17 +97,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     def curves_item(key: str, title: str, codes: tuple[str, str],
                     ticks: tuple[int, ...]) -> PanelItem:
         """Two endpoints in one chart; the risk table has a row per group and endpoint."""
-        data = {**acute, **chronic}
-        table = pd.concat([fits[c].table.assign(endpoint=c) for c in codes], ignore_index=True)
-        curves = pd.concat([fits[c].curves for c in codes], ignore_index=True)
-        risk = pd.concat([risk_table(data[c], ticks).assign(row=lambda r, c=c: r["group"] +
-                                                            " · " + labels[c])
-                          for c in codes], ignore_index=True)
-        risk = sort_groups(risk)
-        figure = step_curves_figure(curves, risk, y_title="Cumulative incidence", ticks=ticks,
-                                    footer=base.footer, rising=True)
-        caption = "Gray's test, " + "; ".join(
-            f"{labels[c]}: {format_p(fits[c].p_value)}" for c in codes) + "."
+        table, figure, caption = incidence_chart(codes, {**acute, **chronic}, fits, labels,
+                                                 ticks, base.footer)
         return PanelItem(key, title, table, figure, (q_endpoints,), caption)
 
     distribution = max_grade[max_grade["grade"].isin(ROMAN.values())].copy()
