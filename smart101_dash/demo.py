@@ -452,14 +452,22 @@ def _early_deaths(tables: dict[str, pd.DataFrame], rng: np.random.Generator
     controls = adsl.index[transplanted & adsl["DTHDT"].isna() & adsl["RLPSDT"].isna()]
     n = min(len(controls), round(int(transplanted.sum()) * EARLY_DEATHS_PER_100 / 100))
     chosen = rng.choice(controls, size=n, replace=False) if n else []
-    death_of: dict[str, date] = {}
-    for i in sorted(chosen):
-        death = adsl.at[i, "HSCTDT"] + timedelta(days=int(rng.integers(2, 7)))
-        cause = str(rng.choice(["Infection", "Organ toxicity"]))
-        death_of[adsl.at[i, "USUBJID"]] = death
-        adsl.loc[i, ["DTHFL", "DTHDT", "DTHCAUS", "LSTALVDT", "EOSSTT", "DCSREAS"]] = [
-            "Y", death, cause, death, "DISCONTINUED", "DEATH"]
-        adsl.loc[i, ["ANCRDT", "PLTRDT", "GFDT", "GFTYPE"]] = None
+    chosen = np.sort(np.asarray(chosen, dtype=np.int64))
+    drawn = [(int(rng.integers(2, 7)), str(rng.choice(["Infection", "Organ toxicity"])))
+             for _ in chosen]  # per subject, day then cause: the order the demo was made in
+    days = np.array([d for d, _ in drawn], dtype=np.int64)
+    causes = np.array([c for _, c in drawn], dtype=object)
+    deaths = [adsl.at[i, "HSCTDT"] + timedelta(days=int(d)) for i, d in zip(chosen, days,
+                                                                             strict=True)]
+    death_of = dict(zip(adsl.loc[chosen, "USUBJID"], deaths, strict=True))
+    cause_of = dict(zip(adsl.loc[chosen, "USUBJID"], causes.tolist(), strict=True))
+    for column, values in (("DTHFL", "Y"), ("DTHDT", deaths), ("DTHCAUS", causes.tolist()),
+                           ("LSTALVDT", deaths), ("EOSSTT", "DISCONTINUED"),
+                           ("DCSREAS", "DEATH"), ("ANCRDT", None), ("PLTRDT", None),
+                           ("GFDT", None), ("GFTYPE", None)):
+        adsl[column] = adsl[column].astype(object)
+        adsl.loc[chosen, column] = pd.Series(values, index=chosen, dtype=object) \
+            if isinstance(values, list) else values
     out = {"adsl": adsl}
     for name, column in (("adlb", "ADT"), ("adgvhd", "ADT"), ("adinf", "ASTDT"),
                          ("adae", "ASTDT")):
@@ -467,11 +475,11 @@ def _early_deaths(tables: dict[str, pd.DataFrame], rng: np.random.Generator
         limit = frame["USUBJID"].map(death_of)
         out[name] = frame[limit.isna() | (frame[column] <= limit)].reset_index(drop=True)
     adae = out["adae"]
+    last_seq = adae.groupby("USUBJID")["AESEQ"].max()
     fatal = []
     for subject, death in death_of.items():
-        term, soc = FATAL_AE[adsl.loc[adsl["USUBJID"] == subject, "DTHCAUS"].iloc[0]]
-        seq = int(adae.loc[adae["USUBJID"] == subject, "AESEQ"].max()) + 1 \
-            if (adae["USUBJID"] == subject).any() else 1
+        term, soc = FATAL_AE[cause_of[subject]]
+        seq = int(last_seq.get(subject, 0)) + 1
         fatal.append({"USUBJID": subject, "AESEQ": seq, "AETERM": term.lower(),
                       "AEDECOD": term, "AEBODSYS": soc, "ATOXGR": 5, "AESER": "Y",
                       "AEREL": None, "AEOUT": "FATAL", "ASTDT": death, "AENDT": death,

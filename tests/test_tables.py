@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -14,7 +15,9 @@ from viewers import ANALYST
 
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
+from smart101_dash.panels.curves import LANDMARK_COLUMNS
 from smart101_dash.panels.registry import PANELS
+from smart101_dash.panels.registry import panel as find_panel
 from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
 from smart101_dash.tables import write_tables
@@ -122,3 +125,29 @@ def test_cli_role_sponsor_writes_no_subject_level_file(tmp_path: Path) -> None:
                              capture_output=True, text=True, check=False, timeout=120)
     assert unknown.returncode == 1 and "role 'visitor' is not defined" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_cli_landmark_day_and_as_treated(tmp_path: Path) -> None:
+    """`--landmark-day 7 --as-treated` on the demo: the landmark table keeps its columns, gains
+    GRFS, NEUTR, PLTR and GF, and holds what the survival page shows with those options."""
+    run = subprocess.run([sys.executable, "-m", "smart101_dash", "tables",
+                          str(ROOT / "data" / "demo"), str(tmp_path / "out"), "--landmark-day",
+                          "7", "--as-treated"], cwd=ROOT, capture_output=True, text=True,
+                         check=False, timeout=300)
+    assert run.returncode == 0, run.stderr
+    table = pd.read_csv(tmp_path / "out" / "landmarks.csv")
+    assert list(table.columns) == LANDMARK_COLUMNS
+    assert {"GRFS", "NEUTR", "PLTR", "GF"} <= set(table["endpoint"])
+    db = Database()
+    shown = build_panel(find_panel("survival"), db, db.load(ROOT / "data" / "demo"), Filters(),
+                        SETTINGS, ANALYST, {"landmark": True, "landmark_day": 7,
+                                            "population": "infused"})
+    expected = pd.read_csv(io.StringIO(shown.item("landmarks").data.to_csv(index=False)))
+    pd.testing.assert_frame_equal(table, expected)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["start"].startswith("From landmark day 7")
+    assert "SMART101 as infused" in manifest["start"]
+    bad = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", str(ROOT / "data" /
+                          "demo"), str(tmp_path / "x"), "--landmark-day", "0"], cwd=ROOT,
+                         capture_output=True, text=True, check=False, timeout=120)
+    assert bad.returncode == 2 and "1 or later" in bad.stderr

@@ -36,6 +36,14 @@ def set_value(usubjid: str, column: str, value: object) -> Callable[[list[dict]]
     return change
 
 
+def set_values(usubjid: str, **values: object) -> Callable[[list[dict]], None]:
+    def change(rows: list[dict]) -> None:
+        for row in rows:
+            row.update({k: (v if row["USUBJID"] == usubjid else row.get(k))
+                        for k, v in values.items()})
+    return change
+
+
 def only(report: ValidationReport, severity: Severity) -> list[tuple[str, str | None, str]]:
     return [(f.dataset, f.column, f.rule) for f in report.findings if f.severity is severity]
 
@@ -100,6 +108,26 @@ CASES = [
      "adsl", "TRTSDT", "outside the protocol window", Severity.WARNING, 1, ("T-A1",)),
     ("age group disagrees with age", lambda: edit("adsl", set_value("C-3", "AGE", 30)),
      "adsl", "AGEGR1", "AGEGR1 must be ADULT when AGE >= 18", Severity.WARNING, 1, ("C-3",)),
+    ("graft failure without its type",
+     lambda: edit("adsl", set_values("C-1", GFDT=day(28), GFTYPE=None)),
+     "adsl", "GFTYPE", "GFTYPE is given exactly when GFDT is", Severity.WARNING, 1, ("C-1",)),
+    ("primary graft failure after a recovery",
+     lambda: edit("adsl", set_values("C-1", ANCRDT=day(12), GFDT=day(28), GFTYPE="PRIMARY")),
+     "adsl", "GFTYPE", "primary graft failure after a neutrophil recovery", Severity.WARNING, 1,
+     ("C-1",)),
+    ("secondary graft failure without a recovery",
+     lambda: edit("adsl", set_values("C-1", ANCRDT=None, GFDT=day(28), GFTYPE="SECONDARY")),
+     "adsl", "GFTYPE", "secondary graft failure without a neutrophil recovery", Severity.WARNING,
+     1, ("C-1",)),
+    ("graft failure type not allowed",
+     lambda: edit("adsl", set_values("C-1", ANCRDT=day(12), GFDT=day(28), GFTYPE="LATE")),
+     "adsl", "GFTYPE", "value outside the allowed set", Severity.ERROR, 1, ("C-1",)),
+    ("recovery after the cut-off",
+     lambda: edit("adsl", set_values("T-A1", ANCRDT=CUTOFF + timedelta(3))),
+     "adsl", "ANCRDT", "dated after the data cut-off", Severity.WARNING, 1, ("T-A1",)),
+    ("systemic treatment flag not Y",
+     lambda: edit("adgvhd", set_values("C-1", CGVHDIST="N")),
+     "adgvhd", "CGVHDIST", "value outside the allowed set", Severity.ERROR, 2, ("C-1",)),
     ("MAGIC grade disagrees", lambda: edit("adgvhd", set_value("T-A1", "AGVHDGR", 3)),
      "adgvhd", "AGVHDGR", "disagrees with the MAGIC grade", Severity.WARNING, 2, ("T-A1",)),
 ]
