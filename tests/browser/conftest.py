@@ -101,6 +101,24 @@ def server(export: Path) -> Iterator[Server]:
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def shared_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo export for a module whose tests only read it."""
+    target = tmp_path_factory.mktemp("shared") / "export"
+    shutil.copytree(ROOT / "data" / "demo", target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def shared_server(shared_export: Path) -> Iterator[Server]:
+    """One server for a module whose tests only read the export (each test still opens its
+    own browser, so its own session): a server start costs about 6 s a test."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    running = Server(shared_export)
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def page(chromium: str, server: Server) -> Iterator[object]:
     from playwright.sync_api import sync_playwright

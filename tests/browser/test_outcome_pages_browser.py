@@ -24,6 +24,18 @@ from smart101_dash.runner import build_panel
 from smart101_dash.safe_text import spreadsheet_safe
 from smart101_dash.store import Database
 
+
+@pytest.fixture(scope="module")
+def export(shared_export: Path) -> Path:
+    """Read only here: every test of the module shares one copy and one server."""
+    return shared_export
+
+
+@pytest.fixture(scope="module")
+def server(shared_server: object) -> object:
+    return shared_server
+
+
 # page module -> (navigation title, charts drawn with a number-at-risk table)
 PAGES = {
     "engraftment": ("Engraftment and graft failure", 2),

@@ -4,6 +4,8 @@ page; and the Reports page's download gives the report file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import ARTIFACTS, wait_idle
 from pypdf import PdfReader
@@ -14,6 +16,17 @@ from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
+
+
+@pytest.fixture(scope="module")
+def export(shared_export: Path) -> Path:
+    """Read only here: every test of the module shares one copy and one server."""
+    return shared_export
+
+
+@pytest.fixture(scope="module")
+def server(shared_server: object) -> object:
+    return shared_server
 
 WIDGET_TEXT = ("Filters", "Enrollment period", "Choose options", "Print view", "Download CSV",
                "Show query", "Compared with")
