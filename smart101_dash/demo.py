@@ -98,15 +98,21 @@ FATAL_AE = {"Infection": ("Sepsis", "Infections and infestations"),
 def arrow_table(name: str, frame: pd.DataFrame) -> pa.Table:
     """A frame as an Arrow table with the contract's types, in the contract's column order."""
     columns = [c for c in DATASETS[name].columns if c.name in frame.columns]
-    arrays = {}
-    for col in columns:
-        values = frame[col.name]
-        if col.kind is Kind.DATE:
-            values = values.map(lambda d: None if d is None or pd.isna(d) else d)
-        elif col.kind is Kind.STRING:
-            values = values.map(lambda v: None if v is None or pd.isna(v) else str(v))
-        arrays[col.name] = pa.array(values.tolist(), ARROW_TYPES[col.kind], from_pandas=True)
-    return pa.table(arrays)
+    return pa.table({col.name: _arrow_column(frame[col.name], col.kind) for col in columns})
+
+
+def _arrow_column(values: pd.Series, kind: Kind) -> pa.Array:
+    """One column: straight from pandas when its values already have the type (millions of
+    rows at 100,000 controls), else value by value (dates as objects, numbers as text)."""
+    try:
+        return pa.array(values, ARROW_TYPES[kind], from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        pass
+    if kind is Kind.DATE:
+        values = values.map(lambda d: None if d is None or pd.isna(d) else d)
+    elif kind is Kind.STRING:
+        values = values.map(lambda v: None if v is None or pd.isna(v) else str(v))
+    return pa.array(values.tolist(), ARROW_TYPES[kind], from_pandas=True)
 
 
 def _weibull_days(rng: np.random.Generator, p_2y: float, shape: float, size: int) -> np.ndarray:
@@ -424,20 +430,21 @@ def _with_engraftment(tables: dict[str, pd.DataFrame], rng: np.random.Generator
     neutrophil[primary] = platelet[primary] = np.nan
     platelet[secondary & (platelet >= failure)] = np.nan
 
-    def dated(days: np.ndarray, confirmed_after: int = 0) -> list[object]:
+    def dated(days: np.ndarray, confirmed_after: int = 0) -> pd.Series:
         # A recovery is known once its three days are (the third on or before last alive).
         known = ~np.isnan(days) & (days + confirmed_after <= last)
-        return [h.date() + timedelta(days=int(d)) if k else None
-                for h, d, k in zip(hsct, np.nan_to_num(days), known, strict=True)]
+        when = (hsct + pd.to_timedelta(np.nan_to_num(days), unit="D")).dt.date
+        return when.astype(object).where(known, None)
 
     adsl = adsl.assign(ANCRDT=dated(neutrophil, RECOVERY_DAYS - 1),
                        PLTRDT=dated(platelet, RECOVERY_DAYS - 1), GFDT=dated(failure))
     adsl["GFTYPE"] = np.where(adsl["GFDT"].isna(), None,
                               np.where(primary, "PRIMARY", "SECONDARY"))
     counts = _daily_counts(rng, adsl.loc[adsl["HSCTDT"].notna()], neutrophil, platelet, last)
-    adlb = pd.concat([tables["adlb"], counts], ignore_index=True)
-    tables = {**tables, "adsl": adsl, "adlb": adlb.sort_values(
-        ["PARAMCD", "USUBJID", "ADT"], kind="stable").reset_index(drop=True)}
+    # Already in order (PARAMCD, then subject and day): ANC sorts before the lymphocyte
+    # subsets and PLAT after them; a sort of millions of rows with date objects is not needed.
+    adlb = pd.concat([counts["ANC"], tables["adlb"], counts["PLAT"]], ignore_index=True)
+    tables = {**tables, "adsl": adsl, "adlb": adlb}
     return {**tables, "adgvhd": _systemic_treatment(rng, tables["adgvhd"])}
 
 
@@ -472,8 +479,12 @@ def _early_deaths(tables: dict[str, pd.DataFrame], rng: np.random.Generator
     for name, column in (("adlb", "ADT"), ("adgvhd", "ADT"), ("adinf", "ASTDT"),
                          ("adae", "ASTDT")):
         frame = tables[name]
-        limit = frame["USUBJID"].map(death_of)
-        out[name] = frame[limit.isna() | (frame[column] <= limit)].reset_index(drop=True)
+        # Only the early deaths' rows are compared (millions of lab rows at 100,000 controls).
+        theirs = frame["USUBJID"].isin(list(death_of)).to_numpy()
+        keep = ~theirs
+        rows = frame.loc[theirs]
+        keep[theirs] = (rows[column] <= rows["USUBJID"].map(death_of)).to_numpy(dtype=bool)
+        out[name] = frame[keep].reset_index(drop=True)
     adae = out["adae"]
     last_seq = adae.groupby("USUBJID")["AESEQ"].max()
     fatal = []
@@ -491,12 +502,12 @@ def _early_deaths(tables: dict[str, pd.DataFrame], rng: np.random.Generator
 
 
 def _daily_counts(rng: np.random.Generator, subjects: pd.DataFrame, neutrophil: np.ndarray,
-                  platelet: np.ndarray, last: np.ndarray) -> pd.DataFrame:
+                  platelet: np.ndarray, last: np.ndarray) -> dict[str, pd.DataFrame]:
     """Daily ANC from day 0 to two days after recovery (day 35 without one), and daily
     platelets to two days after recovery (day 60 at most): below the recovery level before
     it, at or above it from then. Some patients start above 500 ANC (before the nadir)."""
     index = subjects.index.to_numpy()
-    frames = []
+    frames = {}
     for param, recovery, level, until, low, high in (
             ("ANC", neutrophil, 500.0, 35, (0.0, 450.0), (520.0, 3000.0)),
             ("PLAT", platelet, 20000.0, PLATELET_DAILY_UNTIL, (3000.0, 19000.0),
@@ -514,13 +525,13 @@ def _daily_counts(rng: np.random.Generator, subjects: pd.DataFrame, neutrophil: 
             residual = (day <= 1) & (rng.random(day.size) < 0.3) & ~after
             value = np.where(residual, rng.uniform(600, 1500, day.size), value)
         hsct = pd.to_datetime(subjects["HSCTDT"]).to_numpy()[who]
-        frames.append(pd.DataFrame({
+        frames[param] = pd.DataFrame({
             "USUBJID": subjects["USUBJID"].to_numpy()[who], "PARAMCD": param,
             "PARAM": PARAM_LABELS[param], "AVAL": np.round(value, -1 if param == "ANC" else -3),
             "AVALU": "cells/uL",
             "ADT": (hsct + day.astype("timedelta64[D]")).astype("datetime64[D]").astype(object),
-            "AVISIT": None, "AVISITN": np.nan}))
-    return pd.concat(frames, ignore_index=True)
+            "AVISIT": None, "AVISITN": np.nan})
+    return frames
 
 
 def _systemic_treatment(rng: np.random.Generator, adgvhd: pd.DataFrame) -> pd.DataFrame:
