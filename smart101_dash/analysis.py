@@ -72,28 +72,28 @@ SUBSET_ORDER = "['" + "', '".join(endpoints.LYMPHOCYTE_ORDER) + "']"
 
 # An endpoint as the estimators need it: subjects counted by group, day and status (`n`), so
 # the rows are bounded by the days of follow-up, not by the number of subjects.
+# As treated ($as_treated), SMART101 patients not infused are left out.
+AS_TREATED = "NOT ($as_treated AND p.COHORT = 'SMART101' AND p.TRTSDT IS NULL)"
+
 # `before_start`: the subject is not counted from the landmark day (no landmark: NULL, never):
-# not followed to the day, or the event (or a competing one) on or before it. As treated,
-# SMART101 patients not infused are left out.
-ADTTE_SQL = with_population("""\
+# not followed to the day, or the event (or a competing one) on or before it.
+ADTTE_SQL = with_population(f"""\
 SELECT t.PARAMCD, p.COHORT AS "group", t.time, t.status,
        coalesce(t.time < $landmark_day OR (t.time = $landmark_day AND t.status > 0), false)
            AS before_start,
        count(*) AS n
 FROM adtte t
 JOIN population p USING (USUBJID)
-WHERE list_contains($paramcds, t.PARAMCD)
-  AND NOT ($as_treated AND p.COHORT = 'SMART101' AND p.TRTSDT IS NULL)
+WHERE list_contains($paramcds, t.PARAMCD) AND {AS_TREATED}
 GROUP BY ALL
 ORDER BY t.PARAMCD, "group" DESC, t.time, t.status""")
 
 # Graft failures by type (PRIMARY, SECONDARY; NULL: type not given) among the GF events.
-GRAFT_FAILURE_SQL = with_population("""\
+GRAFT_FAILURE_SQL = with_population(f"""\
 SELECT p.COHORT AS "group", p.GFTYPE AS type, count(*) AS patients
 FROM adtte t
 JOIN population p USING (USUBJID)
-WHERE t.PARAMCD = 'GF' AND t.status = 1
-  AND NOT ($as_treated AND p.COHORT = 'SMART101' AND p.TRTSDT IS NULL)
+WHERE t.PARAMCD = 'GF' AND t.status = 1 AND {AS_TREATED}
 GROUP BY ALL
 ORDER BY "group" DESC, type""")
 

@@ -244,8 +244,12 @@ def _check_values(con: duckdb.DuckDBPyConnection, dataset: str, col: Column) -> 
                           [list(col.allowed)])
         if n:
             allowed = ", ".join(str(a) for a in col.allowed)
-            findings.append(Finding(dataset, col.name, f"value outside the allowed set ({allowed})",
-                                    Severity.ERROR, n, eg))
+            # An optional column's bad value does not take its dataset down: it is not used
+            # (a graft failure of no known type, a CGVHDIST that is not Y).
+            severity, use = ((Severity.ERROR, "") if col.required else
+                             (Severity.WARNING, "; such values are not used"))
+            findings.append(Finding(dataset, col.name, f"value outside the allowed set ({allowed})"
+                                    f"{use}", severity, n, eg))
     if col.kind in (Kind.INTEGER, Kind.NUMBER) and (col.minimum is not None
                                                      or col.maximum is not None):
         lo = col.minimum if col.minimum is not None else float("-inf")

@@ -47,6 +47,7 @@ from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
     apply_start,
+    start_messages,
     start_of,
 )
 from smart101_dash.stats import StatsInputError, clopper_pearson, wilcoxon_rank_sum
@@ -134,11 +135,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                       "medians and quartiles drawn."),
         ]
 
-    if start.landmark_day is not None:
-        counted = ", ".join(f"{g} {n}" for g, n in sorted(left_out.items(), reverse=True))
-        messages.append(Message(Level.INFO, f"Landmark day {start.landmark_day}: patients left "
-                                            f"out of CD4+IR (died, reconstituted or not followed "
-                                            f"by the day): {counted or 'none'}."))
+    messages += start_messages(start, {"CD4+IR": left_out})
     definitions = (
         endpoints.definition("cd4_reconstitution", ep),
         ("Counts at a protocol day: per patient and subset, the count closest to the day within "

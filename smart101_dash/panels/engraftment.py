@@ -29,7 +29,7 @@ from smart101_dash.panels.curves import (
     present_groups,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
-from smart101_dash.panels.start import ENROLLED, START_OPTIONS, start_messages, start_of
+from smart101_dash.panels.start import ENROLLED, START_OPTIONS, read_messages, start_of
 from smart101_dash.store import Database, ExportCut
 
 TITLE = "Engraftment and graft failure"
@@ -68,7 +68,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
     fits = {c: incidence_estimate(read[c], LABELS[c], dash=DASHES[c]) for c in codes}
     messages += group_messages(n_per_group, "the estimates and intervals")
-    messages += start_messages(read, {c: LABELS[c] for c in codes})
+    messages += read_messages(read, {c: LABELS[c] for c in codes})
     messages += [Message(Level.INFO, note) for c in codes if (note := tables.note(c))]
 
     items: list[PanelItem] = []

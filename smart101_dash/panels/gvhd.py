@@ -32,7 +32,7 @@ from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
-    start_messages,
+    read_messages,
     start_of,
 )
 from smart101_dash.stats import clopper_pearson
@@ -152,7 +152,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     return PanelResult(TITLE, cut, filters, items, definitions=definitions, start=start.short(),
                        n_per_group=n_per_group,
                        messages=(*_messages(n_per_group, grades, acute, chronic),
-                                 *start_messages(read, LABELS)))
+                                 *read_messages(read, LABELS)))
 
 
 LABELS = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGvHD",

@@ -40,7 +40,7 @@ from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
 from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
-    start_messages,
+    read_messages,
     start_of,
 )
 from smart101_dash.stats import (
@@ -157,7 +157,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         (f"First infection: {start.describe()} Rates, densities and mean counts: every "
          f"patient from day 0, whatever the start."),
     )
-    messages += start_messages(read, {infection_code(c): f"first {_category_words(c)}"
+    messages += read_messages(read, {infection_code(c): f"first {_category_words(c)}"
                                       for c in CATEGORIES})
     return PanelResult(TITLE, cut, filters, items, definitions=definitions, start=start.short(),
                        n_per_group=n_per_group, messages=tuple(messages))

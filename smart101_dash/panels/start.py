@@ -40,24 +40,29 @@ def start_of(landmark: bool, landmark_day: int, population: str) -> Start:
     return Start.of(landmark, landmark_day, population == INFUSED)
 
 
-def start_messages(read: EndpointRead, labels: dict[str, str]) -> list[Message]:
+def start_messages(start: Start, left_out: dict[str, dict[str, int]]) -> list[Message]:
     """The start in force when it is not the transplant with SMART101 as enrolled, and what
-    the landmark left out, per endpoint and group."""
-    if read.start == Start():
+    the landmark left out: `left_out` maps each endpoint's label to its subjects per group."""
+    if start == Start():
         return []
-    said = [Message(Level.INFO, f"Comparison: {read.start.describe()}")]
-    if read.start.landmark_day is None:
+    said = [Message(Level.INFO, f"Comparison: {start.describe()}")]
+    if start.landmark_day is None:
         return said
     # Endpoints that left out the same patients are named together (often all of them).
     by_count: dict[str, list[str]] = {}
-    for code, label in labels.items():
-        groups = read.left_out.get(code, {})
+    for label, groups in left_out.items():
         counted = ", ".join(f"{g} {n}" for g, n in sorted(groups.items(), reverse=True))
         by_count.setdefault(counted or "none", []).append(label)
     parts = [f"{', '.join(names)}: {counted}" for counted, names in by_count.items()]
-    return [*said, Message(Level.INFO, f"Landmark day {read.start.landmark_day}: patients left out "
+    return [*said, Message(Level.INFO, f"Landmark day {start.landmark_day}: patients left out "
                                 f"(died, event or competing event on or before the day, or "
                                 f"not followed to it): {'; '.join(parts)}.")]
+
+
+def read_messages(read: EndpointRead, labels: dict[str, str]) -> list[Message]:
+    """`start_messages` of one read, its endpoints named by `labels` (PARAMCD -> label)."""
+    return start_messages(read.start, {label: read.left_out.get(code, {})
+                                       for code, label in labels.items()})
 
 
 def apply_start(rows: pd.DataFrame, subjects: pd.DataFrame, start: Start

@@ -33,7 +33,7 @@ from smart101_dash.panels.curves import (
     survival_estimate,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
-from smart101_dash.panels.start import ENROLLED, START_OPTIONS, start_messages, start_of
+from smart101_dash.panels.start import ENROLLED, START_OPTIONS, read_messages, start_of
 from smart101_dash.stats import KaplanMeier, median_follow_up
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
 
@@ -85,7 +85,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         ready["GRFS"] = (read["GRFS"], grfs_fit)
     table = landmark_table(settings, extra, read, ready)
     messages += extra_messages
-    messages += start_messages(read, {code: LABELS.get(code, code) for code in read.rows})
+    messages += read_messages(read, {code: LABELS.get(code, code) for code in read.rows})
     if grfs_fit is not None and tables.note("GRFS"):
         messages.append(Message(Level.INFO, f"GRFS: {tables.note('GRFS')}"))
 
