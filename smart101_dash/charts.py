@@ -48,9 +48,25 @@ def with_footer(spec: Spec, footer: str) -> go.Figure:
     # A fixed distance in pixels under the plot area (clear of tick labels and the axis title),
     # so the footer never collides with the axis whatever the figure's height.
     layout["annotations"] = [*layout.get("annotations", []), dict(
-        text=escape_plotly(footer), xref="paper", yref="paper", x=0, y=0, yshift=-64,
-        showarrow=False, xanchor="left", yanchor="top", font=dict(size=10, color="#555555"))]
+        text=_footer_lines(footer), xref="paper", yref="paper", x=0, y=0, yshift=-64,
+        showarrow=False, xanchor="left", yanchor="top", align="left",
+        font=dict(size=10, color="#555555"))]
     return go.Figure({"data": spec["data"], "layout": layout}, _validate=False)
+
+
+FOOTER_LINE = 120  # characters: a longer footer (a landmark, many filters) runs past the plot
+
+
+def _footer_lines(footer: str) -> str:
+    """The footer escaped, broken between its " · " parts into lines that fit the figure
+    (an annotation does not wrap by itself: it ran off the right edge at 1280 pixels)."""
+    lines: list[str] = []
+    for part in footer.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= FOOTER_LINE:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "<br>".join(escape_plotly(line) for line in lines)
 
 
 def _values(series: pd.Series | list | np.ndarray) -> list:
