@@ -27,6 +27,11 @@ Spec = dict[str, Any]  # {"data": [trace, ...], "layout": {...}}
 COHORT_COLORS = {"SMART101": "#0072B2", "CONTROL": "#D55E00"}
 ARM_COLORS = {"GROUP A": "#0072B2", "GROUP B": "#56B4E9", "ALL": "#333333"}
 TARGET_COLOR = "#999999"
+# Severity grades (CTCAE 0-5 for adverse events, MAGIC 0-IV for acute GvHD): one scale, light to
+# dark, from grey (none) through pinks to purple, so the order reads without the legend (and in
+# grey). No blue or orange: a grade must never pass for a cohort or an arm.
+GRADE_COLORS = {0: "#dddddd", 1: "#fcc5c0", 2: "#f768a1", 3: "#ae017e", 4: "#7a0177",
+                5: "#3f004a"}
 # Hover labels show the true day; the drawn points of the two groups sit this far apart.
 GROUP_OFFSET_DAYS = {"SMART101": -4.0, "CONTROL": 4.0}
 FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=13)
@@ -135,7 +140,8 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _curve_traces(label: str, block: dict[str, np.ndarray]) -> list[dict]:
+def _curve_traces(label: str, block: dict[str, np.ndarray],
+                  axes: tuple[str, str] = ("x", "y")) -> list[dict]:
     """A step curve with its 95% band (two invisible edges, filled) and its censoring ticks.
 
     `block`: one curve's columns as arrays (group, dash, time, estimate, lower, upper and
@@ -147,7 +153,7 @@ def _curve_traces(label: str, block: dict[str, np.ndarray]) -> list[dict]:
     lower = np.where(np.isnan(block["lower"]), est, block["lower"]).tolist()
     upper = np.where(np.isnan(block["upper"]), est, block["upper"]).tolist()
     edge = dict(type="scatter", x=x.tolist(), mode="lines", line=dict(width=0, shape="hv"),
-                hoverinfo="skip", showlegend=False, legendgroup=label, xaxis="x", yaxis="y")
+                hoverinfo="skip", showlegend=False, legendgroup=label, xaxis=axes[0], yaxis=axes[1])
     traces = [
         {**edge, "y": upper},
         {**edge, "y": lower, "fill": "tonexty", "fillcolor": _rgba(color, 0.13)},
@@ -156,7 +162,7 @@ def _curve_traces(label: str, block: dict[str, np.ndarray]) -> list[dict]:
              customdata=[[lo, up] for lo, up in zip(lower, upper, strict=True)],
              hovertemplate=("day %{x:.0f}: %{y:.1%} (95% CI %{customdata[0]:.1%}-"
                             "%{customdata[1]:.1%})<extra>" + label + "</extra>"),
-             xaxis="x", yaxis="y"),
+             xaxis=axes[0], yaxis=axes[1]),
     ]
     if "n_censor" in block:
         censored = block["n_censor"] > 0
@@ -164,7 +170,7 @@ def _curve_traces(label: str, block: dict[str, np.ndarray]) -> list[dict]:
                            mode="markers",
                            marker=dict(symbol="line-ns-open", size=9, color=color),
                            hoverinfo="skip", showlegend=False, legendgroup=label,
-                           xaxis="x", yaxis="y"))
+                           xaxis=axes[0], yaxis=axes[1]))
     return traces
 
 
@@ -219,6 +225,89 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
     return with_footer({"data": traces, "layout": layout}, footer)
 
 
+def step_curves_by_group_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str,
+                                ticks: tuple[int, ...], footer: str,
+                                x_title: str = DAYS_AXIS) -> go.Figure:
+    """Several endpoints' cumulative incidences, one plot per group side by side (as in
+    `step_curves_figure`: 95% bands, censoring ticks, a risk table under each plot).
+
+    In one chart, four bands of two colours over each other turned grey-brown and hid the
+    curves; here a plot holds one group's curves, in its colour with a dash per endpoint, so
+    only bands of one colour overlap. The plots share their y axis, so heights compare across
+    them. `curves` as for `step_curves_figure`, with `endpoint` (the endpoint's label, the
+    legend's); `risk`: group, time, n_risk and `row`, the endpoint's label (the same rows in
+    every plot, labelled once, on the left).
+    """
+    columns = {c: curves[c].to_numpy(dtype=float, na_value=np.nan) for c in
+               ("time", "estimate", "lower", "upper", "n_censor") if c in curves}
+    columns |= {c: curves[c].to_numpy().astype(str) for c in ("group", "dash", "curve",
+                                                            "endpoint") if c in curves}
+    groups = list(dict.fromkeys(columns["group"]))
+    rows = list(dict.fromkeys(risk["row"].astype(str)))
+    # One scale for every plot, given (Plotly's `matches` lost the autorange of such plots).
+    top = np.nanmax([*columns["upper"], *columns["estimate"], 0.01])
+    y_range = [-0.01 * top, 1.04 * top]
+    x_max = max(ticks)
+    x_range = [-x_max * 0.02, x_max * 1.03]
+    traces: list[dict] = []
+    notes: list[dict] = []
+    layout: dict[str, Any] = dict(height=600, legend=dict(orientation="h", y=1.12, x=0),
+                                  hovermode="closest")
+    for i, (group, (x_domain, _)) in enumerate(
+            zip(groups, _grid(len(groups), len(groups), 0.05, 0.0), strict=True)):
+        plot, table = ("", "2") if i == 0 else (str(2 * i + 1), str(2 * i + 2))
+        mine = columns["group"] == group
+        for label in dict.fromkeys(columns["curve"][mine]):
+            chosen = mine & (columns["curve"] == label)
+            block = {c: v[chosen] for c, v in columns.items()}
+            endpoint = escape_plotly(block["endpoint"][0])
+            # The legend names the endpoints (a dash each), once for all plots; a click on
+            # one hides that endpoint in every plot. The hover still names the curve.
+            for trace in _curve_traces(escape_plotly(label), block,
+                                       axes=(f"x{plot}", f"y{plot}")):
+                trace["legendgroup"] = endpoint
+                if "name" in trace:
+                    trace |= dict(name=endpoint, showlegend=i == 0)
+                traces.append(trace)
+        color = COHORT_COLORS.get(group, "#000000")
+        at_risk = risk[risk["group"].astype(str) == group]
+        for row in rows:
+            cells = at_risk[at_risk["row"].astype(str) == row]
+            traces.append(dict(
+                type="scatter", x=_values(cells["time"]), y=[row] * len(cells), mode="text",
+                text=cells["n_risk"].astype(str).tolist(), showlegend=False,
+                textfont=dict(color=color, size=12), cliponaxis=False,
+                hovertemplate="%{text} at risk on day %{x}<extra>"
+                              + escape_plotly(f"{group} · {row}") + "</extra>",
+                xaxis=f"x{table}", yaxis=f"y{table}"))
+        layout[f"xaxis{plot}"] = dict(anchor=f"y{plot}", domain=x_domain, range=x_range,
+                                      tickvals=list(ticks), title=dict(text=x_title))
+        layout[f"xaxis{table}"] = dict(anchor=f"y{table}", domain=x_domain, range=x_range,
+                                       matches=f"x{plot}", tickvals=list(ticks),
+                                       showticklabels=False, showgrid=False, zeroline=False)
+        layout[f"yaxis{plot}"] = dict(anchor=f"x{plot}", domain=[0.3616, 1.0],
+                                      tickformat=".0%", range=y_range)
+        # Half a row of room above and below, so the top and bottom rows are not clipped.
+        # Invisible ticks keep the rows' labels clear of the numbers on day 0.
+        layout[f"yaxis{table}"] = dict(anchor=f"x{table}", domain=[0.0, 0.2016],
+                                       categoryorder="array", categoryarray=rows[::-1],
+                                       range=[-0.6, len(rows) - 0.4], showgrid=False,
+                                       zeroline=False, ticks="outside", ticklen=14,
+                                       tickcolor="rgba(0,0,0,0)")
+        if i == 0:
+            layout["yaxis"]["title"] = dict(text=y_title)
+            layout["yaxis2"]["title"] = dict(text="At risk")
+        else:  # the scale and the rows are read on the left
+            layout[f"yaxis{plot}"]["showticklabels"] = False
+            layout[f"yaxis{table}"]["showticklabels"] = False
+        notes.append(dict(text=f"<span style='color:{color}'>●</span> {escape_plotly(group)}",
+                          showarrow=False, x=sum(x_domain) / 2, xanchor="center",
+                          xref="paper", y=1.0, yanchor="bottom", yref="paper",
+                          font=dict(size=15)))
+    layout["annotations"] = notes
+    return with_footer({"data": traces, "layout": layout}, footer)
+
+
 def grade_distribution_figure(distribution: pd.DataFrame, *, grade_labels: dict[int, str],
                               grade_colors: dict[int, str], x_title: str) -> Spec:
     """Stacked horizontal bars, one per group: % of patients by their worst grade.
@@ -243,9 +332,60 @@ def grade_distribution_figure(distribution: pd.DataFrame, *, grade_labels: dict[
     return {"data": traces, "layout": layout}
 
 
-def _value_axis(log_axis: bool) -> dict[str, object]:
-    """A linear axis, or a log axis labelled at 1, 2 and 5 times each power of ten."""
-    return {"type": "log", "dtick": "D2"} if log_axis else {"type": "linear"}
+# Labels of a log axis: 1, 2 and 5 times each power of ten, or fewer when the range is wide.
+LOG_MANTISSAS = ((1, 2, 5), (1, 3), (1,))
+
+
+def _value_axis(log_axis: bool, values: list[float], max_ticks: int = 12) -> dict[str, Any]:
+    """A linear axis, or a log axis labelled at round counts in full ("20", "500", "1,000").
+
+    Plotly's own log labels give the minor ticks a bare digit ("2", "5" for 20, 50, 200 ...),
+    which reads as a count; so the axis spans `values` (zeros and negatives are not drawn on a
+    log axis) and is labelled at the round values within, at most `max_ticks` of them.
+    """
+    if not log_axis:
+        return {"type": "linear"}
+    positive = [float(v) for v in values if v is not None and math.isfinite(v) and v > 0]
+    if not positive:
+        return {"type": "log"}
+    low, high = math.log10(min(positive)), math.log10(max(positive))
+    pad = max(0.04 * (high - low), 0.04)  # room for the markers at either end
+    low, high = low - pad, high + pad
+    for mantissas in LOG_MANTISSAS:
+        ticks = _log_ticks(low, high, mantissas)
+        if len(ticks) <= max_ticks:
+            break
+    # Never fewer than two labels: the axis then stretches to the round values either side.
+    low, high = min(low, math.log10(ticks[0])), max(high, math.log10(ticks[-1]))
+    return {"type": "log", "tickmode": "array", "tickvals": ticks,
+            "ticktext": [f"{t:,g}" for t in ticks], "range": [low, high]}
+
+
+def _log_ticks(low: float, high: float, mantissas: tuple[int, ...]) -> list[float]:
+    """The round values (mantissa x power of ten) between 10^low and 10^high; when there are
+    fewer than two, the nearest either side of that span."""
+    decades = range(math.floor(low) - 1, math.ceil(high) + 2)
+    # Written then read as decimals, so 2e-1 is 0.2 and not 0.20000000000000004.
+    values = [float(f"{m}e{d}") for d in decades for m in mantissas]
+    inside = [v for v in values if 10 ** low <= v <= 10 ** high]
+    if len(inside) >= 2:
+        return inside
+    return [max(v for v in values if v <= 10 ** low), *inside,
+            min(v for v in values if v >= 10 ** high)]
+
+
+def _spaced_days(days: list[float], min_gap: float) -> list[float]:
+    """The days to label on a time axis, in order: each at least `min_gap` after the one before
+    (the last day kept in place of the one before it when they are too close), so labels never
+    run into each other in a narrow plot."""
+    kept: list[float] = []
+    for d in sorted(days):
+        if not kept or d - kept[-1] >= min_gap:
+            kept.append(d)
+    last = max(days)
+    if kept[-1] != last:
+        kept[-1] = last
+    return kept
 
 
 def _median_iqr_traces(summary: pd.DataFrame, *, legend: bool, axes: tuple[str, str] = ("x", "y"),
@@ -273,6 +413,30 @@ def _median_iqr_traces(summary: pd.DataFrame, *, legend: bool, axes: tuple[str, 
     return traces
 
 
+# Patients' lines, drawn in this order: the control cohort (about four times as many patients)
+# first, thinner and fainter, then SMART101's on top; the medians above both.
+TRAJECTORY_LINES = {"CONTROL": dict(width=0.6, opacity=0.25),
+                    "SMART101": dict(width=1.0, opacity=0.5)}
+
+
+def _trajectory_traces(trajectories: pd.DataFrame) -> list[dict]:
+    """One line per patient in the cohort colour, cohorts in `TRAJECTORY_LINES` order."""
+    order = {g: i for i, g in enumerate(TRAJECTORY_LINES)}
+    traces = []
+    for (group, usubjid), rows in sorted(
+            trajectories.groupby(["group", "USUBJID"], sort=False),
+            key=lambda item: order.get(str(item[0][0]), -1)):
+        style = TRAJECTORY_LINES.get(str(group), TRAJECTORY_LINES["CONTROL"])
+        traces.append(dict(
+            type="scatter", x=_values(rows["day"]), y=_values(rows["cd4_cells_per_ul"]),
+            mode="lines+markers", name=escape_plotly(usubjid), legendgroup=str(group),
+            showlegend=False, opacity=style["opacity"],
+            line=dict(color=COHORT_COLORS.get(str(group), "#000000"), width=style["width"]),
+            marker=dict(size=2 * style["width"] + 1),
+            hovertemplate="day %{x}: %{y:.0f}<extra>" + escape_plotly(usubjid) + "</extra>"))
+    return traces
+
+
 def counts_over_time_figure(by_visit: pd.DataFrame, trajectories: pd.DataFrame | None, *,
                             threshold: float, threshold_label: str, log_axis: bool) -> Spec:
     """Median and IQR of CD4 by protocol day and group, the threshold, optional trajectories.
@@ -281,30 +445,32 @@ def counts_over_time_figure(by_visit: pd.DataFrame, trajectories: pd.DataFrame |
     cd4_cells_per_ul.
 
     A trajectory is one thin, faint line per patient in the cohort colour, drawn under the
-    medians (it joins all of the patient's counts, scheduled or not).
+    medians (it joins all of the patient's counts, scheduled or not). The threshold is a dashed
+    line labelled with its value at the right.
     """
-    traces = []
-    if trajectories is not None:
-        for (group, usubjid), rows in trajectories.groupby(["group", "USUBJID"], sort=False):
-            traces.append(dict(
-                type="scatter", x=_values(rows["day"]), y=_values(rows["cd4_cells_per_ul"]),
-                mode="lines+markers", name=escape_plotly(usubjid), legendgroup=str(group),
-                showlegend=False, opacity=0.3,
-                line=dict(color=COHORT_COLORS.get(str(group), "#000000"), width=1),
-                marker=dict(size=3),
-                hovertemplate="day %{x}: %{y:.0f}<extra>" + escape_plotly(usubjid)
-                + "</extra>"))
+    traces = [] if trajectories is None else _trajectory_traces(trajectories)
     last = max(by_visit["to_day"].max(), 0 if trajectories is None else
                trajectories["day"].max())
     traces.append(dict(type="scatter", x=[0, float(last)], y=[threshold] * 2, mode="lines",
                        name=threshold_label, line=dict(color="#555555", dash="dash", width=1),
                        hoverinfo="skip"))
     traces += _median_iqr_traces(by_visit, legend=True)
+    drawn = [threshold, *by_visit["q1"].dropna(), *by_visit["q3"].dropna()]
+    if trajectories is not None:
+        drawn += trajectories["cd4_cells_per_ul"].dropna().tolist()
+    notes = []
+    if threshold > 0 or not log_axis:
+        # On a log axis an annotation's y is the logarithm of the value.
+        notes.append(dict(text=f"{threshold:g} cells/µL", x=1, xref="x domain", xanchor="right",
+                          y=math.log10(threshold) if log_axis else threshold, yref="y",
+                          yanchor="bottom", showarrow=False, bgcolor="rgba(255,255,255,0.85)",
+                          font=dict(size=12, color="#555555")))
     layout = dict(xaxis=dict(title=dict(text=DAYS_AXIS),
                              tickvals=[0, *by_visit["day"].drop_duplicates().tolist()]),
-                  yaxis=dict(title=dict(text="CD4+ T cells (cells/uL)"),
-                             **_value_axis(log_axis)),
-                  height=500, legend=dict(orientation="h", y=1.12, x=0), hovermode="closest")
+                  yaxis=dict(title=dict(text="CD4+ T cells (cells/µL)"),
+                             **_value_axis(log_axis, drawn)),
+                  height=500, legend=dict(orientation="h", y=1.12, x=0), hovermode="closest",
+                  annotations=notes)
     return {"data": traces, "layout": layout}
 
 
@@ -330,21 +496,27 @@ def subsets_figure(subsets: pd.DataFrame, titles: dict[str, str], *, log_axis: b
     params = list(dict.fromkeys(subsets["parameter"]))
     cols = min(len(params), 2)
     rows = math.ceil(len(params) / cols)
-    ticks = [0, *subsets["day"].drop_duplicates().tolist()]
+    days = [0, *subsets["day"].drop_duplicates().tolist()]
+    # A plot is half the chart's width (about 300 pixels at 1280): the early protocol days
+    # (30, 60, 100) would write over each other, so labels keep a tenth of the axis between
+    # them; every protocol day keeps its grid line.
+    ticks = _spaced_days(days, 0.1 * max(days)) if cols > 1 else days
+    grid = dict(tickvals=[d for d in days if d not in ticks], showgrid=True)
     traces, notes = [], []
     layout: dict[str, Any] = dict(height=150 + 280 * rows,
                                   legend=dict(orientation="h", y=1.12, x=0))
     for i, (param, (x_domain, y_domain)) in enumerate(
             zip(params, _grid(len(params), cols, 0.1, 0.18), strict=True)):
         n = "" if i == 0 else str(i + 1)
-        traces += _median_iqr_traces(subsets[subsets["parameter"] == param], legend=i == 0,
-                                     axes=(f"x{n}", f"y{n}"))
-        layout[f"xaxis{n}"] = dict(anchor=f"y{n}", domain=x_domain, tickvals=ticks)
+        mine = subsets[subsets["parameter"] == param]
+        traces += _median_iqr_traces(mine, legend=i == 0, axes=(f"x{n}", f"y{n}"))
+        layout[f"xaxis{n}"] = dict(anchor=f"y{n}", domain=x_domain, tickvals=ticks, minor=grid)
         if i // cols == rows - 1:
             layout[f"xaxis{n}"]["title"] = dict(text=DAYS_AXIS)
-        layout[f"yaxis{n}"] = dict(anchor=f"x{n}", domain=y_domain, **_value_axis(log_axis))
+        layout[f"yaxis{n}"] = dict(anchor=f"x{n}", domain=y_domain, **_value_axis(
+            log_axis, [*mine["q1"].dropna(), *mine["q3"].dropna()], max_ticks=7))
         if i % cols == 0:
-            layout[f"yaxis{n}"]["title"] = dict(text="cells/uL")
+            layout[f"yaxis{n}"]["title"] = dict(text="cells/µL")
         notes.append(dict(text=escape_plotly(titles.get(param, param)), showarrow=False,
                           x=sum(x_domain) / 2, xanchor="center", xref="paper",
                           y=y_domain[1], yanchor="bottom", yref="paper", font=dict(size=16)))
@@ -427,3 +599,35 @@ def stopping_rules_figure(accruals: list[tuple[str, str, pd.DataFrame]]) -> Spec
                           font=dict(size=14, color=STATUS_COLORS.get(status, "#000000"))))
     layout["annotations"] = notes
     return {"data": traces, "layout": layout}
+
+
+def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
+    """The figure with each cohort code that begins a legend entry, risk-table row, hover
+    label or annotation replaced by what the filters compare ("Group A (adults)",
+    "Controls, adults"): every figure says what is compared, drawn once for all panels."""
+    spec = figure.to_plotly_json()
+
+    def named(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        for code, name in names.items():
+            if text.startswith(code):
+                return name + text[len(code):]
+            text = text.replace(f"<extra>{code}", f"<extra>{name}")
+        return text
+
+    for trace in spec["data"]:
+        for key in ("name", "legendgroup", "hovertemplate"):
+            if key in trace:
+                trace[key] = named(trace[key])
+        if isinstance(trace.get("y"), list | tuple) and trace.get("mode") == "text":
+            trace["y"] = [named(v) for v in trace["y"]]
+    layout = spec["layout"]
+    for note in layout.get("annotations", []):
+        note["text"] = named(note.get("text"))
+    for key, axis in layout.items():  # a risk table's rows are categories of its y axis
+        if key.startswith("yaxis") and isinstance(axis, dict):
+            for field in ("ticktext", "categoryarray", "tickvals"):
+                if isinstance(axis.get(field), list | tuple):
+                    axis[field] = [named(v) for v in axis[field]]
+    return go.Figure(spec, _validate=False)

@@ -11,8 +11,10 @@ import plotly.io as pio
 import pytest
 from viewers import DSMB
 
+from smart101_dash import charts
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
+from smart101_dash.panels import adverse_events, gvhd
 from smart101_dash.panels.registry import PANELS, panel
 from smart101_dash.panels.spec import Kind
 from smart101_dash.runner import build_panel
@@ -47,3 +49,38 @@ def test_every_figure_is_what_validation_would_make(demo: tuple, key: str,
         assert sent == validated
         assert sent["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
         assert "Data cut-off" in sent["layout"]["annotations"][-1]["text"]
+
+
+def test_grade_colours_are_one_scale_apart_from_cohorts_and_arms() -> None:
+    """A grade drawn in a cohort's blue or orange reads as that cohort: grades have their own
+    colours, defined once (charts.GRADE_COLORS) for the GvHD and adverse-event charts."""
+    grades = {c.lower() for c in charts.GRADE_COLORS.values()}
+    groups = {c.lower() for c in (*charts.COHORT_COLORS.values(), *charts.ARM_COLORS.values())}
+    assert len(grades) == len(charts.GRADE_COLORS) == 6  # CTCAE 0-5 (MAGIC uses 0-4)
+    assert not grades & groups
+    assert gvhd.GRADE_COLORS is charts.GRADE_COLORS
+    assert adverse_events.GRADE_COLORS is charts.GRADE_COLORS
+
+    def lightness(color: str) -> float:
+        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    # Darker as the grade rises (from grade 1: grade 0 is the grey of "none").
+    shades = [lightness(charts.GRADE_COLORS[g]) for g in range(1, 6)]
+    assert shades == sorted(shades, reverse=True)
+
+
+@pytest.mark.parametrize(("low", "high", "ticks", "text"), [
+    (12.5, 262.5, [20, 50, 100, 200], ["20", "50", "100", "200"]),
+    (40, 2300, [50, 100, 200, 500, 1000, 2000], ["50", "100", "200", "500", "1,000", "2,000"]),
+    (0.3, 5000, [0.3, 1, 3, 10, 30, 100, 300, 1000, 3000],  # 1-2-5 would be 14 labels
+     ["0.3", "1", "3", "10", "30", "100", "300", "1,000", "3,000"]),
+    (110, 180, [100, 200], ["100", "200"]),  # no round value within: the two either side
+])
+def test_log_axis_labels_round_counts_in_full(low: float, high: float, ticks: list[float],
+                                              text: list[str]) -> None:
+    axis = charts._value_axis(True, [0, low, (low + high) / 2, high])
+    assert axis["tickvals"] == pytest.approx(ticks) and axis["ticktext"] == text
+    start, end = (10 ** v for v in axis["range"])
+    assert start <= low and high <= end
+    assert charts._value_axis(False, [low, high]) == {"type": "linear"}

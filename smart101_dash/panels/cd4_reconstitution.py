@@ -223,7 +223,8 @@ def over_time_item(db: Database, tables: AnalysisTables, filters: Filters, viewe
     return PanelItem("cd4_trajectories", "CD4+ T cells over time, each patient", lines, figure,
                      (*queries, q_listing, q_visits),
                      "Median with interquartile range per protocol day, each patient's counts "
-                     "as thin lines; dashed: the CD4+IR threshold. The CSV lists every CD4 "
+                     "as thin lines (SMART101's drawn over the fainter control lines); dashed: "
+                     "the CD4+IR threshold. The CSV lists every CD4 "
                      "count (daily mean) with the protocol day it counts for, if any." + zero)
 
 

@@ -11,22 +11,30 @@ AGVHD34, CGVHD, CGVHDMS), computed by the same function.
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
 from smart101_dash.analysis import analysis_tables
-from smart101_dash.charts import grade_distribution_figure, with_footer
+from smart101_dash.charts import (
+    GRADE_COLORS,
+    grade_distribution_figure,
+    step_curves_by_group_figure,
+    with_footer,
+)
 from smart101_dash.config import Settings
 from smart101_dash.endpoints.gvhd import STAGE_COLUMNS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
 from smart101_dash.panels.curves import (
+    Estimate,
+    format_p,
     group_messages,
     group_sizes,
-    incidence_chart,
     incidence_estimate,
     landmark_rows,
     present_groups,
+    risk_table,
 )
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.panels.start import (
@@ -40,7 +48,6 @@ from smart101_dash.store import Database, ExportCut
 
 TITLE = "Graft-versus-host disease"
 ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
-GRADE_COLORS = {0: "#d9d9d9", 1: "#c6dbef", 2: "#6baed6", 3: "#fd8d3c", 4: "#a63603"}
 ORGANS = {"SKINSTG": "Skin", "LIVERSTG": "Liver", "UGISTG": "Upper GI", "LGISTG": "Lower GI"}
 ACUTE_TICKS = (0, 30, 60, 100, 180)
 CHRONIC_TICKS = (0, 100, 180, 365, 548, 730)
@@ -96,9 +103,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
     def curves_item(key: str, title: str, codes: tuple[str, str],
                     ticks: tuple[int, ...]) -> PanelItem:
-        """Two endpoints in one chart; the risk table has a row per group and endpoint."""
-        table, figure, caption = incidence_chart(codes, {**acute, **chronic}, fits, labels,
-                                                 ticks, base.footer)
+        """Two endpoints, a plot per cohort; the risk tables have a row per endpoint."""
+        table, figure, caption = incidence_by_cohort(codes, {**acute, **chronic}, fits, ticks,
+                                                     base.footer)
         return PanelItem(key, title, table, figure, (q_endpoints,), caption)
 
     distribution = max_grade[max_grade["grade"].isin(ROMAN.values())].copy()
@@ -157,6 +164,22 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
 LABELS = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGvHD",
           "CGVHDMS": "moderate-severe cGvHD"}
+
+
+def incidence_by_cohort(codes: tuple[str, ...], data: dict[str, pd.DataFrame],
+                        fits: dict[str, Estimate], ticks: tuple[int, ...], footer: str
+                        ) -> tuple[pd.DataFrame, go.Figure, str]:
+    """Two grades (or severities) of one GvHD: the estimators' rows (with `endpoint`), the
+    figure (a plot per cohort, so no bands of two colours overlap) and Gray's tests as words."""
+    table = pd.concat([fits[c].table.assign(endpoint=c) for c in codes], ignore_index=True)
+    curves = pd.concat([fits[c].curves.assign(endpoint=LABELS[c]) for c in codes],
+                       ignore_index=True)
+    risk = pd.concat([risk_table(data[c], ticks).assign(row=LABELS[c]) for c in codes],
+                     ignore_index=True)
+    figure = step_curves_by_group_figure(curves, risk, y_title="Cumulative incidence",
+                                         ticks=ticks, footer=footer)
+    tests = "; ".join(f"{LABELS[c]}: {format_p(fits[c].p_value)}" for c in codes)
+    return table, figure, f"Gray's test, {tests}."
 
 
 def max_grade_table(grades: pd.DataFrame) -> pd.DataFrame:

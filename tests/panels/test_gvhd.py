@@ -15,6 +15,7 @@ from export_factory import day, set_rows, valid_tables, write_export
 from scipy.stats import binomtest
 from viewers import ANALYST
 
+from smart101_dash.charts import GRADE_COLORS
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels import gvhd, survival
@@ -66,6 +67,8 @@ def test_chart_of_the_maximum_grade_uses_cohort_rows(result: PanelResult) -> Non
     bars = {trace.name: list(trace.x) for trace in item.figure.data}
     assert bars["Grade II"] == pytest.approx([33.3, 0.0])  # SMART101, CONTROL
     assert bars["Grade III"] == pytest.approx([0.0, 33.3])
+    # The grades' own colours (charts.GRADE_COLORS), which no cohort or arm uses.
+    assert [t.marker.color for t in item.figure.data] == [GRADE_COLORS[g] for g in range(5)]
     assert any("Data cut-off 2025-06-30" in a.text for a in item.figure.layout.annotations)
 
 
@@ -80,10 +83,33 @@ def test_acute_incidence_and_estimates(result: PanelResult) -> None:
     assert control["estimate"] == pytest.approx(1 / 3)
     assert (control["n_risk"], control["n_events"]) == (1, 1)
     figure = result.item("gvhd_acute_incidence").figure
-    rows = [t.y[0] for t in figure.data if t.mode == "text"]
-    assert rows == ["SMART101 · grade II-IV", "SMART101 · grade III-IV",
-                    "CONTROL · grade II-IV", "CONTROL · grade III-IV"]
+    # A risk table under each cohort's plot, a row per grade.
+    rows = [(t.xaxis, t.y[0]) for t in figure.data if t.mode == "text"]
+    assert rows == [("x2", "grade II-IV"), ("x2", "grade III-IV"),
+                    ("x4", "grade II-IV"), ("x4", "grade III-IV")]
     assert "Gray's test" in result.item("gvhd_acute_incidence").caption
+
+
+@pytest.mark.parametrize("key", ["gvhd_acute_incidence", "gvhd_chronic_incidence"])
+def test_incidence_bands_of_two_colours_never_overlap(result: PanelResult, key: str) -> None:
+    """Four translucent bands (two cohorts, two grades) in one plot turned grey-brown: a plot
+    per cohort, in its colour, a dash per grade; one y scale for both plots."""
+    figure = result.item(key).figure
+    fills: dict[str, set[str]] = {}
+    for trace in figure.data:
+        if trace.fill:
+            fills.setdefault(trace.yaxis, set()).add(trace.fillcolor)
+    assert sorted(fills) == ["y", "y3"] and all(len(c) == 1 for c in fills.values())
+    lines = {(t.yaxis, t.line.color, t.line.dash) for t in figure.data if t.name}
+    assert lines == {("y", "#0072B2", "solid"), ("y", "#0072B2", "dot"),
+                     ("y3", "#D55E00", "solid"), ("y3", "#D55E00", "dot")}
+    assert figure.layout.yaxis.range == figure.layout.yaxis3.range
+    titles = [a.text for a in figure.layout.annotations[:2]]
+    assert ["SMART101" in titles[0], "CONTROL" in titles[1]] == [True, True]
+    # The legend names each grade once (a click hides it in both plots).
+    shown = [t.name for t in figure.data if t.showlegend is not False and t.name]
+    assert shown == list(gvhd.LABELS.values())[:2] if key == "gvhd_acute_incidence" else \
+        shown == list(gvhd.LABELS.values())[2:]
 
 
 def test_organ_involvement_at_the_worst_grade(result: PanelResult) -> None:
