@@ -1,8 +1,15 @@
 """Adverse events: the primary safety outcome, cumulative adverse events through day 100.
 
 Counts are of patients, by their worst CTCAE v5 grade, in the safety population (SAFFL = "Y":
-infused SMART101 patients, transplanted controls). An event counts when it starts between day 0
-(HSCTDT) and the window's last day, on or before the data cut-off.
+infused SMART101 patients, transplanted controls). The window is a stated definition
+(docs/endpoints.md, "Adverse events"), on or before the data cut-off either way:
+- from the transplant (the default): every event starting on day 0 (HSCTDT) to the window's
+  last day, for both cohorts; for SMART101 this includes the days before the infusion;
+- SMART101 from infusion: SMART101 events only when treatment-emergent (TRTEMFL = "Y");
+  controls, who receive no infusion, still from day 0.
+
+Deaths need only adsl: without a usable adae the page still shows them, and says why the
+adverse-event tables are missing.
 """
 
 from __future__ import annotations
@@ -12,20 +19,25 @@ import pandas as pd
 from smart101_dash import endpoints
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.analysis import AnalysisTables, analysis_tables
-from smart101_dash.charts import Spec, grade_distribution_figure, with_footer
+from smart101_dash.charts import GRADE_COLORS, Spec, grade_distribution_figure, with_footer
 from smart101_dash.config import Settings
 from smart101_dash.endpoints.deaths import PERIODS as DEATH_PERIODS
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
-from smart101_dash.panels.common import causes_of_death_table
+from smart101_dash.panels.common import as_count_table, causes_of_death_table, count_and_percent
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
-from smart101_dash.store import Database, ExportCut, Query
+from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
 
 TITLE = "Adverse events"
 GROUPS = ("SMART101", "CONTROL")
+# Where the window starts (the page option `ae_start`): value -> label.
+AE_START = {"transplant": "From transplant (day 0), both cohorts",
+            "infusion": "SMART101 from infusion (treatment-emergent, TRTEMFL)"}
 
+# The denominators, per cohort; `infused`: those with an infusion date (all the SMART101
+# patients when SAFFL follows the contract: "received SMART101").
 SAFETY_POPULATION_SQL = with_population("""\
-SELECT COHORT AS cohort, count(*) AS n
+SELECT COHORT AS cohort, count(*) AS n, count(TRTSDT) AS infused
 FROM population
 WHERE SAFFL = 'Y' AND HSCTDT IS NOT NULL
 GROUP BY COHORT""")
@@ -33,14 +45,19 @@ GROUP BY COHORT""")
 # The events of the window (a CTE of the counts below); the SAE listing is the same rows
 # restricted to serious events.
 # `adverse_events`: the analysis table of the safety population's events from day 0 to the
-# cut-off (analysis.py).
+# cut-off (analysis.py). With $treatment_emergent ("SMART101 from infusion") a SMART101 event
+# counts only when TRTEMFL = 'Y'; controls keep every event from day 0.
+# `before_infusion`: a SMART101 event starting before the patient's infusion day.
 _EVENTS = """\
 SELECT p.COHORT AS cohort, p.ARM AS arm, e.USUBJID AS usubjid, e.AESEQ AS aeseq,
        e.AEBODSYS AS soc, e.AEDECOD AS pt, e.ATOXGR AS grade, e.AESER AS serious,
-       e.AEREL AS related, e.AEOUT AS outcome, e.start_day, e.end_day
+       e.AEREL AS related, e.AEOUT AS outcome, e.start_day, e.end_day,
+       p.COHORT = 'SMART101' AND e.start_day < date_diff('day', p.HSCTDT, p.TRTSDT)
+           AS before_infusion
 FROM adverse_events e
 JOIN population p USING (USUBJID)
-WHERE e.start_day <= $window_days"""
+WHERE e.start_day <= $window_days
+  AND NOT ($treatment_emergent AND p.COHORT = 'SMART101' AND e.TRTEMFL IS DISTINCT FROM 'Y')"""
 SAE_LISTING_SQL = with_population(_EVENTS + """
   AND e.AESER = 'Y'
 ORDER BY p.COHORT DESC, e.USUBJID, e.start_day, e.AESEQ""")
@@ -56,7 +73,9 @@ SELECT cohort,
        count(DISTINCT usubjid) FILTER (WHERE grade = 5) AS grade5,
        count(DISTINCT usubjid) FILTER (WHERE serious = 'Y') AS serious,
        count(DISTINCT usubjid) FILTER (WHERE related = 'Y') AS related,
-       count(DISTINCT usubjid) FILTER (WHERE serious = 'Y' AND related = 'Y') AS serious_related
+       count(DISTINCT usubjid) FILTER (WHERE serious = 'Y' AND related = 'Y') AS serious_related,
+       count(*) FILTER (WHERE before_infusion) AS events_before_infusion,
+       count(DISTINCT usubjid) FILTER (WHERE before_infusion) AS patients_before_infusion
 FROM events
 GROUP BY cohort""", events=_EVENTS)
 
@@ -85,59 +104,147 @@ ORDER BY d.day, d.USUBJID""")
 
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
-          viewer: Viewer, window_days: int | None = None) -> PanelResult:
-    """The AE panel; the SAE and death listings only for a viewer allowed subject-level rows."""
-    cut.require("adsl", "adae")
+          viewer: Viewer, window_days: int | None = None,
+          ae_start: str = "transplant") -> PanelResult:
+    """The AE panel; the SAE and death listings only for a viewer allowed subject-level rows.
+
+    Deaths need only adsl: when adae is unusable, the causes of death and the death listing
+    are still built, with a message saying why the adverse-event tables are not.
+    """
+    cut.require("adsl")
+    if ae_start not in AE_START:
+        raise ValueError(f"ae_start must be one of {list(AE_START)}, got {ae_start!r}")
     window = settings.endpoints.ae_window_days if window_days is None else window_days
-    params = {**filters.params(), "window_days": window}
+    params = window_params(filters, window, ae_start)
     q_n = Query(SAFETY_POPULATION_SQL, filters.params())
-    n_at_risk = {str(r.cohort): int(r.n) for r in db.query(cut, q_n).itertuples()}
-    groups = tuple(g for g in GROUPS if n_at_risk.get(g))
-    base = PanelResult(TITLE, cut, filters, n_per_group={g: n_at_risk[g] for g in groups})
+    population = {str(r.cohort): (int(r.n), int(r.infused))
+                  for r in db.query(cut, q_n).itertuples()}
+    n_at_risk = {g: population[g][0] for g in GROUPS if population.get(g, (0, 0))[0]}
+    groups = tuple(n_at_risk)
     if not groups:
         return PanelResult(TITLE, cut, filters, messages=(Message(
             Level.INFO, "No patient of the safety population matches the filters."),))
 
+    tables = analysis_tables(db, cut, settings.endpoints)
+    subject_level = viewer.can(Permission.SUBJECT_LEVEL)
+    causes = causes_of_death_item(db, tables, filters, settings)
+    deaths = [death_listing(db, cut, filters, viewer, tables.schema)] if subject_level else []
+    if not cut.report.is_usable("adae"):
+        reason = DatasetUnavailable("adae", cut.report.findings_for("adae")).describe(
+            with_examples=subject_level)
+        return PanelResult(TITLE, cut, filters, (causes, *deaths), n_per_group=n_at_risk,
+                           messages=(Message(Level.WARNING, (
+                               f"Adverse-event tables not shown: {reason.rstrip('.')}. Deaths "
+                               "and causes of death need only adsl and are shown.")),))
+
+    window_text, start_text, window_definition = window_texts(window, ae_start)
+    population_text = safety_population_text(population, groups)
+    base = PanelResult(TITLE, cut, filters, n_per_group=n_at_risk, start=start_text)
     q_summary, q_worst, q_terms = (Query(sql, params) for sql in (
         SUMMARY_SQL, WORST_GRADE_SQL, BY_TERM_SQL))
-    tables = analysis_tables(db, cut, settings.endpoints)
     counts = tables.query(db, q_summary)
     summary = patient_summary(counts, n_at_risk, groups)
     by_term = worst_grade_by_term(tables.query(db, q_terms), n_at_risk, groups)
     distribution = worst_grade_distribution(tables.query(db, q_worst), n_at_risk, groups)
-    figure = with_footer(worst_grade_figure(distribution, window), base.footer)
+    figure = with_footer(worst_grade_figure(distribution, window_text), base.footer)
 
     messages = []
     if not counts["with_events"].sum():
         messages.append(Message(Level.INFO, f"No adverse event through day {window} in the "
                                             "patients selected."))
-    if any(n < 10 for n in base.n_per_group.values()):
+    if any(n < 10 for n in n_at_risk.values()):
         messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: read the "
                                                "counts, not the percentages."))
-    window_text = f"day 0 to day {window}"
+    messages += before_infusion_messages(counts, ae_start)
     items = [
         PanelItem("ae_summary", f"Patients with adverse events, {window_text}", summary, None,
-                  (q_n, q_summary), "n (%) of the safety population; a patient counts once per "
-                  "row."),
+                  (q_n, q_summary), f"{population_text} n and % of it (to 0.1); a patient "
+                  "counts once per row. Blank: not applicable (controls receive no "
+                  "SMART101)."),
         PanelItem("ae_worst_grade", f"Worst grade per patient, {window_text}", distribution,
                   figure, (q_n, q_worst), "Each patient counted once, at the worst grade of "
-                  "any event."),
+                  f"any event. {population_text}"),
         PanelItem("ae_by_term", f"Worst grade by system organ class and preferred term, "
                   f"{window_text}", by_term, None, (q_n, q_terms),
                   "Patients with the term at any grade and at grade 3 or worse; click a column "
-                  "heading to sort."),
-        causes_of_death_item(db, tables, filters, settings),
+                  f"heading to sort. {population_text}"),
+        causes,
     ]
-    if viewer.can(Permission.SUBJECT_LEVEL):
-        items += listings(db, cut, filters, viewer, params, window_text, tables.schema)
+    if subject_level:
+        items += [sae_listing(db, cut, viewer, params, window_text, tables.schema), *deaths]
     return PanelResult(
-        TITLE, cut, filters, tuple(items), n_per_group=base.n_per_group, messages=tuple(messages),
-        definitions=(
-            (f"Adverse events starting {window_text} (and on or before the cut-off), in the "
-             "safety population (SAFFL = Y)."),
+        TITLE, cut, filters, tuple(items), n_per_group=n_at_risk, messages=tuple(messages),
+        start=start_text, definitions=(
+            window_definition,
+            population_text,
             "Grades: CTCAE v5 (1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death).",
             "SMART101-related: AEREL = Y (treated patients only).",
         ))
+
+
+def window_params(filters: Filters, window: int, ae_start: str) -> dict[str, object]:
+    """The bound parameters of the window's queries (`_EVENTS`)."""
+    return {**filters.params(), "window_days": window,
+            "treatment_emergent": ae_start == "infusion"}
+
+
+def window_texts(window: int, ae_start: str) -> tuple[str, str, str]:
+    """The window in words: (for titles, for the footer of the chart and the downloads, the
+    definition in force)."""
+    if ae_start == "infusion":
+        title = f"to day {window}, SMART101 treatment-emergent"
+        footer = (f"AE window to day {window}: SMART101 treatment-emergent (TRTEMFL = Y), "
+                  "controls from day 0")
+        definition = (
+            "SMART101: treatment-emergent adverse events only (TRTEMFL = Y, the sponsor's ADaM "
+            "flag, relative to the SMART101 infusion TRTSDT: an event starting on or after the "
+            "infusion, or one present before it that worsened after it), starting by day "
+            f"{window} after the transplant and on or before the cut-off. Controls, who "
+            f"receive no infusion: every event starting on day 0 (the transplant) to day "
+            f"{window}.")
+        return title, footer, definition
+    title = f"day 0 to day {window}"
+    footer = f"AE window day 0 to day {window}, both cohorts from the transplant"
+    definition = (
+        f"Adverse events starting on day 0 (the transplant) to day {window}, and on or before "
+        "the cut-off, for both cohorts (TRTEMFL is not used): for SMART101 this includes the "
+        "events that start after the transplant but before the SMART101 infusion (day 4-10), "
+        "when no SMART101 had been given.")
+    return title, footer, definition
+
+
+def safety_population_text(population: dict[str, tuple[int, int]],
+                           groups: tuple[str, ...]) -> str:
+    """Who the denominators are (`population`: cohort -> (n, infused), SAFETY_POPULATION_SQL)."""
+    parts = []
+    if "SMART101" in groups:
+        n, infused = population["SMART101"]
+        parts.append(f"SMART101 patients infused, n={n}" if infused == n else
+                     f"SMART101 n={n} ({infused} infused, {n - infused} without an infusion "
+                     "date)")
+    if "CONTROL" in groups:
+        parts.append(f"controls transplanted, n={population['CONTROL'][0]}")
+    return f"Safety population (SAFFL = Y): {'; '.join(parts)}."
+
+
+def before_infusion_messages(counts: pd.DataFrame, ae_start: str) -> list[Message]:
+    """What the window does with the SMART101 events that start before the infusion
+    (`counts`: the rows of SUMMARY_SQL)."""
+    treated = counts[counts["cohort"] == "SMART101"]
+    events = int(treated["events_before_infusion"].sum())
+    if not events:
+        return []
+    patients = int(treated["patients_before_infusion"].sum())
+    said = (f"{events} SMART101 event{'s' if events > 1 else ''} ({patients} "
+            f"patient{'s' if patients > 1 else ''})")
+    if ae_start == "infusion":
+        return [Message(Level.INFO, f"{said} flagged treatment-emergent (TRTEMFL = Y) "
+                                    f"start{'s' if events == 1 else ''} before the infusion: "
+                                    "counted as flagged (in ADaM, an event present before the "
+                                    "infusion that worsened after it).")]
+    return [Message(Level.INFO, f"{said} started between the transplant and the infusion: "
+                                "counted here, from day 0. 'SMART101 from infusion' counts "
+                                "only treatment-emergent events.")]
 
 
 def causes_of_death_item(db: Database, tables: AnalysisTables, filters: Filters,
@@ -156,31 +263,33 @@ def causes_of_death_item(db: Database, tables: AnalysisTables, filters: Filters,
                      "disease); otherwise the cause given, grouped (docs/endpoints.md).")
 
 
-def listings(db: Database, cut: ExportCut, filters: Filters, viewer: Viewer,
-             params: dict[str, object], window_text: str, schema: str) -> list[PanelItem]:
-    """The SAE and death listings: subject-level reads, refused by the data layer to a viewer
-    without that permission."""
-    q_serious = Query(SAE_LISTING_SQL, params, subject_level=True)
-    serious = db.query(cut, q_serious, viewer, search=(schema,)).drop(columns=["serious"])
-    q_deaths = Query(DEATHS_SQL, filters.params(), subject_level=True)
-    deaths = db.query(cut, q_deaths, viewer, search=(schema,))
-    return [
-        PanelItem("sae_listing", f"Serious adverse events, {window_text}", serious, None,
-                  (q_serious,), "Days count from the transplant (day 0)."),
-        PanelItem("death_listing", "Deaths (day 0 to the cut-off)", deaths, None,
-                  (q_deaths,), "Death day counts from the transplant (day 0); category as in "
-                  "'Causes of death'."),
-    ]
+def sae_listing(db: Database, cut: ExportCut, viewer: Viewer, params: dict[str, object],
+                window_text: str, schema: str) -> PanelItem:
+    """The serious events of the window: a subject-level read, refused by the data layer to a
+    viewer without that permission."""
+    query = Query(SAE_LISTING_SQL, params, subject_level=True)
+    serious = db.query(cut, query, viewer, search=(schema,)).drop(
+        columns=["serious", "before_infusion"])
+    return PanelItem("sae_listing", f"Serious adverse events, {window_text}", serious, None,
+                     (query,), "Days count from the transplant (day 0).")
 
 
-def _n_pct(n: int, total: int) -> str:
-    return f"{n} ({100 * n / total:.0f}%)" if total else "-"
+def death_listing(db: Database, cut: ExportCut, filters: Filters, viewer: Viewer,
+                  schema: str) -> PanelItem:
+    """The deaths of the transplanted patients (adsl only): a subject-level read, refused by
+    the data layer to a viewer without that permission."""
+    query = Query(DEATHS_SQL, filters.params(), subject_level=True)
+    deaths = db.query(cut, query, viewer, search=(schema,))
+    return PanelItem("death_listing", "Deaths (day 0 to the cut-off)", deaths, None, (query,),
+                     "Death day counts from the transplant (day 0); category as in 'Causes of "
+                     "death'.")
 
 
 def patient_summary(counts: pd.DataFrame, n_at_risk: dict[str, int],
                     groups: tuple[str, ...]) -> pd.DataFrame:
-    """Patients with any AE, grade 3 or worse, grade 5, serious, and SMART101-related
-    (`counts`: the rows of SUMMARY_SQL)."""
+    """Patients with any AE, grade 3 or worse, grade 5, serious, and SMART101-related, per
+    group as "<group> n" and "<group> %" of the safety population (`counts`: the rows of
+    SUMMARY_SQL). SMART101-related rows are blank for controls: not applicable."""
     by_cohort = {str(r["cohort"]): r for r in counts.to_dict("records")}
     rows = []
     for label, column in (
@@ -190,13 +299,12 @@ def patient_summary(counts: pd.DataFrame, n_at_risk: dict[str, int],
             ("Serious and SMART101-related", "serious_related")):
         row: dict[str, object] = {"patients with": label}
         for g in groups:
-            n = int(by_cohort[g][column]) if g in by_cohort else 0
+            n: int | None = int(by_cohort[g][column]) if g in by_cohort else 0
             if label.endswith("related") and g == "CONTROL":
-                row[g] = "not applicable"  # controls receive no SMART101
-            else:
-                row[g] = _n_pct(n, n_at_risk[g])
+                n = None  # controls receive no SMART101
+            row.update(count_and_percent(g, n, n_at_risk[g]))
         rows.append(row)
-    return pd.DataFrame(rows, columns=["patients with", *groups])
+    return as_count_table(rows, ["patients with"], groups)
 
 
 def worst_grade_distribution(worst: pd.DataFrame, n_at_risk: dict[str, int],
@@ -252,21 +360,20 @@ def worst_grade_by_term(terms: pd.DataFrame, n_at_risk: dict[str, int],
     return table.drop(columns=["_soc_total", "_is_term"]).reset_index(drop=True)
 
 
-GRADE_COLORS = {0: "#d9d9d9", 1: "#c6dbef", 2: "#6baed6", 3: "#fd8d3c", 4: "#d94801",
-                5: "#7f2704"}
 GRADE_LABELS = {0: "No event", **{g: f"Grade {g}" for g in range(1, 6)}}
 
 
-def worst_grade_figure(distribution: pd.DataFrame, window: int) -> Spec:
+def worst_grade_figure(distribution: pd.DataFrame, window_text: str) -> Spec:
     """Stacked horizontal bars: % of each group by worst grade."""
     return grade_distribution_figure(
         distribution.rename(columns={"worst_grade": "grade"}), grade_labels=GRADE_LABELS,
-        grade_colors=GRADE_COLORS, x_title=f"% of patients (worst grade, day 0 to {window})")
+        grade_colors=GRADE_COLORS, x_title=f"% of patients (worst grade, {window_text})")
 
 
 PANEL = Panel(
     key="adverse_events", title="Adverse events", icon=":material/warning:",
-    datasets=("adsl", "adae"),
+    # adae is read when usable: without it the page still shows the deaths (adsl only).
+    datasets=("adsl",),
     items=(ItemSpec("ae_summary", Kind.TABLE), ItemSpec("ae_worst_grade", Kind.FIGURE),
            ItemSpec("ae_by_term", Kind.TABLE), ItemSpec("causes_of_death", Kind.TABLE),
            ItemSpec("sae_listing", Kind.TABLE, subject_level=True),
@@ -277,5 +384,10 @@ PANEL = Panel(
             (f"Through day {s.endpoints.ae_window_days} (primary outcome)",
              s.endpoints.ae_window_days),
             (f"Through 24 months (day {s.endpoints.follow_up_days})",
-             s.endpoints.follow_up_days))),),
+             s.endpoints.follow_up_days))), Option(
+        "ae_start", "Window starts", Widget.RADIO, lambda s: "transplant",
+        choices=lambda s: tuple((label, value) for value, label in AE_START.items()),
+        help="From transplant: every event from day 0, both cohorts (for SMART101, also "
+             "the days before the infusion). SMART101 from infusion: only SMART101 events "
+             "flagged treatment-emergent (TRTEMFL = Y); controls still from day 0.")),
     build=build)

@@ -14,9 +14,10 @@ import pandas as pd
 from smart101_dash.access import Viewer
 from smart101_dash.charts import cumulative_enrollment_figure
 from smart101_dash.config import Settings
+from smart101_dash.contract import COHORTS
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
-from smart101_dash.panels.common import cohort_counts
+from smart101_dash.panels.common import as_count_table, cohort_counts, count_and_percent
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.store import Database, ExportCut, Query
 
@@ -101,7 +102,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
     q_age, q_baseline = (Query(sql, filters.params()) for sql in (BASELINE_AGE_SQL,
                                                                     BASELINE_SQL))
-    baseline = baseline_characteristics(db.query(cut, q_age), db.query(cut, q_baseline))
+    ages = db.query(cut, q_age)
+    baseline = baseline_characteristics(ages, db.query(cut, q_baseline))
     if any(n < 10 for n in counts.values()):
         messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: percentages "
                                                "are unstable; read the counts."))
@@ -114,7 +116,10 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         PanelItem("enrollment_status", "Enrollment status by arm", status, None, (q_status,),
                   "Withdrawn: discontinued the study alive. Died: any death before the cut-off."),
         PanelItem("baseline", "Baseline characteristics by cohort", baseline, None, (q_age, q_baseline),
-                  "Age: median (range), years. Categories: n (% of the cohort)."),
+                  "Patients per category: n and % of the cohort (0.1). Blank: not applicable "
+                  "(dose level for controls, who receive no SMART101)."),
+        PanelItem("baseline_age", "Age at enrollment by cohort, years", baseline_age(ages), None,
+                  (q_age,), "Median and range (minimum, maximum) of AGE."),
     )
     return PanelResult(TITLE, cut, filters, items, n_per_group=counts,
                        definitions=(f"Target accrual {study.target_total} ({study.target_per_arm} per arm).",),
@@ -153,20 +158,16 @@ def enrollment_status(counts: pd.DataFrame, arms: tuple[str, ...],
 
 
 def baseline_characteristics(ages: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
-    """A 'Table 1': age median (range) and n (%) of each category, per cohort (`ages`: rows of
-    BASELINE_AGE_SQL, `counts`: rows of BASELINE_SQL)."""
+    """A 'Table 1': patients per cohort and per category of each characteristic, as numbers:
+    "<cohort> n" and "<cohort> %" (of the cohort, 0.1; blank without a denominator, and both
+    blank where not applicable). `ages`: rows of BASELINE_AGE_SQL (for each cohort's N),
+    `counts`: rows of BASELINE_SQL."""
     by_cohort = {str(r["cohort"]): r for r in ages.to_dict("records")}
-    cohorts = [c for c in ("SMART101", "CONTROL") if c in by_cohort]
+    cohorts = [c for c in COHORTS if c in by_cohort]
     size = {c: int(by_cohort[c]["n"]) for c in cohorts}
-    out: list[dict[str, str]] = [
-        {"characteristic": "Patients", "category": "n", **{c: str(size[c]) for c in cohorts}},
-    ]
-    ages_text = {}
+    out: list[dict[str, object]] = [{"characteristic": "Patients", "category": "n"}]
     for c in cohorts:
-        r = by_cohort[c]
-        ages_text[c] = ("-" if pd.isna(r["age_median"]) else
-                        f"{r['age_median']:.0f} ({r['age_min']:.0f}-{r['age_max']:.0f})")
-    out.append({"characteristic": "Age, years", "category": "median (range)", **ages_text})
+        out[0].update(count_and_percent(c, size[c], size[c]))
     found = {(str(r.cohort), str(r.characteristic), str(r.value)): int(r.n)
              for r in counts.itertuples(index=False)}
     categorical = (("Sex", "sex"), ("Diagnosis", "diagnosis"), ("Disease status", "disease_status"),
@@ -174,19 +175,30 @@ def baseline_characteristics(ages: pd.DataFrame, counts: pd.DataFrame) -> pd.Dat
     for label, column in categorical:
         for value in sorted({v for (_, name, v) in found if name == column}):
             shown = SEX_LABELS.get(value, value) if column == "sex" else value
-            row = {"characteristic": label, "category": str(shown)}
+            row: dict[str, object] = {"characteristic": label, "category": str(shown)}
             for c in cohorts:
-                n = found.get((c, column, value), 0)
-                if column == "dose_level" and c == "CONTROL":
-                    row[c] = "not applicable"  # controls receive no SMART101
-                else:
-                    row[c] = f"{n} ({100 * n / size[c]:.0f}%)" if size[c] else "-"
+                # Controls receive no SMART101: dose level not applicable (blank, not 0).
+                n = None if column == "dose_level" and c == "CONTROL" else \
+                    found.get((c, column, value), 0)
+                row.update(count_and_percent(c, n, size[c]))
             out.append(row)
-    return pd.DataFrame(out, columns=["characteristic", "category", *cohorts])
+    return as_count_table(out, ["characteristic", "category"], cohorts)
+
+
+def baseline_age(ages: pd.DataFrame) -> pd.DataFrame:
+    """Age at enrollment per cohort, years: patients, median and range (`ages`: rows of
+    BASELINE_AGE_SQL), SMART101 first."""
+    columns = {"cohort": "group", "n": "n", "age_median": "age_median_years",
+               "age_min": "age_min_years", "age_max": "age_max_years"}
+    order = {c: i for i, c in enumerate(COHORTS)}
+    table = ages[list(columns)].rename(columns=columns)
+    table = table.sort_values("group", key=lambda g: g.map(order)).reset_index(drop=True)
+    return table.astype({"n": "int64", "age_median_years": "float64", "age_min_years": "float64",
+                         "age_max_years": "float64"})
 
 
 PANEL = Panel(
     key="overview", title="Overview", icon=":material/groups:", datasets=("adsl",),
     items=(ItemSpec("enrollment", Kind.FIGURE), ItemSpec("enrollment_status", Kind.TABLE),
-           ItemSpec("baseline", Kind.TABLE)),
+           ItemSpec("baseline", Kind.TABLE), ItemSpec("baseline_age", Kind.TABLE)),
     build=build)

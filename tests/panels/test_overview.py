@@ -6,6 +6,7 @@ import io
 from datetime import date
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from export_factory import write_export
@@ -14,7 +15,7 @@ from viewers import ANALYST
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels import overview
-from smart101_dash.panels.base import csv_bytes, csv_file_name
+from smart101_dash.panels.base import item_csv, item_file_name, item_xlsx
 from smart101_dash.store import Database
 
 
@@ -61,7 +62,9 @@ def test_controls_only_says_enrollment_is_about_the_trial(setup: tuple) -> None:
     result = overview.build(db, cut, Filters(cohorts=("CONTROL",)), SETTINGS, viewer=ANALYST)
     assert any("SMART101 cohort" in m.text for m in result.messages)
     assert result.item("enrollment").data.empty
-    assert list(result.item("baseline").data.columns) == ["characteristic", "category", "CONTROL"]
+    assert list(result.item("baseline").data.columns) == ["characteristic", "category",
+                                                          "CONTROL n", "CONTROL %"]
+    assert list(result.item("baseline_age").data["group"]) == ["CONTROL"]
 
 
 def test_planned_accrual_is_linear_to_target() -> None:
@@ -72,16 +75,62 @@ def test_planned_accrual_is_linear_to_target() -> None:
     assert plan["planned_total"].is_monotonic_increasing
 
 
-def test_csv_holds_exactly_the_rows_shown_with_context(setup: tuple) -> None:
+def test_baseline_counts_and_percentages_are_numbers(setup: tuple) -> None:
+    """SMART101: T-A1 (M, AML, DL1), T-A2 (F, ALL, DL2), T-B1 (F, ALL, DL1); CONTROL: C-1 (M,
+    AML), C-2 (F, AML), C-3 (M, ALL)."""
+    db, cut = setup
+    baseline = overview.build(db, cut, Filters(), SETTINGS, viewer=ANALYST).item("baseline").data
+    assert list(baseline.columns) == ["characteristic", "category", "SMART101 n", "SMART101 %",
+                                      "CONTROL n", "CONTROL %"]
+    for group in ("SMART101", "CONTROL"):
+        assert pd.api.types.is_integer_dtype(baseline[f"{group} n"])
+        assert pd.api.types.is_float_dtype(baseline[f"{group} %"])
+    table = baseline.set_index(["characteristic", "category"])
+
+    def row(characteristic: str, category: str) -> list[object]:
+        return [None if pd.isna(v) else v for v in table.loc[(characteristic, category)]]
+
+    assert row("Patients", "n") == [3, 100.0, 3, 100.0]
+    assert row("Sex", "Female") == [2, 66.7, 1, 33.3]
+    assert row("Diagnosis", "AML") == [1, 33.3, 2, 66.7]
+    assert row("Dose level", "DL1") == [2, 66.7, None, None]  # controls: not applicable
+    assert "Age, years" not in table.index.get_level_values("characteristic")
+
+
+def test_baseline_age_is_numbers(setup: tuple) -> None:
+    db, cut = setup
+    age = overview.build(db, cut, Filters(), SETTINGS, viewer=ANALYST).item("baseline_age").data
+    assert age.to_dict("records") == [
+        {"group": "SMART101", "n": 3, "age_median_years": 45.0, "age_min_years": 9.0,
+         "age_max_years": 61.0},
+        {"group": "CONTROL", "n": 3, "age_median_years": 38.0, "age_min_years": 12.0,
+         "age_max_years": 52.0}]
+
+
+def test_percent_is_blank_without_a_denominator() -> None:
+    counts = pd.DataFrame(columns=["cohort", "characteristic", "value", "n"])
+    ages = pd.DataFrame([{"cohort": "SMART101", "n": 0, "age_median": None, "age_min": None,
+                          "age_max": None}])
+    table = overview.baseline_characteristics(ages, counts)
+    assert table["SMART101 n"].tolist() == [0]
+    assert table["SMART101 %"].isna().all()
+
+
+def test_csv_holds_exactly_the_rows_shown_and_xlsx_the_context(setup: tuple) -> None:
     db, cut = setup
     filters = Filters(diagnoses=("ALL",))
     result = overview.build(db, cut, filters, SETTINGS, viewer=ANALYST)
     item = result.item("baseline")
-    text = csv_bytes(result, item).decode()
-    lines = text.splitlines()
-    assert lines[0].startswith("# Smart-101 outcomes dashboard: Overview")
-    assert "Data cut-off 2025-06-30" in lines[1] and "diagnosis ALL" in lines[1]
-    assert "SMART101 n=2, CONTROL n=1" in lines[1]
-    read = pd.read_csv(io.StringIO(text), comment="#", dtype=str)
-    pd.testing.assert_frame_equal(read, item.data.astype(str), check_dtype=False)
-    assert csv_file_name(result, item) == f"smart101_baseline_cut2025-06-30_{cut.fingerprint}.csv"
+    raw = item_csv(item)
+    assert raw.startswith(b"\xef\xbb\xbfcharacteristic,")  # BOM, then the header
+    read = pd.read_csv(io.BytesIO(raw))
+    shown = pd.read_csv(io.StringIO(item.data.to_csv(index=False)))
+    pd.testing.assert_frame_equal(read, shown)
+    assert read["CONTROL n"].isna().any()  # dose level: blank for controls, not "nan"
+    assert item_file_name(result, item).startswith(
+        f"smart101_baseline_cut2025-06-30_{cut.fingerprint}_ALL_")
+    book = openpyxl.load_workbook(io.BytesIO(item_xlsx(result, item)))
+    context = dict(book["context"].values)
+    assert context["Data cut-off"] == "2025-06-30" and context["Filters"] == "diagnosis ALL"
+    assert context["N"] == "SMART101 n=2, CONTROL n=1"
+    assert context["Table"].startswith("Overview") and context["Table"].endswith("by cohort")
