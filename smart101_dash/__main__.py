@@ -28,6 +28,22 @@ def main(argv: list[str] | None = None) -> int:
     tables.add_argument("out", type=Path)
     tables.add_argument("--arm", choices=["GROUP A", "GROUP B"], default=None,
                         help="one arm against the controls of its age group (as the app's Arm)")
+    for flag, what in (("--cohort", "cohort (SMART101, CONTROL)"),
+                       ("--age-group", "age group (ADULT, PEDIATRIC)"),
+                       ("--diagnosis", "diagnosis (DIAG)"),
+                       ("--disease-status", "disease status (DISSTAT)"),
+                       ("--donor-type", "donor type (DONTYPE)")):
+        tables.add_argument(flag, action="append", default=None, metavar="VALUE",
+                            help=f"keep this {what}; repeat for several (as the sidebar)")
+    tables.add_argument("--enrolled-from", type=_date, default=None, metavar="YYYY-MM-DD")
+    tables.add_argument("--enrolled-to", type=_date, default=None, metavar="YYYY-MM-DD")
+    tables.add_argument("--view", default=None, metavar="URL",
+                        help="a view shared from the app (its address, or the part after '?'): "
+                             "its data cut, filters and, for its page, the page's options; "
+                             "not combined with the filter options above")
+    tables.add_argument("--subjects", action="store_true",
+                        help="also write subjects.csv: the filtered population, one row per "
+                             "subject, with every endpoint's days and status (subject-level)")
     tables.add_argument("--role", default="analyst",
                         help="write what this role of the roles file may see (default analyst)")
     tables.add_argument("--landmark-day", type=_positive_day, default=None, metavar="L",
@@ -158,17 +174,28 @@ def _tables(args: argparse.Namespace) -> int:
     start = replace(SETTINGS.start, as_treated=args.as_treated)
     if args.landmark_day is not None:
         start = replace(start, landmark=True, landmark_day=args.landmark_day)
+    chosen = {"arm": args.arm, "cohorts": args.cohort, "age_groups": args.age_group,
+              "diagnoses": args.diagnosis, "disease_statuses": args.disease_status,
+              "donor_types": args.donor_type, "enrolled_from": args.enrolled_from,
+              "enrolled_to": args.enrolled_to}
+    chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in chosen.items() if v}
+    if args.view is not None and chosen:
+        print("error: --view already holds the filters; give it alone", file=sys.stderr)
+        return 2
     try:
         viewer = load_roles().viewer("tables command", args.role)
         assert viewer is not None  # a role was named: viewer() returns one or raises
-        written = write_tables(args.export_dir, args.out, viewer, Filters(arm=args.arm),
-                               replace(SETTINGS, start=start))
+        written = write_tables(args.export_dir, args.out, viewer, Filters(**chosen),
+                               replace(SETTINGS, start=start), view=args.view,
+                               subjects=args.subjects)
     except DatasetUnavailable as exc:
         print(f"error: {exc.describe(with_examples=False)}", file=sys.stderr)
         return 1
     except (AccessDenied, RolesFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    for problem in written.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     print(f"{len(written.files)} tables written to {args.out} (role {viewer.role})")
     for name, reason in written.skipped.items():
         print(f"not built: {name}: {reason}")

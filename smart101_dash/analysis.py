@@ -51,11 +51,12 @@ INPUTS_SQL = {
              "GROUP BY USUBJID, PARAMCD, ADT ORDER BY USUBJID, PARAMCD, ADT"),
     "adinf": ("SELECT USUBJID, INFSEQ, ASTDT, INFCAT, PATHOGEN, INFSITE, INFSEV, VIRREACT "
               "FROM adinf ORDER BY USUBJID, ASTDT"),
-    # The safety population's events from day 0 to the cut-off, with their days: stored as
-    # is (table `adverse_events`), so a click reads a table, not the Parquet files.
+    # The safety population's events from day 0 to the cut-off, with their days and
+    # treatment-emergent flag: stored as is (table `adverse_events`), so a click reads a
+    # table, not the Parquet files.
     "adverse_events": (
         "SELECT e.USUBJID, e.AESEQ, e.AEBODSYS, e.AEDECOD, e.ATOXGR, e.AESER, e.AEREL, "
-        "e.AEOUT, date_diff('day', a.HSCTDT, e.ASTDT) AS start_day, "
+        "e.AEOUT, e.TRTEMFL, date_diff('day', a.HSCTDT, e.ASTDT) AS start_day, "
         "date_diff('day', a.HSCTDT, e.AENDT) AS end_day "
         "FROM adae e JOIN adsl a USING (USUBJID) "
         "WHERE a.SAFFL = 'Y' AND a.HSCTDT IS NOT NULL "
@@ -347,6 +348,7 @@ class AnalysisTables:
     schema: str
     parameters: frozenset[str]  # the PARAMCDs derived (those whose datasets are usable)
     grades: bool  # adgvhd_grade exists
+    grade_window: int  # the days of adgvhd_grade's maximum grade (the first aGvHD window)
     # How an endpoint was derived when the export lacked a column (PARAMCD, text).
     notes: tuple[tuple[str, str], ...] = ()
 
@@ -386,6 +388,16 @@ class AnalysisTables:
             left_out[code] = {str(g): int(n) for g, n in
                               dropped.groupby("group")["n"].sum().items()}
         return EndpointRead(found, left_out, query, start)
+
+    def subjects(self, db: Database, filters: Filters, viewer: Viewer, start: Start = Start()
+                 ) -> tuple[pd.DataFrame, Query]:
+        """The subject-level slice of the population (SUBJECTS_SQL); as treated when `start`
+        says so. Subject-level: refused to a viewer without that permission."""
+        sql = subjects_sql(self.parameters, self.grades, "INFALL" in self.parameters,
+                           self.grade_window)
+        query = Query(sql, {**filters.params(), "as_treated": start.as_treated},
+                      subject_level=True)
+        return db.query(self.cut, query, viewer, search=(self.schema,), cache=False), query
 
     def graft_failures(self, db: Database, filters: Filters, start: Start = Start()
                        ) -> tuple[pd.DataFrame, Query]:
@@ -457,6 +469,44 @@ class AnalysisTables:
         return self.query(db, query), query
 
 
+# The subject-level slice: adsl's row of every subject of the population, then per endpoint
+# the days and status (0 censored, 1 event, 2 competing event) as ADTTE has them, and the
+# per-subject values the pages show. `{endpoint_columns}` is made from the cut's PARAMCDs (our
+# own codes, never text from the export).
+SUBJECTS_SQL = """\
+SELECT p.*,
+       p.COHORT = 'SMART101' AND p.TRTSDT IS NOT NULL AS infused,
+       {endpoint_columns}{grade_columns}{infection_columns}
+       d.category AS death_cause_category, d.day AS death_day
+FROM population p
+LEFT JOIN (SELECT USUBJID, {pivot} FROM adtte GROUP BY USUBJID) t USING (USUBJID)
+{joins}LEFT JOIN deaths d USING (USUBJID)
+WHERE {as_treated}
+ORDER BY p.COHORT DESC, p.USUBJID"""
+
+
+def subjects_sql(codes: frozenset[str], grades: bool, infections: bool, grade_window: int
+                 ) -> str:
+    """SUBJECTS_SQL for a cut whose analysis tables hold `codes` (and the grade and
+    infection tables when they were derived)."""
+    ordered = sorted(codes)
+    pivot = ", ".join(f"max(time) FILTER (WHERE PARAMCD = '{c}') AS \"{c}_days\", "
+                      f"max(status) FILTER (WHERE PARAMCD = '{c}') AS \"{c}_status\""
+                      for c in ordered)
+    endpoint_columns = "".join(f't."{c}_days", t."{c}_status", ' for c in ordered)
+    by_day = f"by_day{int(grade_window)}"
+    grade_columns = (f"g.max_grade AS acute_gvhd_max_grade_{by_day}, "
+                     f"g.worst_day AS acute_gvhd_worst_day_{by_day}, "
+                     "g.assessments AS gvhd_assessments, " if grades else "")
+    infection_columns = "f.n_episodes AS infection_episodes, " if infections else ""
+    joins = ("LEFT JOIN adgvhd_grade g USING (USUBJID)\n" if grades else "") + \
+        ("LEFT JOIN infection_followup f USING (USUBJID)\n" if infections else "")
+    return with_population(SUBJECTS_SQL.format(
+        endpoint_columns=endpoint_columns, grade_columns=grade_columns,
+        infection_columns=infection_columns, pivot=pivot, joins=joins,
+        as_treated=AS_TREATED))
+
+
 def settings_key(ep: EndpointSettings) -> str:
     return hashlib.sha256(repr(ep).encode()).hexdigest()[:8]
 
@@ -516,4 +566,4 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
                       "immunosuppression is stood in for by moderate or severe chronic GvHD "
                       "(NIH 2014).")))
     return (AnalysisTables(cut, schema, frozenset(codes), "adgvhd_grade" in tables,
-                           tuple(notes)), tables)
+                           min(ep.agvhd_windows_days), tuple(notes)), tables)

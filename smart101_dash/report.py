@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,15 +196,23 @@ def _item(anchor: str, item: PanelItem) -> str:
     return "".join(parts)
 
 
-def table_html(data: pd.DataFrame) -> str:
-    """The whole table, every row and column, text escaped; empty cells for missing values."""
+def table_html(data: pd.DataFrame, links: dict[int, Callable[[str], str]] | None = None,
+               names: list[str] | None = None) -> str:
+    """The whole table, every row and column, text escaped; empty cells for missing values.
+    `links`: by column position, the address a cell's text links to (a patient's page);
+    `names`: the columns' names when the headers are words (kept as data-column)."""
     e = html.escape
-    head = "".join(f"<th>{e(str(c))}</th>" for c in data.columns)
+    head = "".join(f'<th data-column="{e(str(n))}">{e(str(c))}</th>' if names else
+                   f"<th>{e(str(c))}</th>" for c, n in zip(data.columns, names or data.columns,
+                                                         strict=True))
     rows = []
     for row in data.itertuples(index=False):
         cells = []
-        for value in row:
-            cells.append(f"<td>{e(cell_text(value))}</td>")
+        for position, value in enumerate(row):
+            text = e(cell_text(value))
+            if links and position in links and text:
+                text = f'<a href="{e(links[position](cell_text(value)))}" target="_blank">{text}</a>'
+            cells.append(f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<table class="data" data-rows="{len(data)}"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")

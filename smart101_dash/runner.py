@@ -8,11 +8,14 @@ dataset, a permission) stay exceptions here; the page and the command turn them 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from smart101_dash.access import Permission, Viewer
+from smart101_dash.charts import with_group_names
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
+from smart101_dash.labels import group_names
 from smart101_dash.panels.base import PanelResult
 from smart101_dash.panels.spec import Panel
 from smart101_dash.store import Database, ExportCut
@@ -28,4 +31,7 @@ def build_panel(panel: Panel, db: Database, cut: ExportCut, filters: Filters,
     cut.require(*panel.datasets)
     result = panel.build(db, cut, filters, settings, viewer=viewer, **values)
     panel.check_result(result, viewer)
-    return result
+    names = group_names(filters)
+    items = tuple(replace(item, figure=with_group_names(item.figure, names))
+                  if item.figure is not None else item for item in result.items)
+    return replace(result, items=items, options=tuple(sorted(values.items())))

@@ -91,3 +91,28 @@ def test_a_missing_dataset_is_said_before_building(tmp_path: Path) -> None:
     with pytest.raises(DatasetUnavailable, match="adinf is not in this export"):
         build_panel(panel("infections"), db, db.load(write_export(tmp_path / "e", tables)),
                     Filters(), SETTINGS, DSMB)
+
+
+def test_with_an_arm_chosen_every_figure_names_the_arm_and_its_controls() -> None:
+    """Legends, risk-table rows (categories of their axis, each still holding its numbers)
+    and footers say "Group A (adults)" and "Controls, adults", not the cohort codes."""
+    from pathlib import Path
+
+    from smart101_dash.panels.registry import panel as find_panel
+    from smart101_dash.store import Database
+
+    demo = Path(__file__).resolve().parent.parent / "data" / "demo" / "2026-10-31"
+    db = Database()
+    result = build_panel(find_panel("survival"), db, db.load(demo), Filters(arm="GROUP A"),
+                         SETTINGS, ANALYST)
+    figure = result.item("overall_survival").figure.to_plotly_json()
+    names = [t["name"] for t in figure["data"] if t.get("name")]
+    assert names == ["Group A (adults) · overall survival", "Controls, adults · overall survival"]
+    risk = [t for t in figure["data"] if t.get("mode") == "text"]
+    rows = figure["layout"]["yaxis2"]["categoryarray"]
+    assert sorted(rows) == ["Controls, adults", "Group A (adults)"]
+    assert all(set(t["y"]) <= set(rows) and t["text"] for t in risk)
+    assert "Group A (adults) n=18, Controls, adults n=90" in result.footer
+    plain = build_panel(find_panel("survival"), db, db.load(demo), Filters(), SETTINGS, ANALYST)
+    assert "SMART101 · overall survival" in [t.name for t in plain.item("overall_survival")
+                                             .figure.data]

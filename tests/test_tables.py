@@ -51,10 +51,12 @@ def test_a_missing_dataset_skips_its_panels_only(tmp_path: Path) -> None:
     del tables["adae"]
     written = write_tables(write_export(tmp_path / "export", tables), tmp_path / "out",
                            ANALYST)
-    # changes: a single cut; engraftment: no recovery or graft-failure dates in this export
-    assert set(written.skipped) == {"adverse_events", "changes", "engraftment"}
+    # changes: a single cut; engraftment: no recovery or graft-failure dates in this export.
+    # Adverse events: the AE tables are left out, the deaths (adsl only) are written.
+    assert set(written.skipped) == {"changes", "engraftment"}
     assert (tmp_path / "out" / "baseline.csv").exists()
     assert not (tmp_path / "out" / "ae_summary.csv").exists()
+    assert (tmp_path / "out" / "death_listing.csv").exists()
 
 
 def test_refuses_to_write_into_the_export(tmp_path: Path) -> None:
@@ -103,7 +105,8 @@ def test_cli_arm_option(tmp_path: Path) -> None:
     assert manifest["filters"] == "arm GROUP B vs pediatric controls"
     baseline = pd.read_csv(tmp_path / "out" / "baseline.csv").set_index(
         ["characteristic", "category"])
-    assert baseline.loc[("Patients", "n")].astype(int).tolist() == [1, 1]  # T-B1 and C-3
+    patients = baseline.loc[("Patients", "n"), ["SMART101 n", "CONTROL n"]]
+    assert patients.astype(int).tolist() == [1, 1]  # T-B1 and C-3
 
 
 def test_cli_role_sponsor_writes_no_subject_level_file(tmp_path: Path) -> None:
@@ -151,3 +154,47 @@ def test_cli_landmark_day_and_as_treated(tmp_path: Path) -> None:
                           "demo"), str(tmp_path / "x"), "--landmark-day", "0"], cwd=ROOT,
                          capture_output=True, text=True, check=False, timeout=120)
     assert bad.returncode == 2 and "1 or later" in bad.stderr
+
+
+def test_cli_view_reproduces_a_shared_url(tmp_path: Path) -> None:
+    """`--view` of a URL copied from the app: its filters, and its page's options for that
+    page's tables; the same filters given as flags write the same files; what the cut does
+    not know is a warning, not an error."""
+    demo = str(ROOT / "data" / "demo")
+    url = ("http://dashboard.example/survival?diag=AML&disstat=CR1&diag=XYZ&landmark=1"
+           "&landmark_day=28")
+    run = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", demo,
+                          str(tmp_path / "view"), "--view", url, "--subjects"], cwd=ROOT,
+                         capture_output=True, text=True, check=False, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "diagnosis 'XYZ' is not in this data cut" in run.stderr
+    filters = Filters(diagnoses=("AML",), disease_statuses=("CR1",))
+    db = Database()
+    shown = build_panel(find_panel("survival"), db, db.load(ROOT / "data" / "demo"), filters,
+                        SETTINGS, ANALYST, {"landmark": True, "landmark_day": 28})
+    for item in shown.items:
+        expected = pd.read_csv(io.StringIO(item.data.to_csv(index=False)))
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "view" / f"{item.key}.csv"),
+                                      expected)
+    manifest = json.loads((tmp_path / "view" / "manifest.json").read_text())
+    assert manifest["filters"] == "diagnosis AML; disease status CR1"
+    assert manifest["view_page"] == "survival"
+    assert manifest["view_page_start"].startswith("From landmark day 28")
+    subjects = pd.read_csv(tmp_path / "view" / "subjects.csv")
+    adsl = pd.read_parquet(ROOT / "data" / "demo" / "2026-10-31" / "adsl.parquet")
+    chosen = adsl[(adsl["DIAG"] == "AML") & (adsl["DISSTAT"] == "CR1")]
+    assert sorted(subjects["USUBJID"]) == sorted(chosen["USUBJID"])
+    assert {"OS_days", "OS_status", "CD4IR_days", "acute_gvhd_max_grade_by_day100"} <= set(
+        subjects.columns)
+    flags = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", demo,
+                            str(tmp_path / "flags"), "--diagnosis", "AML", "--disease-status",
+                            "CR1"], cwd=ROOT, capture_output=True, text=True, check=False,
+                           timeout=300)
+    assert flags.returncode == 0, flags.stderr
+    for name in ("baseline.csv", "gvhd_acute_incidence.csv", "inf_first_infection_cif.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "flags" / name),
+                                      pd.read_csv(tmp_path / "view" / name))
+    both = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", demo,
+                           str(tmp_path / "x"), "--view", url, "--arm", "GROUP A"], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert both.returncode == 2 and "--view already holds the filters" in both.stderr

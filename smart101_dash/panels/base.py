@@ -1,7 +1,7 @@
 """The shape every panel returns: one value the page draws and the `tables` command writes.
 
-Because the page and the CSV both come from the same `PanelItem.data`, the numbers on screen and
-in a download cannot disagree.
+Because the page, the CSV and the XLSX all come from the same `PanelItem.data`, the numbers on
+screen and in a download cannot disagree.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from enum import StrEnum
 import pandas as pd
 import plotly.graph_objects as go
 
+from smart101_dash.files import context_rows, csv_bytes, file_stem, xlsx_bytes
 from smart101_dash.filters import Filters
-from smart101_dash.safe_text import spreadsheet_cell, spreadsheet_safe
+from smart101_dash.labels import group_names
 from smart101_dash.store import ExportCut, Query
 
 
@@ -53,6 +54,7 @@ class PanelResult:
     n_per_group: dict[str, int] = field(default_factory=dict)
     messages: tuple[Message, ...] = ()
     start: str = ""  # where the comparison starts, when not the transplant as enrolled
+    options: tuple[tuple[str, object], ...] = ()  # the page options it was built with
 
     def item(self, key: str) -> PanelItem:
         for item in self.items:
@@ -62,9 +64,11 @@ class PanelResult:
 
     @property
     def footer(self) -> str:
-        """Cut-off, filters and N per group: printed under every chart and atop every CSV."""
+        """Cut-off, filters and N per group: printed under every chart and table."""
         cutoff = self.cut.cutoff.isoformat() if self.cut.cutoff else "unknown"
-        groups = ", ".join(f"{g} n={n}" for g, n in self.n_per_group.items()) or "no subjects"
+        names = group_names(self.filters)  # with an arm chosen: the arm and its controls
+        groups = ", ".join(f"{names.get(g, g)} n={n}" for g, n in self.n_per_group.items()) \
+            or "no subjects"
         start = f" · {self.start}" if self.start else ""
         return (f"Data cut-off {cutoff} · export {self.cut.fingerprint} · "
                 f"filters: {self.filters.describe()}{start} · {groups}")
@@ -76,20 +80,22 @@ def no_patients(title: str, cut: ExportCut, filters: Filters) -> PanelResult:
         Level.INFO, "No transplanted patient matches the filters."),))
 
 
-def csv_bytes(result: PanelResult, item: PanelItem) -> bytes:
-    """The CSV of exactly the rows an item shows, headed by '#' lines stating its context.
-
-    Every cell passes `spreadsheet_safe`: text from the export cannot run as a formula.
-    """
-    header = [
-        f"# Smart-101 outcomes dashboard: {result.title} - {item.title}",
-        f"# {result.footer}",
-    ]
-    header = [str(spreadsheet_cell(line)) for line in header]
-    body = spreadsheet_safe(item.data).to_csv(index=False)
-    return ("\n".join(header) + "\n" + body).encode("utf-8")
+def item_csv(item: PanelItem) -> bytes:
+    """The CSV of exactly the rows an item shows (files.csv_bytes: header first, BOM)."""
+    return csv_bytes(item.data)
 
 
-def csv_file_name(result: PanelResult, item: PanelItem) -> str:
-    cutoff = result.cut.cutoff.isoformat() if result.cut.cutoff else "nocutoff"
-    return f"smart101_{item.key}_cut{cutoff}_{result.cut.fingerprint}.csv"
+def item_xlsx(result: PanelResult, item: PanelItem, view: str = "") -> bytes:
+    """The same rows as a workbook, with the context sheet; `view`: the page's URL query."""
+    context = context_rows(
+        result.cut, result.filters, f"{result.title} - {item.title}", start=result.start,
+        n_per_group=result.n_per_group, definitions=result.definitions,
+        notes=[m.text for m in result.messages] + ([item.caption] if item.caption else []),
+        queries=item.queries, view=view, rows=len(item.data))
+    return xlsx_bytes(item.data, context, group_names(result.filters), sheet=item.key)
+
+
+def item_file_name(result: PanelResult, item: PanelItem, extension: str = "csv") -> str:
+    """Differs whenever the filters, the start or a page option differs."""
+    variant = f"{result.start}|{result.options}"
+    return f"{file_stem(item.key, result.cut, result.filters, variant)}.{extension}"

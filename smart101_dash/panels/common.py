@@ -18,6 +18,25 @@ GROUP BY COHORT
 ORDER BY COHORT DESC""")
 
 
+# The populations the pages count, per cohort: enrolled (adsl), transplanted (the
+# time-to-event pages), infused (SMART101 as treated; the AE safety population).
+POPULATION_COUNTS_SQL = with_population("""\
+SELECT COHORT AS cohort, count(*) AS enrolled, count(HSCTDT) AS transplanted,
+       count(TRTSDT) AS infused
+FROM population
+GROUP BY COHORT
+ORDER BY COHORT DESC""")
+
+
+def population_counts(db: Database, cut: ExportCut, filters: Filters
+                      ) -> dict[str, dict[str, int]]:
+    """Per cohort (SMART101 first): enrolled, transplanted and infused after the filters."""
+    cut.require("adsl")
+    frame = db.query(cut, Query(POPULATION_COUNTS_SQL, filters.params()))
+    return {str(r.cohort): {"enrolled": int(r.enrolled), "transplanted": int(r.transplanted),
+                            "infused": int(r.infused)} for r in frame.itertuples()}
+
+
 def cohort_counts(db: Database, cut: ExportCut, filters: Filters) -> dict[str, int]:
     """N per cohort after the filters (SMART101 first)."""
     cut.require("adsl")
@@ -34,6 +53,13 @@ def filter_choices(db: Database, cut: ExportCut, column: str) -> list[str]:
     return [str(v) for v in frame["value"]]
 
 
+def filter_choices_of(db: Database, cut: ExportCut) -> dict[str, list[str]]:
+    """The values each sidebar filter offers in this cut, by URL parameter (views.py)."""
+    return {param: filter_choices(db, cut, column)
+            for param, column in (("diag", "DIAG"), ("disstat", "DISSTAT"),
+                                  ("donor", "DONTYPE"))}
+
+
 def enrollment_range(db: Database, cut: ExportCut) -> tuple[date | None, date | None]:
     """First and last enrollment dates in the export (the bounds of the period filter)."""
     cut.require("adsl")
@@ -42,6 +68,30 @@ def enrollment_range(db: Database, cut: ExportCut) -> tuple[date | None, date | 
     if pd.isna(first) or pd.isna(last):
         return None, None
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+def count_and_percent(group: str, n: int | None, total: int) -> dict[str, object]:
+    """A group's count and its percentage of `total` as two cells, "<group> n" and
+    "<group> %": the percentage rounded to 0.1, blank (None) without a denominator; both
+    blank when `n` is None (not applicable)."""
+    percent = None if n is None or not total else round(100 * n / total, 1)
+    return {f"{group} n": n, f"{group} %": percent}
+
+
+def count_columns(groups: tuple[str, ...] | list[str]) -> list[str]:
+    """The columns `count_and_percent` fills, in order, for `groups`."""
+    return [f"{g} {part}" for g in groups for part in ("n", "%")]
+
+
+def as_count_table(rows: list[dict[str, object]], leading: list[str],
+                   groups: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """Rows of `count_and_percent` cells as a table whose counts are integers (blank where
+    not applicable) and percentages floats, so a CSV or a sort reads numbers, not text."""
+    table = pd.DataFrame(rows, columns=[*leading, *count_columns(groups)])
+    for g in groups:
+        table[f"{g} n"] = table[f"{g} n"].astype("Int64")
+        table[f"{g} %"] = table[f"{g} %"].astype("float64")
+    return table
 
 
 def causes_of_death_table(found: pd.DataFrame, columns: dict[str, tuple[str, ...]],

@@ -61,11 +61,19 @@ def subjects_of(data: pd.DataFrame) -> np.ndarray:
 
 def group_messages(n_per_group: dict[str, int], what: str) -> list[Message]:
     """A warning per small group and a note when only one cohort is left to compare."""
-    messages = [Message(Level.WARNING, f"{group} has {n} patients: {what} are very uncertain.")
+    messages = [Message(Level.WARNING, f"{group} has {patients(n)}: {what} are very "
+                                       "uncertain.")
                 for group, n in n_per_group.items() if n < SMALL_GROUP]
-    if len(n_per_group) < 2:
-        messages.append(Message(Level.INFO, "Only one cohort is selected: no comparison."))
+    if len(n_per_group) == 1:
+        (only,) = n_per_group
+        missing = next(g for g in GROUP_ORDER if g != only)
+        messages.append(Message(Level.INFO, f"No {missing} patient is left by the filters "
+                                            f"(only {only}): no comparison."))
     return messages
+
+
+def patients(n: int) -> str:
+    return f"{n} patient" if n == 1 else f"{n} patients"
 
 
 def sort_groups(table: pd.DataFrame) -> pd.DataFrame:

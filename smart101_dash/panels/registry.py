@@ -11,6 +11,7 @@ from smart101_dash.panels import (
     gvhd,
     infections,
     overview,
+    patient,
     safety,
     stopping_rules,
     survival,
@@ -28,6 +29,7 @@ PANELS: tuple[Panel, ...] = (
     infections.PANEL,
     adverse_events.PANEL,
     survival.PANEL,
+    patient.PANEL,
 )
 
 

@@ -29,6 +29,7 @@ class Widget(StrEnum):
     TOGGLE = "toggle"
     RADIO = "radio"
     SELECT = "select"
+    SUBJECT = "subject"  # one subject ID (None: none chosen), picked from `subjects`
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Option:
     `default(settings)` is the value the `tables` command uses, so an untouched page shows the
     same numbers. `choices(settings)` gives the (label, value) pairs of a radio or select;
     `cut_choices(cut)` instead, when the choices depend on the export (its earlier cuts).
+    A SUBJECT option offers `subjects(db, cut, viewer, filters)` (a subject-level read); its value (a
+    link may carry any ID) is not checked here: the build says when no such subject exists.
     """
 
     name: str
@@ -60,6 +63,7 @@ class Option:
     help: str = ""
     subject_level: bool = False  # an option that only shows subject-level rows
     cut_choices: Callable[[Any], tuple[tuple[str, Any], ...]] | None = None
+    subjects: Callable[[Any, Any, Viewer, Any], tuple[str, ...]] | None = None
 
     def widget_key(self, panel_key: str) -> str:
         return f"{panel_key}__{self.name}"

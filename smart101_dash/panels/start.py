@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from smart101_dash.analysis import EndpointRead, Start
+from smart101_dash.config import Settings
 from smart101_dash.panels.base import Level, Message
 from smart101_dash.panels.spec import Option, Widget
 
@@ -80,3 +81,12 @@ def apply_start(rows: pd.DataFrame, subjects: pd.DataFrame, start: Start
     before = (rows["time"] < day) | ((rows["time"] == day) & (rows["status"] > 0))
     left_out = rows[before].groupby("group")["n"].sum()
     return rows[~before], {str(g): int(n) for g, n in left_out.items()}
+
+
+def start_of_options(options: dict[str, object], settings: Settings) -> Start:
+    """The Start a page's options ask for (the settings' start where the page has none)."""
+    landmark = bool(options.get("landmark", settings.start.landmark))
+    day = int(options.get("landmark_day", settings.start.landmark_day))  # type: ignore[arg-type]
+    population = str(options.get("population",
+                                 INFUSED if settings.start.as_treated else ENROLLED))
+    return start_of(landmark, day, population)

@@ -187,8 +187,10 @@ def landmark_table(settings: Settings, extra: dict[str, tuple[int, ...]],
     days = tuple(settings.endpoints.landmark_days)
     rows = [landmark_rows(code, data, days, survival=isinstance(done.fit, KaplanMeier),
                           fit=done.fit) for code, (data, done) in ready.items()]
+    # An endpoint nobody is left for (all recovered before a landmark day): no rows; the
+    # start message says whom the landmark left out.
     rows += [landmark_rows(code, read[code], at, survival=False) for code, at in extra.items()
-             if code not in ready]
+             if code not in ready and not read[code].empty]
     table = pd.concat([r for r in rows if not r.empty], ignore_index=True) if rows else \
         pd.DataFrame(columns=LANDMARK_COLUMNS)
     return table[LANDMARK_COLUMNS]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -22,16 +23,35 @@ from smart101_dash.audit import Action
 from smart101_dash.config import PACKAGE_ROOT, SETTINGS, Settings, data_dir
 from smart101_dash.contract import AGE_GROUPS, COHORTS
 from smart101_dash.cuts import CutFolder, find_cuts
+from smart101_dash.files import context_rows, csv_bytes, file_stem, xlsx_bytes
 from smart101_dash.filters import Filters
-from smart101_dash.panels.base import Level, PanelItem, PanelResult, csv_bytes, csv_file_name
-from smart101_dash.panels.common import cohort_counts, enrollment_range, filter_choices
+from smart101_dash.labels import for_reading, group_names, headers, with_headers
+from smart101_dash.panels.base import (
+    Level,
+    PanelItem,
+    PanelResult,
+    item_csv,
+    item_file_name,
+    item_xlsx,
+)
+from smart101_dash.panels.common import (
+    enrollment_range,
+    filter_choices_of,
+    population_counts,
+)
 from smart101_dash.panels.registry import panel as find_panel
 from smart101_dash.panels.spec import Option, Panel, Widget
+from smart101_dash.panels.start import start_of_options
+from smart101_dash.panels.subjects import KEY as SUBJECTS_KEY
+from smart101_dash.panels.subjects import STATUS_NOTE as SUBJECTS_NOTE
+from smart101_dash.panels.subjects import TITLE as SUBJECTS_TITLE
+from smart101_dash.panels.subjects import subject_slice
 from smart101_dash.runner import build_panel
 from smart101_dash.safe_text import escape_markdown
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut
-from smart101_dash.ui import paper
+from smart101_dash.ui import paper, shared_view
 from smart101_dash.ui.identity import Visitor, record
+from smart101_dash.views import query_string
 
 log = logging.getLogger("smart101_dash")
 ARM_CHOICES = {"Both arms": None, "Group A (adults)": "GROUP A", "Group B (pediatric)": "GROUP B"}
@@ -92,9 +112,10 @@ def run_app_instead() -> NoReturn:
     st.stop()
 
 
-def page_start(page: str) -> PageContext:
+def page_start(page: str, options_follow: bool = False) -> PageContext:
     """Begin a page: load the export (a new cut shows on this interaction), draw the filter
-    sidebar, the title and the banner. Returns what the page's panel needs."""
+    sidebar, the title and the banner. Returns what the page's panel needs. The URL gets
+    the view here, or after the page's options when `options_follow`."""
     visitor = current_visitor()
     viewer = visitor.viewer
     assert viewer is not None  # app.py lists data pages only for a viewer with a role
@@ -103,13 +124,21 @@ def page_start(page: str) -> PageContext:
     for key in FILTER_KEYS:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
-    chosen = cut_picker(find_cuts(data_dir()))
-    cut = db.load(chosen)
+    query = shared_view.incoming_query()  # a link opened or a page reloaded: its view
+    cuts = find_cuts(data_dir())
+    if query is not None and len(cuts) > 1:
+        shared_view.restore_cut(query, [c.label for c in cuts[:-1]], cuts[-1].label)
+    cut = db.load(cut_picker(cuts))
     last = st.session_state.get("_smart101_cut")
     st.session_state["_smart101_cut"] = (st.session_state.get("f_cut", NEWEST), cut.fingerprint)
+    if query is not None and cut.report.is_usable("adsl"):
+        shared_view.restore_filters(query, filter_choices_of(db, cut), enrollment_range(db, cut),
+                                    {arm: label for label, arm in ARM_CHOICES.items()})
     filters = sidebar_filters(db, cut)
     paper.print_stylesheet()
     print_view = paper.print_view_toggle()
+    if not options_follow:
+        shared_view.write_url(filters, print_view=print_view)
     context = PageContext(db, cut, filters, SETTINGS, viewer, page, print_view=print_view)
     st.title("Smart-101 outcomes", anchor=False)
     # New data under the same choice (a new newest cut, or a cut's files replaced); not a
@@ -118,6 +147,7 @@ def page_start(page: str) -> PageContext:
             and last[1] != cut.fingerprint:
         st.success(f"A new data cut was loaded: export {escape_markdown(cut.fingerprint)}.")
     banner(context)
+    shared_view.show_problems()
     return context
 
 
@@ -163,10 +193,10 @@ def sidebar_filters(db: Database, cut: ExportCut) -> Filters:
     arm_label = sb.radio("Arm", list(ARM_CHOICES), key="f_arm",
                          help="An arm is compared with the controls of the same age group.")
     age_groups = sb.multiselect("Age group", AGE_GROUPS, key="f_age")
-    diagnoses = sb.multiselect("Diagnosis", filter_choices(db, cut, "DIAG"), key="f_diag")
-    statuses = sb.multiselect("Disease status", filter_choices(db, cut, "DISSTAT"),
-                              key="f_disstat")
-    donors = sb.multiselect("Donor type", filter_choices(db, cut, "DONTYPE"), key="f_dontype")
+    choices = filter_choices_of(db, cut)
+    diagnoses = sb.multiselect("Diagnosis", choices["diag"], key="f_diag")
+    statuses = sb.multiselect("Disease status", choices["disstat"], key="f_disstat")
+    donors = sb.multiselect("Donor type", choices["donor"], key="f_dontype")
     first, last = enrollment_range(db, cut)
     enrolled_from = enrolled_to = None
     if first is not None and last is not None:
@@ -193,16 +223,30 @@ def banner(context: PageContext) -> None:
         unavailable = DatasetUnavailable("adsl", cut.report.findings_for("adsl"))
         st.error(escape_markdown(unavailable.describe(shows_subject_ids(context.viewer))))
         return
-    counts = cohort_counts(context.db, cut, context.filters)
     cutoff = cut.cutoff.isoformat() if cut.cutoff else "unknown"
-    n_text = " · ".join(f"{c} n={counts.get(c, 0)}" for c in COHORTS)
     st.markdown(f"**{escape_markdown(cut.study_id or 'Smart-101')}** · data cut-off "
                 f"**{escape_markdown(cutoff)}** · export {escape_markdown(cut.fingerprint)} · "
-                f"{escape_markdown(n_text)}")
+                f"filters: {escape_markdown(context.filters.describe())}")
+    st.markdown(escape_markdown(population_text(
+        population_counts(context.db, cut, context.filters), group_names(context.filters))))
     if cut.report.errors:
         failed = sorted({f.dataset for f in cut.report.errors})
         st.warning(f"Left out after validation: {escape_markdown(', '.join(failed))}. See the "
                    "Data quality page.")
+
+
+def population_text(counts: dict[str, dict[str, int]], names: dict[str, str]) -> str:
+    """Each cohort's N, saying which population each page counts (they differ: a SMART101
+    patient can be enrolled and not transplanted, or transplanted and not infused)."""
+    parts = []
+    for cohort in COHORTS:
+        n = counts.get(cohort, {"enrolled": 0, "transplanted": 0, "infused": 0})
+        text = f"{names[cohort]}: {n['enrolled']} enrolled, {n['transplanted']} transplanted"
+        if cohort == "SMART101":
+            text += f", {n['infused']} infused"
+        parts.append(text)
+    return (" · ".join(parts) + ". Outcome pages count transplanted patients; adverse events "
+            "count the safety population (SMART101 infused).")
 
 
 def shows_subject_ids(viewer: Viewer) -> bool:
@@ -212,9 +256,52 @@ def shows_subject_ids(viewer: Viewer) -> bool:
 def panel_page(key: str) -> None:
     """A whole outcome page: the panel's options, then the panel through the runner."""
     panel = find_panel(key)
-    context = page_start(panel.key)
+    context = page_start(panel.key, options_follow=True)
+    shared_view.restore_options(panel, context)
     options = draw_options(panel, context)
-    run_panel(panel, PageContext(**{**context.__dict__, "options": options}))
+    shared_view.write_url(context.filters, options,
+                          {o.name: o.default(context.settings) for o in panel.options},
+                          context.print_view)
+    shared_view.show_problems()
+    context = PageContext(**{**context.__dict__, "options": options})
+    run_panel(panel, context)
+    draw_subject_slice(context)
+
+
+def draw_subject_slice(context: PageContext) -> None:
+    """The filtered population, one row per subject, as CSV and XLSX: for a viewer allowed
+    subject-level data and downloads; read only when a button is clicked."""
+    viewer = context.viewer
+    if not (viewer.can(Permission.SUBJECT_LEVEL) and viewer.can(Permission.DOWNLOAD)) \
+            or not context.cut.report.is_usable("adsl"):
+        return
+    start = start_of_options(context.options, context.settings)
+    cut, filters, settings = context.cut, context.filters, context.settings
+    view = query_string(st.session_state.get(shared_view.WRITTEN) or {})
+    stem = file_stem(SUBJECTS_KEY, cut, filters, start.short())
+    with st.expander("Subjects behind this view: download one row per subject"):
+        st.caption(escape_markdown(SUBJECTS_NOTE))
+
+        def frame() -> tuple[pd.DataFrame, Any]:
+            return subject_slice(context.db, cut, filters, settings, viewer, start)
+
+        def as_csv() -> bytes:
+            return csv_bytes(frame()[0])
+
+        def as_xlsx() -> bytes:
+            data, query = frame()
+            context_sheet = context_rows(cut, filters, SUBJECTS_TITLE, start=start.describe(),
+                                         notes=[SUBJECTS_NOTE], queries=[query], view=view,
+                                         rows=len(data))
+            return xlsx_bytes(data, context_sheet, group_names(filters), sheet=SUBJECTS_KEY)
+
+        cols = st.columns(2)
+        for col, kind, build, mime in ((cols[0], "csv", as_csv, "text/csv"),
+                                       (cols[1], "xlsx", as_xlsx, XLSX_MIME)):
+            col.download_button(f"Subjects ({kind.upper()})",
+                                audited_download(context, build, f"{stem}.{kind}", 0),
+                                file_name=f"{stem}.{kind}", mime=mime, on_click="ignore",
+                                key=f"download_subjects_{kind}")
 
 
 def draw_options(panel: Panel, context: PageContext) -> dict[str, Any]:
@@ -222,34 +309,48 @@ def draw_options(panel: Panel, context: PageContext) -> dict[str, Any]:
     visible = panel.visible_options(context.viewer)
     if not visible:
         return {}
-    return {option.name: option_widget(option, column, panel.key, context.settings, context.cut)
+    return {option.name: option_widget(option, column, panel.key, context.settings, context.cut,
+                                       context.filters)
             for option, column in zip(visible, st.columns(len(visible)), strict=True)}
 
 
 def option_widget(option: Option, where: Any, panel_key: str, settings: Settings,
-                  cut: ExportCut | None = None) -> Any:
+                  cut: ExportCut | None = None, filters: Filters | None = None) -> Any:
+    """One option's widget. Its value lives in the session state, seeded with the default
+    (or a link's value, `shared_view.restore_options`), never passed to the widget as well:
+    Streamlit warns on a widget given both."""
     key, default = option.widget_key(panel_key), option.default(settings)
+    choices = dict(option.choices_for(settings, cut))
+    labels = {value: label for label, value in choices.items()}
+    if choices and st.session_state.get(key, default) not in labels:
+        st.session_state[key] = default if default in labels else next(iter(labels))
+    st.session_state.setdefault(key, default)
     common = {"key": key, "help": option.help or None}
     if option.widget in (Widget.NUMBER, Widget.INTEGER):
         cast = float if option.widget is Widget.NUMBER else int
         upper = option.upper(settings)
+        st.session_state[key] = cast(st.session_state[key])
         return cast(where.number_input(
-            option.label, value=cast(default),
+            option.label,
             min_value=None if option.minimum is None else cast(option.minimum),
             max_value=None if upper is None else cast(upper),
             step=None if option.step is None else cast(option.step), **common))
     if option.widget is Widget.CHECKBOX:
-        return bool(where.checkbox(option.label, value=bool(default), **common))
+        return bool(where.checkbox(option.label, **common))
     if option.widget is Widget.TOGGLE:
-        return bool(where.toggle(option.label, value=bool(default), **common))
-    choices = dict(option.choices_for(settings, cut))
+        return bool(where.toggle(option.label, **common))
+    if option.widget is Widget.SUBJECT:  # subject IDs: a subject-level read, for this viewer
+        offered = list(option.subjects(get_database(), cut, current_visitor().viewer,
+                                       filters or Filters())
+                       if option.subjects is not None and cut is not None else ())
+        if st.session_state[key] is not None and st.session_state[key] not in offered:
+            offered.insert(0, st.session_state[key])  # a link's ID: the panel says if unknown
+        return where.selectbox(option.label, offered, placeholder="Choose a patient", **common)
     if not choices:
         return default  # nothing to choose from (a single cut): the default stands
-    labels = list(choices)
-    index = list(choices.values()).index(default)
     pick = where.radio if option.widget is Widget.RADIO else where.selectbox
     extra = {"horizontal": True} if option.widget is Widget.RADIO else {}
-    return choices[pick(option.label, labels, index=index, **common, **extra)]
+    return pick(option.label, list(labels), format_func=labels.__getitem__, **common, **extra)
 
 
 def access_key(viewer: Viewer) -> tuple[str, tuple[str, ...]]:
@@ -335,53 +436,126 @@ def draw_panel(result: PanelResult, context: PageContext) -> None:
 
 def draw_item(result: PanelResult, item: PanelItem, context: PageContext) -> None:
     st.markdown(f"#### {escape_markdown(item.title)}")
+    names = group_names(result.filters)
     if item.figure is not None:
         st.plotly_chart(item.figure, key=f"chart_{item.key}")
     elif context.print_view:
-        paper.print_table(item.data)
+        paper.print_table(with_headers(item.data, names), names=list(map(str, item.data.columns)))
     else:
-        st.dataframe(item.data, hide_index=True, key=f"table_{item.key}",
-                     height=table_height(item.data))
+        draw_table(item.data, names, f"table_{item.key}",
+                   links=context.viewer.can(Permission.SUBJECT_LEVEL))
     if item.caption:
         st.caption(escape_markdown(item.caption))
     if item.link is not None:
         detail = find_panel(item.link)
         st.page_link(f"pages/{detail.key}.py", label=f"Detail: {detail.title}",
                      icon=":material/arrow_forward:")
-    cols = st.columns([1, 3])
+    cols = st.columns([1, 1, 3])
     if context.viewer.can(Permission.DOWNLOAD):
-        # Deferred: the file is built, and the download recorded, only when clicked; and
+        # Deferred: a file is built, and the download recorded, only when clicked; and
         # on_click="ignore", because a rerun would cancel the download.
-        cols[0].download_button(
-            "Download CSV", audited_download(context, result, item),
-            file_name=csv_file_name(result, item), mime="text/csv", on_click="ignore",
-            key=f"download_{item.key}")
+        view = query_string(st.session_state.get(shared_view.WRITTEN) or {})
+        for col, kind, mime in ((cols[0], "csv", "text/csv"), (cols[1], "xlsx", XLSX_MIME)):
+            name = item_file_name(result, item, kind)
+            build = (lambda: item_csv(item)) if kind == "csv" else \
+                (lambda: item_xlsx(result, item, view))
+            col.download_button(f"Download {kind.upper()}",
+                                audited_download(context, build, name, len(item.data)),
+                                file_name=name, mime=mime, on_click="ignore",
+                                key=f"download_{kind}_{item.key}")
     if item.queries:
-        with cols[1].expander("Show query" if len(item.queries) == 1 else
+        with cols[2].expander("Show query" if len(item.queries) == 1 else
                               f"Show the {len(item.queries)} queries"):
             for query in item.queries:
                 st.code(query.sql, language="sql")
                 st.code(query.format_params() or "(no parameters)", language="text")
 
 
-def audited_download(context: PageContext, result: PanelResult,
-                     item: PanelItem) -> Callable[[], bytes]:
-    """The CSV of `item`, built when the button is clicked; the click is audited."""
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SCROLL_ROWS = 500  # past this many rows a table scrolls (the download has them all)
+
+
+def draw_table(data: pd.DataFrame, names: dict[str, str], key: str, links: bool) -> None:
+    """A table with every row shown (no inner scrollbar up to SCROLL_ROWS), headers in words,
+    missing values blank, one number format per column, and each subject ID a link to the
+    patient's page for a viewer allowed subject-level data."""
+    words = headers(list(map(str, data.columns)), names)
+    subjects = [c for c in ("USUBJID", "usubjid") if links and c in data.columns]
+    if natural_width(data, words) > SCREEN_WIDTH:
+        # Too wide for the grid at 1280 pixels: a plain table that wraps, every row shown.
+        paper.print_table(with_headers(data, names),
+                          {list(data.columns).index(c): patient_link for c in subjects},
+                          list(map(str, data.columns)))
+        return
+    shown = for_reading(data, names)
+    config: dict[str, Any] = {name: column_config(name, words[name], shown[name])
+                              for name in words}
+    for subject in subjects:
+        shown[subject] = [patient_link(v) if isinstance(v, str) and v else None
+                          for v in data[subject]]
+        config[subject] = st.column_config.LinkColumn(
+            words[subject], display_text=r"subject=(.*)$", pinned=True,
+            help="Opens the patient's page (in a new tab)")
+    st.dataframe(shown, hide_index=True, key=key, height=table_height(shown),
+                 column_config=config)
+    if len(shown) > SCROLL_ROWS:
+        st.caption(f"{len(shown):,} rows: the table scrolls; the download holds them all.")
+
+
+SCREEN_WIDTH = 820  # pixels: the main column at a 1280-pixel window with the sidebar open
+
+
+def patient_link(subject: str) -> str:
+    return "patient?" + urlencode({"subject": subject})
+
+
+def natural_width(data: pd.DataFrame, words: dict[str, str]) -> int:
+    """About how wide the grid must be to show every header and value whole (pixels)."""
+    total = 0
+    for name, header in words.items():
+        longest = data[name].astype(str).str.len().fillna(0).max() if len(data) else 0
+        total += 16 + 7 * min(max(len(header), int(longest)), 60)
+    return total
+
+
+def column_config(name: str, header: str, values: pd.Series) -> Any:
+    """A column's width and number format: p-values to 4 places, estimates to 3, percents
+    to 1, counts as whole numbers."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return st.column_config.Column(header)
+    if pd.api.types.is_numeric_dtype(values):
+        if pd.api.types.is_integer_dtype(values):
+            fmt = "%d"
+        elif name.endswith(("p_value", "_p")) or name == "p_value":
+            fmt = "%.4f"
+        elif "pct" in name or "percent" in name or name.endswith("%"):
+            fmt = "%.1f"
+        elif name in ("day", "time") or name.endswith(("_day", "_days")):
+            fmt = "%.0f"
+        else:
+            fmt = "%.3f"
+        return st.column_config.NumberColumn(header, format=fmt)
+    return st.column_config.TextColumn(header)
+
+
+def audited_download(context: PageContext, build: Callable[[], bytes], name: str,
+                     rows: int) -> Callable[[], bytes]:
+    """A file built when its button is clicked; the click is audited."""
     viewer, page = context.viewer, context.page
     filters, fingerprint = context.filters.describe(), context.cut.fingerprint
 
     def payload() -> bytes:
         from smart101_dash.ui.identity import audit_log  # no Streamlit call: runs off-script
 
-        data = csv_bytes(result, item)
+        data = build()
         audit_log().append(viewer, Action.DOWNLOAD, page=page, filters=filters,
-                           export=fingerprint, rows=len(item.data),
-                           detail=csv_file_name(result, item))
+                           export=fingerprint, rows=rows, detail=name)
         return data
 
     return payload
 
 
-def table_height(frame: pd.DataFrame, max_rows: int = 30) -> int:
-    """Tall enough to show every row of a short table, so nothing hides behind a scrollbar."""
+def table_height(frame: pd.DataFrame, max_rows: int = SCROLL_ROWS) -> int:
+    """Tall enough to show every row (up to `max_rows`), so nothing hides behind a
+    scrollbar."""
     return 38 + 35 * min(max(len(frame), 1), max_rows)

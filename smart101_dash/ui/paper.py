@@ -27,7 +27,7 @@ PRINT_CSS = """
 <style>
 .smart101-print-table table { border-collapse: collapse; width: 100%; font-size: 0.8rem; }
 .smart101-print-table th, .smart101-print-table td { border: 1px solid #ccc;
-  padding: 2px 4px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+  padding: 2px 4px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 .smart101-print-table th { background: #f2f2f2; }
 @media print {
   @page { size: A4; margin: 14mm 10mm; }
@@ -62,9 +62,12 @@ def print_view_toggle() -> bool:
              "browser (Ctrl+P). The sidebar, buttons and widgets are never printed."))
 
 
-def print_table(data: pd.DataFrame) -> None:
-    """A table as printed: every row and column, text escaped."""
-    st.html(f'<div class="smart101-print-table">{table_html(data)}</div>')
+def print_table(data: pd.DataFrame, links: dict[int, Callable[[str], str]] | None = None,
+                names: list[str] | None = None) -> None:
+    """A table as printed: every row and column, text escaped, wrapped to the page's width
+    (also a wide table on screen: no column is cut at 1280 pixels). `names`: the columns'
+    names under headers in words."""
+    st.html(f'<div class="smart101-print-table">{table_html(data, links, names)}</div>')
 
 
 def report_downloads(cut: ExportCut, viewer: Viewer) -> None:

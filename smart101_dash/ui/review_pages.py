@@ -10,7 +10,8 @@ import streamlit as st
 
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.audit import FIELDS, Action, audit_dir, read_records, verify
-from smart101_dash.safe_text import escape_markdown, spreadsheet_safe
+from smart101_dash.files import csv_bytes
+from smart101_dash.safe_text import escape_markdown
 from smart101_dash.ui import paper
 from smart101_dash.ui.identity import audit_log
 from smart101_dash.ui.page import (
@@ -69,7 +70,7 @@ def findings_download(context: PageContext, table: pd.DataFrame) -> Callable[[],
     def payload() -> bytes:
         audit_log().append(viewer, Action.DOWNLOAD, page="data_quality", export=fingerprint,
                            rows=len(table), detail="validation findings")
-        return spreadsheet_safe(table).to_csv(index=False).encode("utf-8")
+        return csv_bytes(table)
     return payload
 
 

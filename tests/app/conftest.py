@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 
+from smart101_dash.labels import for_reading
 from smart101_dash.panels.registry import PANELS
+from smart101_dash.report import cell_text
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every data page, made from the panel registry (plus Data quality, which is not a panel).
@@ -33,3 +37,71 @@ def fresh_caches() -> Iterator[None]:
     yield
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+class _TableParser(HTMLParser):
+    """The header and cell texts of the first <table> in a piece of HTML."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+        self.names: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+            self.names += [str(v) for k, v in attrs if tag == "th" and k == "data-column"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _walk(node: object) -> Iterator[object]:
+    children = getattr(node, "children", None)
+    if isinstance(children, dict):
+        for child in children.values():
+            yield from _walk(child)
+    else:
+        yield node
+
+
+def page_tables(at: object) -> list[pd.DataFrame]:
+    """Every table of the main area in order, by column name: a grid's frame (st.dataframe),
+    or a wide table drawn as HTML (each header's name from its data-column; cells as printed
+    text, numbers read back as numbers)."""
+    found = []
+    for node in _walk(at.main):
+        if node.type == "dataframe":
+            found.append(node.value)
+        elif node.type == "html" and "smart101-print-table" in node.proto.body:
+            parser = _TableParser()
+            parser.feed(node.proto.body)
+            _, *rows = parser.rows
+            frame = pd.DataFrame(rows, columns=parser.names).apply(_numbers)
+            frame.attrs["printed"] = True
+            found.append(frame)
+    return found
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """A printed column of numbers (and blanks) as numbers; text stays text."""
+    values = pd.to_numeric(column.replace("", None), errors="coerce")
+    return values if values.notna().sum() == (column != "").sum() else column
+
+
+def as_printed(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """A panel's frame as a wide table prints it and `page_tables` reads it back."""
+    shown = for_reading(frame, names)
+    text = pd.DataFrame([[cell_text(v) for v in row] for row in shown.itertuples(index=False)],
+                        columns=list(map(str, frame.columns)))
+    return text.apply(_numbers)

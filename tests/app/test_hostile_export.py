@@ -4,6 +4,7 @@ rendered page for links, images, bold and LaTeX made from the data.)"""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from viewers import DSMB
 
 from smart101_dash.config import DATA_DIR_ENV, SETTINGS
 from smart101_dash.filters import Filters
-from smart101_dash.panels.base import csv_bytes
+from smart101_dash.panels.base import item_csv
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.runner import build_panel
 from smart101_dash.safe_text import FORMULA_PREFIXES, escape_markdown
@@ -65,9 +66,7 @@ def test_no_file_the_app_or_tables_writes_has_a_runnable_cell(hostile: Path,
     for panel in PANELS:
         result = build_panel(panel, db, cut, Filters(), SETTINGS, DSMB)
         for item in result.items:
-            raw = csv_bytes(result, item).decode()
-            body = "\n".join(line for line in raw.splitlines() if not line.startswith("#"))
-            frame = pd.read_csv(pd.io.common.StringIO(body), dtype=str, keep_default_na=False)
+            frame = pd.read_csv(io.BytesIO(item_csv(item)), dtype=str, keep_default_na=False)
             assert not runnable_cells(frame), item.key
             checked += 1
     written = write_tables(hostile, tmp_path / "out", DSMB)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, option_key, plain
+from conftest import ROOT, option_key, page_tables, plain
 from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
@@ -26,7 +26,7 @@ def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 def frame(at: AppTest, columns: set[str]) -> pd.DataFrame:
     """The table on the page that has these columns."""
-    return next(df.value for df in at.dataframe if columns <= set(df.value.columns))
+    return next(df for df in page_tables(at) if columns <= set(df.columns))
 
 
 def definitions(at: AppTest) -> str:
@@ -70,10 +70,26 @@ def test_infection_category_chooses_the_curve(at: AppTest) -> None:
 def test_adverse_event_window(at: AppTest) -> None:
     at.switch_page("pages/adverse_events.py").run()
     summary = frame(at, {"patients with"}).set_index("patients with")
-    assert summary.loc["Any adverse event", "CONTROL"] == "1 (33%)"
-    at.radio(key=option_key("adverse_events", "window_days")).set_value("Through 24 months (day 730)").run()
+    assert summary.loc["Any adverse event", "CONTROL n"] == 1  # C-2, of 3
+    assert summary.loc["Any adverse event", "CONTROL %"] == 33.3
+    at.radio(key=option_key("adverse_events", "window_days")).set_value(730).run()
     assert not at.exception
     assert any("day 0 to day 730" in plain(m.value) for m in at.markdown)
+
+
+def test_adverse_event_window_start(at: AppTest) -> None:
+    """The window's start is a stated definition, on the page and under the chart."""
+    at.switch_page("pages/adverse_events.py").run()
+    assert "both cohorts (TRTEMFL is not used)" in definitions(at)
+    assert any("AE window day 0 to day 100, both cohorts from the transplant" in plain(c.value)
+               for c in at.caption)
+    assert any("Safety population (SAFFL = Y): SMART101 patients infused, n=3" in plain(c.value)
+               for c in at.caption)
+    at.radio(key=option_key("adverse_events", "ae_start")).set_value("infusion").run()
+    assert not at.exception
+    assert "SMART101: treatment-emergent adverse events only (TRTEMFL = Y" in definitions(at)
+    assert any("SMART101 treatment-emergent (TRTEMFL = Y), controls from day 0" in plain(c.value)
+               for c in at.caption)
 
 
 def test_landmark_day_and_as_treated_on_the_survival_page(at: AppTest) -> None:
@@ -85,7 +101,7 @@ def test_landmark_day_and_as_treated_on_the_survival_page(at: AppTest) -> None:
     at.toggle(key=option_key("survival", "landmark")).set_value(True).run()
     at.number_input(key=option_key("survival", "landmark_day")).set_value(100).run()
     at.radio(key=option_key("survival", "population")).set_value(
-        "As infused (as treated)").run()
+        "infused").run()
     assert not at.exception
     said = " ".join(plain(m.value) for m in at.info)
     assert "Landmark day 100" in said

@@ -7,10 +7,11 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import PAGES, ROOT, plain
-from export_factory import adsl_rows, to_table, write_export
+from conftest import PAGES, ROOT, page_tables, plain
+from export_factory import adae_rows, adsl_rows, to_table, write_export
 from streamlit.testing.v1 import AppTest
 
 from smart101_dash.config import DATA_DIR_ENV
@@ -27,12 +28,17 @@ def banner(at: AppTest) -> str:
     return next(plain(m.value) for m in at.markdown if "data cut-off" in plain(m.value))
 
 
+def populations(at: AppTest) -> str:
+    return next(plain(m.value) for m in at.markdown if "enrolled," in plain(m.value))
+
+
 def counts(at: AppTest) -> tuple[int, int]:
-    text = banner(at)
-    treated = re.search(r"SMART101 n=(\d+)", text)
-    control = re.search(r"CONTROL n=(\d+)", text)
+    """Enrolled per cohort, as the banner says (the cohorts named after the arm chosen)."""
+    text = populations(at)
+    treated = re.search(r"^([^:]+): (\d+) enrolled", text)
+    control = re.search(r"· (CONTROL|Controls[^:]*): (\d+) enrolled", text)
     assert treated and control, text
-    return int(treated.group(1)), int(control.group(1))
+    return int(treated.group(2)), int(control.group(2))
 
 
 @pytest.fixture
@@ -52,14 +58,17 @@ def test_every_page_runs(tiny: Path, monkeypatch: pytest.MonkeyPatch, page: str)
 def test_overview_numbers(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app(tiny, monkeypatch).run()
     at.switch_page(OVERVIEW).run()
-    status = at.dataframe[0].value.set_index("status")
+    status = page_tables(at)[0].set_index("status")
     assert status.loc["Enrolled"].to_dict() == {"Group A (adults)": 2, "Group B (pediatric)": 1,
                                                 "Total": 3}
     assert status.loc["Died", "Total"] == 1
-    baseline = at.dataframe[1].value.set_index(["characteristic", "category"])
-    assert baseline.loc[("Patients", "n")].to_dict() == {"SMART101": "3", "CONTROL": "3"}
-    assert baseline.loc[("Age, years", "median (range)"), "SMART101"] == "45 (9-61)"
-    assert baseline.loc[("Dose level", "DL1"), "CONTROL"] == "not applicable"
+    baseline = page_tables(at)[1].set_index(["characteristic", "category"])
+    assert baseline.loc[("Patients", "n")].to_dict() == {
+        "SMART101 n": 3, "SMART101 %": 100.0, "CONTROL n": 3, "CONTROL %": 100.0}
+    assert pd.isna(baseline.loc[("Dose level", "DL1"), "CONTROL n"])  # not applicable
+    age = page_tables(at)[2].set_index("group")
+    assert age.loc["SMART101", ["age_median_years", "age_min_years",
+                                "age_max_years"]].tolist() == [45.0, 9.0, 61.0]
     warnings = [plain(w.value) for w in at.warning]
     assert [w for w in warnings if not w.startswith("Local mode")] == [
         "A group has fewer than 10 patients: percentages are unstable; read the counts."]
@@ -92,9 +101,9 @@ def test_each_filter_changes_the_counts(tiny: Path, monkeypatch: pytest.MonkeyPa
     assert not at.exception
     assert counts(at) == (treated, control)
     # The overview's tables follow the same filters.
-    baseline = at.dataframe[1].value.set_index(["characteristic", "category"])
-    shown = {c: int(n) for c, n in baseline.loc[("Patients", "n")].items()}
-    assert shown == {k: v for k, v in (("SMART101", treated), ("CONTROL", control)) if v}
+    baseline = page_tables(at)[1].set_index(["characteristic", "category"])
+    shown = [int(n) for c, n in baseline.loc[("Patients", "n")].items() if c.endswith(" n")]
+    assert shown == [n for n in (treated, control) if n]
     # ... and every other page still runs under them.
     for page in PAGES:
         at.switch_page(page).run()
@@ -110,15 +119,32 @@ def test_broken_dataset_is_contained(tiny: Path, monkeypatch: pytest.MonkeyPatch
     at.switch_page(OVERVIEW).run()
     assert not at.exception
     assert any("Left out after validation: adlb" in plain(w.value) for w in at.warning)
-    assert at.dataframe[0].value.shape[0] == 7  # the overview is drawn
+    assert page_tables(at)[0].shape[0] == 7  # the overview is drawn
     at.switch_page("pages/data_quality.py").run()
     assert not at.exception
-    findings = at.dataframe[1].value  # [0] is the per-dataset summary
+    findings = page_tables(at)[1]  # [0] is the per-dataset summary
     row = findings[findings["dataset"] == "adlb"].iloc[0]
     assert (row["severity"], row["rule"]) == ("error", "unreadable or truncated Parquet")
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception
+
+
+def test_deaths_shown_when_adae_fails_validation(tiny: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = adae_rows()
+    rows[1]["ATOXGR"] = 7  # T-A2's sepsis: outside CTCAE 1-5, adae fails validation
+    pq.write_table(to_table("adae", rows), tiny / "adae.parquet")
+    at = app(tiny, monkeypatch).run()
+    at.switch_page("pages/adverse_events.py").run()
+    assert not at.exception
+    assert not [plain(e.value) for e in at.error]
+    assert any(plain(w.value).startswith("Adverse-event tables not shown: Dataset adae failed "
+                                         "validation") for w in at.warning)
+    deaths = next(df for df in page_tables(at) if "death_day" in df.columns)
+    assert deaths[["death_day", "cause"]].values.tolist() == [[90, "Infection"],
+                                                               [200, "Relapse"]]
+    assert len(page_tables(at)) == 2  # causes of death and the death listing; no AE table
 
 
 def test_broken_adsl_says_why_everywhere(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,3 +169,17 @@ def test_new_export_shows_on_next_interaction(tiny: Path, monkeypatch: pytest.Mo
     assert banner(at) != first
     assert counts(at) == (1, 3)
     assert any("A new data cut was loaded" in plain(s.value) for s in at.success)
+
+
+def test_banner_names_the_filters_the_arm_and_each_population(tiny: Path,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """Tiny export: T-A1, T-A2 (Group A, adults), T-B1 (Group B); controls C-1..C-3."""
+    at = app(tiny, monkeypatch).run()
+    at.sidebar.radio(key="f_arm").set_value("Group A (adults)").run()
+    assert "filters: arm GROUP A vs adult controls" in banner(at)
+    text = populations(at)
+    assert text.startswith("Group A (adults): ")
+    assert "· Controls, adults: " in text
+    assert "transplanted" in text and "infused" in text
+    assert "Outcome pages count transplanted patients" in text

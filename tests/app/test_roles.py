@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PAGES, ROOT, option_key, plain
+from conftest import PAGES, ROOT, option_key, page_tables, plain
 from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
@@ -49,7 +49,7 @@ def everything_shown(at: AppTest) -> str:
     """Every text on the page, every table cell and every chart's JSON, as one string."""
     parts = [plain(e.value) for kind in ("markdown", "caption", "error", "warning", "info",
                                          "success", "title", "subheader") for e in at.get(kind)]
-    parts += [df.value.to_csv() for df in at.dataframe]
+    parts += [df.to_csv() for df in page_tables(at)]
     parts += [chart.proto.spec for chart in at.get("plotly_chart")]
     return "\n".join(parts)
 
@@ -77,7 +77,7 @@ def test_subject_level_roles_see_listings_and_trajectories(export: Path, role: s
     at = signed_in(USERS[role])
     at.switch_page("pages/adverse_events.py").run()
     assert not at.exception and not at.error
-    columns = [set(df.value.columns) for df in at.dataframe]
+    columns = [set(df.columns) for df in page_tables(at)]
     assert {"usubjid", "pt", "grade"} <= columns[-2] and {"usubjid", "death_day"} <= columns[-1]
     at.switch_page("pages/cd4_reconstitution.py").run()
     at.toggle(key=option_key("cd4_reconstitution", "trajectories")).set_value(True).run()
@@ -95,7 +95,7 @@ def test_sponsor_sees_every_page_and_no_subject_anywhere(export: Path) -> None:
         assert "data cut-off" in shown, page
         assert not [s for s in SUBJECTS if s in shown], page
     at.switch_page("pages/adverse_events.py").run()
-    assert not any("usubjid" in df.value.columns for df in at.dataframe)
+    assert not any("usubjid" in df.columns for df in page_tables(at))
     at.switch_page("pages/cd4_reconstitution.py").run()
     assert "Patient trajectories" not in [t.label for t in at.toggle]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
@@ -121,11 +121,11 @@ def test_a_result_for_dsmb_is_never_served_to_sponsor(export: Path) -> None:
     dsmb = signed_in(USERS["dsmb"])
     dsmb.switch_page("pages/adverse_events.py").run()
     # summary, by term, causes of death, SAE listing, death listing
-    assert len(dsmb.dataframe) == 5
+    assert len(page_tables(dsmb)) == 5
     assert [s for s in SUBJECTS if s in everything_shown(dsmb)]  # the check can see IDs
     sponsor = signed_in(USERS["sponsor"])
     sponsor.switch_page("pages/adverse_events.py").run()
-    assert len(sponsor.dataframe) == 3
+    assert len(page_tables(sponsor)) == 3
     assert not [s for s in SUBJECTS if s in everything_shown(sponsor)]
 
 

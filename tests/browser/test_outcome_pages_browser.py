@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from conftest import ARTIFACTS, CHROMIUM_FLAGS, wait_idle
@@ -55,13 +56,24 @@ def expected_result(export: Path, panel: str, filters: Filters) -> PanelResult:
         db.close()
 
 
-def read_download(page: object, index: int) -> tuple[list[str], pd.DataFrame]:
+def read_download(page: object, index: int) -> tuple[str, pd.DataFrame]:
+    """The CSV of the index-th item: its file name, and its rows read by plain pandas."""
+    # A click within milliseconds of the previous download is sometimes dropped by
+    # Streamlit's deferred download (about 1 in 30 here); a person never clicks that fast.
+    page.wait_for_timeout(300)
     with page.expect_download() as info:
         page.get_by_role("button", name="Download CSV").nth(index).click()
-    lines = Path(info.value.path()).read_text().splitlines()
-    header = [line for line in lines if line.startswith("# ")]
-    body = "\n".join(line for line in lines if not line.startswith("# "))
-    return header, pd.read_csv(io.StringIO(body))
+    return info.value.suggested_filename, pd.read_csv(info.value.path())
+
+
+def read_workbook(page: object, index: int) -> tuple[str, dict[str, str], list[tuple]]:
+    """The XLSX of the index-th item, read by openpyxl: name, context sheet, data rows."""
+    page.wait_for_timeout(300)  # as in read_download
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download XLSX").nth(index).click()
+    book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    context = {str(k): str(v) for k, v in book["context"].values}
+    return info.value.suggested_filename, context, list(book.worksheets[0].values)
 
 
 def as_csv(frame: pd.DataFrame) -> pd.DataFrame:
@@ -109,13 +121,19 @@ def test_outcome_page_renders_and_downloads_what_it_shows(page: object, export: 
     check_risk_tables(page, risk_charts, result)
     page.screenshot(path=str(ARTIFACTS / f"{panel}.png"), full_page=True)
 
-    # One download button per item, in order; each gives the item's rows and its context.
+    # CSV and XLSX per item, in order: the item's rows, read back by pandas and openpyxl;
+    # the context in the XLSX and, short, in the file names.
     assert page.get_by_role("button", name="Download CSV").count() == len(result.items)
+    assert page.get_by_role("button", name="Download XLSX").count() == len(result.items)
     for index, item in enumerate(result.items):
-        header, rows = read_download(page, index)
-        assert item.title in header[0]
-        assert "Data cut-off 2026-10-31" in header[1] and "no filters" in header[1]
+        name, rows = read_download(page, index)
+        assert name.startswith(f"smart101_{item.key}_cut2026-10-31_") and name.endswith(".csv")
         pd.testing.assert_frame_equal(rows, as_csv(item.data), obj=item.key)
+        book_name, context, data = read_workbook(page, index)
+        assert book_name == name[:-4] + ".xlsx"
+        assert context["Data cut-off"] == "2026-10-31" and context["Filters"].startswith("no ")
+        assert item.title in context["Table"]
+        assert len(data) == len(item.data) + 1  # the header, then every row
 
 
 def test_arm_filter_reaches_the_gvhd_page_and_its_downloads(page: object, export: Path) -> None:
@@ -124,9 +142,11 @@ def test_arm_filter_reaches_the_gvhd_page_and_its_downloads(page: object, export
     wait_idle(page)
     result = expected_result(export, "gvhd", Filters(arm="GROUP B"))
     text = page.locator("[data-testid=stMain]").inner_text()
-    assert f"SMART101 n={result.n_per_group['SMART101']}" in text
-    header, rows = read_download(page, 1)  # the maximum-grade counts
-    assert "arm GROUP B vs pediatric controls" in header[1]
+    line = next(x for x in text.splitlines() if x.startswith("Group B (pediatric): "))
+    assert f" {result.n_per_group['SMART101']} transplanted" in line
+    name, rows = read_download(page, 1)  # the maximum-grade counts
+    assert "_GroupB_" in name
+    assert read_workbook(page, 1)[1]["Filters"] == "arm GROUP B vs pediatric controls"
     pd.testing.assert_frame_equal(rows, as_csv(result.item("gvhd_max_grade").data))
     page.screenshot(path=str(ARTIFACTS / "gvhd-group-b.png"), full_page=True)
 
@@ -164,8 +184,8 @@ def test_a_landmark_day_in_the_browser(page: object, export: Path, width: int) -
     assert "Comparison: From landmark day 7" in main
     assert "overall survival" in main and "SMART101 1, CONTROL 2" in main
     assert page.locator("[data-testid=stException]").count() == 0
-    header, rows = read_download(page, 0)  # the overall survival curve's rows
-    assert "from landmark day 7" in header[1]
+    _name, rows = read_download(page, 0)  # the overall survival curve's rows
+    assert read_workbook(page, 0)[1]["Start"].lower().startswith("from landmark day 7")
     db = Database()
     try:
         result = build_panel(find_panel("survival"), db, db.load(export), Filters(), SETTINGS,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
@@ -16,11 +15,13 @@ from smart101_dash.cuts import newest_cut
 
 
 def banner_counts(page: object) -> tuple[int, int]:
+    """Enrolled per cohort, from the banner's populations line."""
     text = page.inner_text("[data-testid=stMain]")
-    treated = re.search(r"SMART101 n=(\d+)", text)
-    control = re.search(r"CONTROL n=(\d+)", text)
+    line = next((x for x in text.splitlines() if " enrolled, " in x), "")
+    treated = re.match(r"([^:·]+): (\d+) enrolled", line)
+    control = re.search(r"· (CONTROL|Controls[^:]*): (\d+) enrolled", line)
     assert treated and control, text[:500]
-    return int(treated.group(1)), int(control.group(1))
+    return int(treated.group(2)), int(control.group(2))
 
 
 def adsl(export: Path) -> pd.DataFrame:
@@ -30,9 +31,9 @@ def adsl(export: Path) -> pd.DataFrame:
 def download(page: object, index: int) -> pd.DataFrame:
     with page.expect_download() as info:
         page.get_by_role("button", name="Download CSV").nth(index).click()
-    text = Path(info.value.path()).read_text()
-    assert text.startswith("# Smart-101 outcomes dashboard")
-    return pd.read_csv(io.StringIO(text), comment="#")
+    raw = Path(info.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and not raw[3:].startswith(b"#")  # header first
+    return pd.read_csv(info.value.path())  # plain pandas, as an analyst would
 
 
 def test_overview_renders_filters_and_downloads(page: object, export: Path) -> None:
@@ -47,7 +48,7 @@ def test_overview_renders_filters_and_downloads(page: object, export: Path) -> N
     assert chart.bounding_box()["height"] > 300
     legend = page.locator("[data-testid=stPlotlyChart] .legendtext").all_text_contents()
     assert "Group A (adults)" in legend and "Group B (pediatric)" in legend
-    assert page.locator("[data-testid=stDataFrame]").count() == 2
+    assert page.locator("[data-testid=stDataFrame], .smart101-print-table").count() == 3
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
 
     page.get_by_text("Group A (adults)", exact=True).first.click()  # the Arm radio
@@ -69,7 +70,8 @@ def test_overview_renders_filters_and_downloads(page: object, export: Path) -> N
     assert list(rows["cumulative_in_arm"]) == list(range(1, len(group_a) + 1))
     # The baseline CSV: the N of each cohort under the filter.
     baseline = download(page, 2).set_index(["characteristic", "category"])
-    assert baseline.loc[("Patients", "n")].astype(int).tolist() == list(expected)
+    patients = baseline.loc[("Patients", "n"), ["SMART101 n", "CONTROL n"]]
+    assert patients.astype(int).tolist() == list(expected)
 
 
 def test_new_export_shows_on_next_interaction(page: object, export: Path) -> None:

@@ -95,7 +95,7 @@ def test_sign_in_role_and_sign_out(chromium: str, server: Server, audit_folder: 
             wait_idle(tab)
             main = tab.locator("[data-testid=stMain]").inner_text()
             assert "Sign in with your organisation's account" in main, path
-            assert "data cut-off" not in main and "SMART101 n=" not in main, path
+            assert "data cut-off" not in main and " enrolled, " not in main, path
             assert tab.locator("[data-testid=stDataFrame], [data-testid=stPlotlyChart]").count() \
                 == 0, path
         tab.screenshot(path=str(ARTIFACTS / "sign-in.png"))
@@ -106,7 +106,7 @@ def test_sign_in_role_and_sign_out(chromium: str, server: Server, audit_folder: 
         sidebar = dsmb.locator("[data-testid=stSidebar]").inner_text().replace("\u2060", "")
         assert "Signed in as chair@dsmb.example.org" in sidebar and "role dsmb" in sidebar
         assert nav_titles(dsmb)[-1] == "Audit"
-        assert "SMART101 n=" in dsmb.locator("[data-testid=stMain]").inner_text()
+        assert "SMART101: " in dsmb.locator("[data-testid=stMain]").inner_text()
         dsmb.screenshot(path=str(ARTIFACTS / "signed-in-dsmb.png"))
         dsmb.get_by_role("button", name="Sign out").click()
         dsmb.get_by_role("button", name="End session").click()  # the provider's own step

@@ -238,7 +238,8 @@ def test_one_group_only(tmp_path: Path) -> None:
         "category", "grade", "SMART101_episodes"]
     assert set(result.item("inf_density").data["group"]) == {"SMART101"}
     assert "one group only" in result.item("inf_first_infection_cif").caption
-    assert any("Only one cohort" in m.text for m in result.messages)
+    assert any("No CONTROL patient is left by the filters (only SMART101)" in m.text
+               for m in result.messages)
 
 
 def test_no_infection_at_all(tmp_path: Path) -> None:

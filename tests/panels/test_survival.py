@@ -90,3 +90,24 @@ def test_curves_tests_and_follow_up(result: object) -> None:
     assert [m.level.value for m in result.messages] == ["warning", "warning", "info"]
     # The tiny export has no CGVHDIST: GRFS says which proxy it used.
     assert "moderate or severe chronic GvHD" in result.messages[2].text
+
+
+def test_a_landmark_past_every_recovery_leaves_the_endpoint_out_of_the_table() -> None:
+    """Group A with AML in the demo, from day 28: every one of them has recovered neutrophils
+    by then, so NEUTR has no one left; the table goes on without it (it raised before)."""
+    from pathlib import Path
+
+    from smart101_dash.panels.registry import panel
+    from smart101_dash.runner import build_panel
+    from smart101_dash.store import Database
+
+    demo = Path(__file__).resolve().parents[2] / "data" / "demo"
+    db = Database()
+    result = build_panel(panel("survival"), db, db.load(demo),
+                         Filters(arm="GROUP A", diagnoses=("AML",)), SETTINGS, ANALYST,
+                         {"landmark": True, "landmark_day": 28})
+    landmarks = result.item("landmarks").data
+    assert "NEUTR" not in set(landmarks["endpoint"])
+    assert {"OS", "RELAPSE"} <= set(landmarks["endpoint"])
+    said = " ".join(m.text for m in result.messages)
+    assert "neutrophil" in said.lower()
