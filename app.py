@@ -29,8 +29,11 @@ else:
     identity.record_sign_in(visitor)
     identity.sidebar_identity(visitor)
     identity.local_mode_warning(visitor)
+    # A page whose every item is subject-level (the patient's story) is listed only for a
+    # role that may see one; for others its URL is "not found", as the Audit page's is.
     pages = [st.Page(f"pages/{panel.key}.py", title=panel.title, icon=panel.icon,
-                     default=i == 0) for i, panel in enumerate(PANELS)]
+                     default=i == 0) for i, panel in enumerate(PANELS)
+             if panel.allowed_items(visitor.viewer)]
     pages.append(st.Page("pages/data_quality.py", title="Data quality",
                          icon=":material/fact_check:"))
     pages.append(st.Page("pages/reports.py", title="Reports", icon=":material/print:"))

@@ -36,6 +36,7 @@ from smart101_dash import __version__
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.config import SETTINGS, Settings
 from smart101_dash.filters import Filters
+from smart101_dash.labels import group_names, with_headers
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.runner import build_panel
@@ -163,13 +164,14 @@ def render(results: list[PanelResult], cut: Any, session: str, settings: Setting
 def _section(index: int, result: PanelResult, session: str) -> str:
     e = html.escape
     parts = [f'<section class="panel" id="s{index}"><h2>{index + 1}. {e(result.title)}</h2>']
+    names = group_names(result.filters)  # the arm and its controls, when an arm is chosen
     if result.n_per_group:
-        n = ", ".join(f"{g} n={v}" for g, v in result.n_per_group.items())
+        n = ", ".join(f"{names.get(g, g)} n={v}" for g, v in result.n_per_group.items())
         parts.append(f'<p class="n">{e(n)}</p>')
     for message in result.messages:
         parts.append(f'<p class="message {e(message.level.value)}">{e(message.text)}</p>')
     for j, item in enumerate(result.items):
-        parts.append(_item(f"f{index}-{j}", item))
+        parts.append(_item(f"f{index}-{j}", item, names))
     if result.definitions:
         parts.append('<div class="definitions"><h3>Definitions</h3><ul>'
                      + "".join(f"<li>{e(d)}</li>" for d in result.definitions) + "</ul></div>")
@@ -177,7 +179,7 @@ def _section(index: int, result: PanelResult, session: str) -> str:
     return "".join(parts)
 
 
-def _item(anchor: str, item: PanelItem) -> str:
+def _item(anchor: str, item: PanelItem, names: dict[str, str]) -> str:
     e = html.escape
     parts = [f'<div class="item"><h3>{e(item.title)}</h3>']
     if item.figure is not None:
@@ -191,7 +193,7 @@ def _item(anchor: str, item: PanelItem) -> str:
                      '{"staticPlot": true, "displayModeBar": false}); })();</script>')
     if item.caption:
         parts.append(f'<p class="caption">{e(item.caption)}</p>')
-    parts.append(table_html(item.data))
+    parts.append(table_html(with_headers(item.data, names)))  # headers in words, as on screen
     parts.append("</div>")
     return "".join(parts)
 

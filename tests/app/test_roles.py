@@ -87,7 +87,7 @@ def test_subject_level_roles_see_listings_and_trajectories(export: Path, role: s
 
 def test_sponsor_sees_every_page_and_no_subject_anywhere(export: Path) -> None:
     at = signed_in(USERS["sponsor"])
-    for page in PAGES:
+    for page in (p for p in PAGES if p != "pages/patient.py"):
         at.switch_page(page).run()
         assert not at.exception, page
         assert not at.error, page
@@ -100,6 +100,9 @@ def test_sponsor_sees_every_page_and_no_subject_anywhere(export: Path) -> None:
     assert "Patient trajectories" not in [t.label for t in at.toggle]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/audit.py").run()
+    # The patient's story is subject-level through and through: not listed for a sponsor.
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/patient.py").run()
 
 
 def test_only_dsmb_gets_the_audit_page(export: Path, audit_folder: Path) -> None:

@@ -8,11 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import ARTIFACTS, CHROMIUM_FLAGS, Server, wait_idle
+from viewers import SPONSOR
 
 from smart101_dash.cuts import newest_cut
 from smart101_dash.panels.registry import PANELS
+from smart101_dash.views import parse_query
 
-TITLES = [panel.title for panel in PANELS] + ["Data quality"]
+# The pages a sponsor is given (the patient's story, subject-level through and through, is not).
+TITLES = [panel.title for panel in PANELS if panel.allowed_items(SPONSOR)] + ["Data quality"]
 
 
 @pytest.fixture
@@ -51,5 +54,11 @@ def test_sponsor_sees_no_subject_id(chromium: str, server: Server, export: Path)
                 assert not [s for s in ids if s in text], (title, i)
                 downloads += 1
             tab.screenshot(path=str(ARTIFACTS / f"sponsor-{title.split()[0].lower()}.png"))
+        # Nor is it reached by its URL, even with a subject ID in the link.
+        tab.goto(f"{server.url}/patient?subject=SMART101-01-A001")
+        wait_idle(tab)
+        assert "Patient story" not in tab.locator("[data-testid=stSidebarNav]").inner_text()
+        assert "SMART101-01-A001" not in tab.locator("[data-testid=stMain]").inner_text()
+        assert parse_query(tab.url)[0] != "patient"
         browser.close()
     assert downloads >= 30

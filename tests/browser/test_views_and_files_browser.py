@@ -169,5 +169,7 @@ def test_a_subject_id_in_a_listing_opens_the_patients_story(page: object) -> Non
     story = opened.value
     wait_idle(story)
     assert f"Timeline of patient {subject}" in main_text(story)
-    assert story.locator("[data-testid=stPlotlyChart]").count() == 2  # timeline and swimmers
+    charts = story.locator("[data-testid=stPlotlyChart]")
+    charts.nth(1).locator(".main-svg").first.wait_for(timeout=30_000)  # drawn after the script
+    assert charts.count() == 2  # the timeline and the swimmer plot
     story.screenshot(path=str(ARTIFACTS / "patient-story-1280.png"))
