@@ -21,7 +21,11 @@ if visitor.problem:
     pages = [st.Page(identity.configuration_problem_page(visitor.problem), title="Not available",
                      url_path="not-available", default=True)]
 elif visitor.email is None:
+    # The sign-in page at every page's address too (not listed): a link to a page opens on
+    # the sign-in page, not on Streamlit's "page not found", and is followed after sign-in.
     pages = [st.Page(identity.sign_in_page, title="Sign in", url_path="sign-in", default=True)]
+    pages += [st.Page(identity.sign_in_page, title="Sign in", url_path=key) for key in
+              (*(panel.key for panel in PANELS), "data_quality", "reports", "audit")]
 elif visitor.viewer is None:
     pages = [st.Page(identity.no_access_page(visitor), title="No access", url_path="no-access",
                      default=True)]
@@ -40,4 +44,4 @@ else:
     if review_pages.may_audit(visitor.viewer):
         pages.append(st.Page("pages/audit.py", title="Audit", icon=":material/policy:"))
 
-run_navigation(visitor, pages)
+run_navigation(visitor, pages, listed=visitor.email is not None or visitor.problem is not None)

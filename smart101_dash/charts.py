@@ -620,13 +620,14 @@ def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
         for key in ("name", "legendgroup", "hovertemplate"):
             if key in trace:
                 trace[key] = named(trace[key])
-        if isinstance(trace.get("y"), list | tuple) and trace.get("mode") == "text":
-            trace["y"] = [named(v) for v in trace["y"]]
+        for axis in ("x", "y"):  # category values (risk-table rows, a bar per group)
+            if isinstance(trace.get(axis), list | tuple):
+                trace[axis] = [named(v) for v in trace[axis]]
     layout = spec["layout"]
     for note in layout.get("annotations", []):
         note["text"] = named(note.get("text"))
-    for key, axis in layout.items():  # a risk table's rows are categories of its y axis
-        if key.startswith("yaxis") and isinstance(axis, dict):
+    for key, axis in layout.items():  # the categories' order and labels, named the same
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
             for field in ("ticktext", "categoryarray", "tickvals"):
                 if isinstance(axis.get(field), list | tuple):
                     axis[field] = [named(v) for v in axis[field]]

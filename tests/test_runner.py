@@ -116,3 +116,22 @@ def test_with_an_arm_chosen_every_figure_names_the_arm_and_its_controls() -> Non
     plain = build_panel(find_panel("survival"), db, db.load(demo), Filters(), SETTINGS, ANALYST)
     assert "SMART101 · overall survival" in [t.name for t in plain.item("overall_survival")
                                              .figure.data]
+
+
+def test_a_bar_per_group_keeps_its_axis_label_when_the_groups_are_named() -> None:
+    """The maximum aGvHD grade bars: each bar's category and the axis's categories are
+    renamed together (the axis lost its labels when only the categories were)."""
+    from pathlib import Path
+
+    from smart101_dash.panels.registry import panel as find_panel
+    from smart101_dash.store import Database
+
+    demo = Path(__file__).resolve().parent.parent / "data" / "demo" / "2026-10-31"
+    db = Database()
+    result = build_panel(find_panel("gvhd"), db, db.load(demo), Filters(arm="GROUP B"),
+                         SETTINGS, ANALYST)
+    figure = result.item("gvhd_max_grade_chart").figure.to_plotly_json()
+    categories = {v for t in figure["data"] if t.get("type") == "bar" for v in t["y"]}
+    assert categories == {"Group B (pediatric)", "Controls, pediatric"}
+    for axis in (a for k, a in figure["layout"].items() if k.startswith("yaxis")):
+        assert set(axis.get("categoryarray", categories)) <= categories

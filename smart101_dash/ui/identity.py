@@ -87,6 +87,9 @@ def sign_out(viewer: Viewer) -> None:
 
 
 def sign_in_page() -> None:
+    from smart101_dash.ui.shared_view import remember_link_for_sign_in  # ui/page imports us
+
+    remember_link_for_sign_in()  # the view of the link opened, shown after sign-in
     st.title("Smart-101 outcomes", anchor=False)
     st.write("This dashboard shows the outcomes of a running clinical trial. Sign in with your "
              "organisation's account to continue; what you may see depends on the role the "

@@ -75,13 +75,14 @@ class PageContext:
 _navigation = threading.local()  # the visitor, while app.py runs a page through st.navigation
 
 
-def run_navigation(visitor: Visitor, pages: list[Any]) -> None:
-    """app.py's one call: run the chosen page through st.navigation (and mark it so)."""
+def run_navigation(visitor: Visitor, pages: list[Any], listed: bool = True) -> None:
+    """app.py's one call: run the chosen page through st.navigation (and mark it so);
+    `listed`: the pages shown in the sidebar (not the sign-in page's many addresses)."""
     _navigation.visitor = visitor
     try:
         # expanded: every page listed (past ten, Streamlit would hide the rest behind "View
         # more", Data quality, Reports and Audit among them).
-        st.navigation(pages, expanded=True).run()
+        st.navigation(pages, expanded=True, position="sidebar" if listed else "hidden").run()
     finally:
         _navigation.visitor = None
 
@@ -124,6 +125,7 @@ def page_start(page: str, options_follow: bool = False) -> PageContext:
     for key in FILTER_KEYS:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+    shared_view.follow_link_after_sign_in()  # a link opened before signing in
     query = shared_view.incoming_query()  # a link opened or a page reloaded: its view
     cuts = find_cuts(data_dir())
     if query is not None and len(cuts) > 1:

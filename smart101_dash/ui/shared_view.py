@@ -8,11 +8,16 @@ holds; this module only moves it between the URL and the widgets.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from smart101_dash.filters import Filters
+from smart101_dash.panels.registry import PANELS
 from smart101_dash.safe_text import escape_markdown
 from smart101_dash.views import Query, read_filters, read_options, view_query
 
@@ -107,3 +112,62 @@ def show_problems() -> None:
 def _problem(text: str) -> None:
     st.session_state.setdefault(PROBLEMS, [])
     st.session_state[PROBLEMS] = [*st.session_state[PROBLEMS], text]
+
+
+SIGN_IN_WAIT_SECONDS = 900
+BROWSER_COOKIE = "_streamlit_xsrf"  # set by Streamlit on a browser's first visit; kept after
+
+
+@st.cache_resource
+def _links_awaiting_sign_in() -> dict[str, tuple[float, str, Query]]:
+    """Per browser (a hash of its cookie): the page and query of the link it opened before
+    signing in. Sign-in returns to the app's root (Streamlit's OpenID Connect callback), so
+    the link is followed from here afterwards."""
+    return {}
+
+
+def _browser() -> str | None:
+    """This browser, by the token of its XSRF cookie (`2|mask|masked token|time`: the mask
+    changes between responses, the token it masks does not)."""
+    cookie = st.context.cookies.get(BROWSER_COOKIE)
+    if not cookie:
+        return None
+    parts = cookie.split("|")
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+        token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    except (IndexError, ValueError, ZeroDivisionError):
+        token = cookie.encode()  # another form: the cookie itself
+    return hashlib.sha256(token).hexdigest()
+
+
+def remember_link_for_sign_in() -> None:
+    """On the sign-in page: the link's page and view, kept for this browser for 15 minutes
+    (a page path and query, never data: the role decides what it shows after sign-in)."""
+    browser, page = _browser(), urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)
+    target = page[-1] if len(page) > 1 else ""
+    query = url_query()
+    if browser is None or (target in ("", "sign-in") and not query):
+        return
+    links = _links_awaiting_sign_in()
+    now = time.time()
+    for key in [k for k, (at, _, _) in links.items() if now - at > SIGN_IN_WAIT_SECONDS]:
+        links.pop(key, None)
+    links[browser] = (now, target, query)
+
+
+def follow_link_after_sign_in() -> None:
+    """The first page of a signed-in session: go to the link opened before signing in."""
+    if WRITTEN in st.session_state:
+        return
+    browser = _browser()
+    link = _links_awaiting_sign_in().pop(browser, None) if browser else None
+    if link is None or time.time() - link[0] > SIGN_IN_WAIT_SECONDS:
+        return
+    _, target, query = link
+    st.session_state[WRITTEN] = None  # followed once
+    try:
+        st.switch_page(f"pages/{target or PANELS[0].key}.py",
+                       query_params=query)
+    except StreamlitAPIException:
+        return  # a page this role is not given: stay on the first page

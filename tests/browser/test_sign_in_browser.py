@@ -132,3 +132,29 @@ def test_sign_in_role_and_sign_out(chromium: str, server: Server, audit_folder: 
     assert ("chair@dsmb.example.org", "sign_out") in actions
     assert ("lead@sponsor.example.com", "page_view") in actions
     assert verify(audit_folder).ok
+
+
+def test_a_link_opened_before_sign_in_shows_its_view_after(chromium: str, server: Server
+                                                           ) -> None:
+    """A colleague's link, opened signed out: the sign-in page, then (Streamlit's sign-in
+    returns to the app's root) the link's page and view."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        tab = browser.new_context(viewport={"width": 1280, "height": 1600}).new_page()
+        tab.goto(f"{server.url}/gvhd?arm=GROUP+B&diag=AML")
+        wait_idle(tab)
+        assert "Sign in with your organisation's account" in tab.inner_text("body")
+        tab.get_by_role("button", name="Sign in").click()
+        tab.get_by_role("button", name="chair", exact=True).click()
+        tab.wait_for_url(f"{server.url}/**")
+        wait_idle(tab)
+        tab.wait_for_url("**/gvhd?**", timeout=30_000)
+        wait_idle(tab)
+        assert "arm=GROUP+B" in tab.url and "diag=AML" in tab.url
+        main = tab.locator("[data-testid=stMain]").inner_text()
+        assert "Graft-versus-host disease" in main
+        assert "filters: arm GROUP B vs pediatric controls; diagnosis AML" in main
+        tab.screenshot(path=str(ARTIFACTS / "signed-in-link-followed.png"))
+        browser.close()
