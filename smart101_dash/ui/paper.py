@@ -29,6 +29,7 @@ PRINT_CSS = """
 .smart101-print-table th, .smart101-print-table td { border: 1px solid #ccc;
   padding: 2px 4px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 .smart101-print-table th { background: #f2f2f2; }
+.smart101-print-table.long-words td { overflow-wrap: anywhere; }
 @media print {
   @page { size: A4; margin: 14mm 10mm; }
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
@@ -63,11 +64,13 @@ def print_view_toggle() -> bool:
 
 
 def print_table(data: pd.DataFrame, links: dict[int, Callable[[str], str]] | None = None,
-                names: list[str] | None = None) -> None:
+                names: list[str] | None = None, long_words: bool = False) -> None:
     """A table as printed: every row and column, text escaped, wrapped to the page's width
     (also a wide table on screen: no column is cut at 1280 pixels). `names`: the columns'
-    names under headers in words."""
-    st.html(f'<div class="smart101-print-table">{table_html(data, links, names)}</div>')
+    names under headers in words; `long_words`: cells may break inside a word (addresses,
+    times) rather than widen the table."""
+    css = "smart101-print-table long-words" if long_words else "smart101-print-table"
+    st.html(f'<div class="{css}">{table_html(data, links, names)}</div>')
 
 
 def report_downloads(cut: ExportCut, viewer: Viewer) -> None:

@@ -91,6 +91,7 @@ def audit_page() -> None:
     viewer = current_visitor().viewer
     assert viewer is not None
     st.title("Audit trail", anchor=False)
+    paper.print_stylesheet()  # the trail is drawn as a wrapped table
     folder = audit_dir()
     records = pd.DataFrame(read_records(folder, viewer), columns=list(FIELDS))
     check = verify(folder)
@@ -98,9 +99,17 @@ def audit_page() -> None:
     st.caption(f"Folder {escape_markdown(folder)}; every record holds the SHA-256 of the one "
                "before it. Times are UTC.")
     shown, chosen = filter_records(records)
-    st.dataframe(shown.iloc[::-1], hide_index=True, key="audit_records",
-                 height=min(38 + 35 * max(len(shown), 1), 700))
+    # The fields of a record (its two hashes are checked above, and kept in the file), newest
+    # first, wrapped to the page: at 1280 pixels no column is cut.
+    newest = shown.iloc[::-1][[f for f in FIELDS if f in shown.columns]]
+    if len(newest) > AUDIT_SHOWN:
+        st.caption(f"The newest {AUDIT_SHOWN} of {len(newest):,} records; the filters above "
+                   "narrow them.")
+    paper.print_table(newest.head(AUDIT_SHOWN), names=list(newest.columns), long_words=True)
     audit_visit(viewer, "audit", chosen, rows=len(shown), filters=chosen)
+
+
+AUDIT_SHOWN = 300
 
 
 def filter_records(records: pd.DataFrame) -> tuple[pd.DataFrame, str]:

@@ -130,7 +130,7 @@ def _browser() -> str | None:
     """This browser, by the token of its XSRF cookie (`2|mask|masked token|time`: the mask
     changes between responses, the token it masks does not)."""
     cookie = st.context.cookies.get(BROWSER_COOKIE)
-    if not cookie:
+    if not isinstance(cookie, str) or not cookie:  # none (or a test's stand-in)
         return None
     parts = cookie.split("|")
     try:
@@ -144,7 +144,9 @@ def _browser() -> str | None:
 def remember_link_for_sign_in() -> None:
     """On the sign-in page: the link's page and view, kept for this browser for 15 minutes
     (a page path and query, never data: the role decides what it shows after sign-in)."""
-    browser, page = _browser(), urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)
+    url = st.context.url
+    browser = _browser()
+    page = urlsplit(url if isinstance(url, str) else "").path.rstrip("/").rsplit("/", 1)
     target = page[-1] if len(page) > 1 else ""
     query = url_query()
     if browser is None or (target in ("", "sign-in") and not query):

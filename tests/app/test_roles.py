@@ -112,11 +112,11 @@ def test_only_dsmb_gets_the_audit_page(export: Path, audit_folder: Path) -> None
     at = signed_in(USERS["dsmb"])
     at.switch_page("pages/audit.py").run()
     assert not at.exception
-    records = at.dataframe[0].value
+    records = page_tables(at)[0]
     assert {"chair@dsmb.example.org", "stats@cro.example.com"} <= set(records["user"])
     assert "audit trail intact" in plain(at.success[0].value)
     at.multiselect(key="audit_user").set_value(["stats@cro.example.com"]).run()
-    assert set(at.dataframe[0].value["user"]) == {"stats@cro.example.com"}
+    assert set(page_tables(at)[0]["user"]) == {"stats@cro.example.com"}
 
 
 def test_a_result_for_dsmb_is_never_served_to_sponsor(export: Path) -> None:

@@ -173,3 +173,17 @@ def test_a_subject_id_in_a_listing_opens_the_patients_story(page: object) -> Non
     charts.nth(1).locator(".main-svg").first.wait_for(timeout=30_000)  # drawn after the script
     assert charts.count() == 2  # the timeline and the swimmer plot
     story.screenshot(path=str(ARTIFACTS / "patient-story-1280.png"))
+
+
+def test_no_page_cuts_a_column_at_1280_pixels(page: object) -> None:
+    page.set_viewport_size({"width": 1280, "height": 9000})
+    titles = [t.strip().splitlines()[-1] for t in
+              page.locator("[data-testid=stSidebarNavLink]").all_inner_texts()]
+    assert len(titles) >= 14
+    for title in titles:
+        page.locator("[data-testid=stSidebarNavLink]", has_text=title).first.click()
+        wait_idle(page)
+        page.wait_for_timeout(1000)  # grids draw after the script
+        for scroll, visible, _ in tables_fit(page):
+            assert scroll <= visible + 1, title
+        assert page.locator("[data-testid=stException]").count() == 0, title
