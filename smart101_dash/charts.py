@@ -604,7 +604,10 @@ def stopping_rules_figure(accruals: list[tuple[str, str, pd.DataFrame]]) -> Spec
 def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
     """The figure with each cohort code that begins a legend entry, risk-table row, hover
     label or annotation replaced by what the filters compare ("Group A (adults)",
-    "Controls, adults"): every figure says what is compared, drawn once for all panels."""
+    "Controls, adults"): every figure says what is compared, drawn once for all panels.
+    Without an arm the codes are the names: the figure is returned as it is (no cost)."""
+    if all(code == name for code, name in names.items()):
+        return figure
     spec = figure.to_plotly_json()
 
     def named(text: object) -> object:
