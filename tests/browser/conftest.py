@@ -109,6 +109,21 @@ def shared_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+def read_only_demo() -> tuple[object, object]:
+    """`export, server = read_only_demo()` in a module whose tests only read the demo: its
+    tests share one copy and one server (a server start costs about 6 s a test)."""
+
+    @pytest.fixture(scope="module")
+    def export(shared_export: Path) -> Path:
+        return shared_export
+
+    @pytest.fixture(scope="module")
+    def server(shared_server: Server) -> Server:
+        return shared_server
+
+    return export, server
+
+
 @pytest.fixture(scope="module")
 def shared_server(shared_export: Path) -> Iterator[Server]:
     """One server for a module whose tests only read the export (each test still opens its

@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import ARTIFACTS, CHROMIUM_FLAGS, wait_idle
+from conftest import ARTIFACTS, CHROMIUM_FLAGS, read_only_demo, wait_idle
 from viewers import DSMB
 
 from smart101_dash.config import SETTINGS
@@ -25,16 +25,8 @@ from smart101_dash.runner import build_panel
 from smart101_dash.safe_text import spreadsheet_safe
 from smart101_dash.store import Database
 
-
-@pytest.fixture(scope="module")
-def export(shared_export: Path) -> Path:
-    """Read only here: every test of the module shares one copy and one server."""
-    return shared_export
-
-
-@pytest.fixture(scope="module")
-def server(shared_server: object) -> object:
-    return shared_server
+# Read only: every test of the module shares one copy of the demo and one server.
+export, server = read_only_demo()
 
 
 # page module -> (navigation title, charts drawn with a number-at-risk table)

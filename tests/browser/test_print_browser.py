@@ -4,10 +4,8 @@ page; and the Reports page's download gives the report file."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import ARTIFACTS, wait_idle
+from conftest import ARTIFACTS, read_only_demo, wait_idle
 from pypdf import PdfReader
 from viewers import DSMB
 
@@ -17,16 +15,8 @@ from smart101_dash.panels.registry import PANELS
 from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
 
-
-@pytest.fixture(scope="module")
-def export(shared_export: Path) -> Path:
-    """Read only here: every test of the module shares one copy and one server."""
-    return shared_export
-
-
-@pytest.fixture(scope="module")
-def server(shared_server: object) -> object:
-    return shared_server
+# Read only: every test of the module shares one copy of the demo and one server.
+export, server = read_only_demo()
 
 WIDGET_TEXT = ("Filters", "Enrollment period", "Choose options", "Print view", "Download CSV",
                "Show query", "Compared with")

@@ -17,20 +17,12 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
-from conftest import ARTIFACTS, CHROMIUM_FLAGS, ROOT, wait_idle
+from conftest import ARTIFACTS, CHROMIUM_FLAGS, ROOT, read_only_demo, wait_idle
 
 from smart101_dash.cuts import newest_cut
 
-
-@pytest.fixture(scope="module")
-def export(shared_export: Path) -> Path:
-    return shared_export
-
-
-@pytest.fixture(scope="module")
-def server(shared_server: object) -> object:
-    return shared_server
+# Read only: every test of the module shares one copy of the demo and one server.
+export, server = read_only_demo()
 
 
 def main_text(tab: object) -> str:
