@@ -16,7 +16,6 @@ import pandas as pd
 from smart101_dash.config import SETTINGS, StudySettings
 from smart101_dash.filters import ARM_AGE_GROUP, Filters
 
-COHORT_CODES = ("SMART101", "CONTROL")
 CONTROL_AGE = {"ADULT": "adults", "PEDIATRIC": "pediatric"}
 GROUP_COLUMNS = ("group", "cohort", "COHORT")  # columns whose values are cohort codes
 

@@ -12,7 +12,6 @@ the page shows, never an error.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -31,18 +30,6 @@ FILTER_LABELS = {"cohort": "cohort", "age": "age group", "diag": "diagnosis",
 RESERVED = frozenset({*LIST_FILTERS, "arm", "from", "to", "cut", "print"})
 
 Query = dict[str, list[str]]
-
-
-@dataclass
-class SharedView:
-    """A view read from a URL: what it asks for, and what could not be used (and why)."""
-
-    page: str | None = None
-    cut: str | None = None  # the cut's folder name; None: the newest
-    filters: Filters = field(default_factory=Filters)
-    options: dict[str, Any] = field(default_factory=dict)
-    print_view: bool = False
-    problems: list[str] = field(default_factory=list)
 
 
 def parse_query(text: str) -> tuple[str | None, Query]:
