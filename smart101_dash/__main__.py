@@ -196,6 +196,13 @@ def _tables(args: argparse.Namespace) -> int:
         return 1
     for problem in written.problems:
         print(f"warning: {problem}", file=sys.stderr)
+    if written.notice:
+        print(f"warning: {written.notice}", file=sys.stderr)
+    if written.findings:
+        print(f"The export has {len(written.findings)} finding(s) (validate says more):",
+              file=sys.stderr)
+        for finding in written.findings:
+            print(f"  {finding}", file=sys.stderr)
     print(f"{len(written.files)} tables written to {args.out} (role {viewer.role})")
     for name, reason in written.skipped.items():
         print(f"not built: {name}: {reason}")

@@ -47,7 +47,7 @@ INPUTS_SQL = {
     # leaves DuckDB.
     "labs": ("SELECT USUBJID, PARAMCD, ADT, avg(AVAL) AS AVAL FROM adlb "
              f"WHERE list_contains({LYMPHOCYTES}, PARAMCD) "
-             "AND AVAL IS NOT NULL AND NOT isnan(AVAL) AND ADT IS NOT NULL "
+             "AND isfinite(AVAL) AND ADT IS NOT NULL "
              "GROUP BY USUBJID, PARAMCD, ADT ORDER BY USUBJID, PARAMCD, ADT"),
     "adinf": ("SELECT USUBJID, INFSEQ, ASTDT, INFCAT, PATHOGEN, INFSITE, INFSEV, VIRREACT "
               "FROM adinf ORDER BY USUBJID, ASTDT"),
@@ -67,7 +67,7 @@ NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",),
          "adverse_events": ("adsl", "adae")}
 # Daily ANC, read only when adsl has no ANCRDT: neutrophil recovery is then derived from it.
 ANC_SQL = ("SELECT USUBJID, ADT, avg(AVAL) AS AVAL FROM adlb "
-           "WHERE PARAMCD = 'ANC' AND AVAL IS NOT NULL AND NOT isnan(AVAL) AND ADT IS NOT NULL "
+           "WHERE PARAMCD = 'ANC' AND isfinite(AVAL) AND ADT IS NOT NULL "
            "GROUP BY USUBJID, ADT ORDER BY USUBJID, ADT")
 SUBSET_ORDER = "['" + "', '".join(endpoints.LYMPHOCYTE_ORDER) + "']"
 

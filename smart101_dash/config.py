@@ -14,6 +14,11 @@ from pathlib import Path
 DATA_DIR_ENV = "SMART101_DATA_DIR"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "demo"
+SETTLE_ENV = "SMART101_SETTLE_SECONDS"
+# A new export is loaded once its files have not changed for this long (or once the export
+# job writes its complete marker): a job that writes or renames files one by one is not
+# caught half-way (docs/data-contract.md, "Publishing a cut").
+DEFAULT_SETTLE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -98,3 +103,12 @@ def data_dir() -> Path:
     """The export folder: $SMART101_DATA_DIR if set, else the committed demo export."""
     value = os.environ.get(DATA_DIR_ENV)
     return Path(value).expanduser().resolve() if value else DEFAULT_DATA_DIR
+
+
+def settle_seconds() -> float:
+    """$SMART101_SETTLE_SECONDS if it is a number of seconds (0 or more), else the default."""
+    try:
+        value = float(os.environ.get(SETTLE_ENV, DEFAULT_SETTLE_SECONDS))
+    except ValueError:
+        return DEFAULT_SETTLE_SECONDS
+    return value if value >= 0 else DEFAULT_SETTLE_SECONDS

@@ -23,7 +23,7 @@ class CutFolder:
     cutoff: date | None  # from the name; None for a folder that is itself the one cut
 
 
-def _dated(name: str) -> date | None:
+def cut_date(name: str) -> date | None:
     match = CUT_NAME.match(name)
     if not match:
         return None
@@ -33,16 +33,25 @@ def _dated(name: str) -> date | None:
         return None
 
 
+def resolved(folder: Path | str) -> Path:
+    """The absolute path; a link loop is left as it is, for validation to name."""
+    path = Path(folder).expanduser()
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a symlink loop
+        return path.absolute()
+
+
 def find_cuts(export_dir: Path | str) -> list[CutFolder]:
     """The cuts of an export folder, oldest first (one: the folder itself)."""
-    root = Path(export_dir).expanduser().resolve()
+    root = resolved(export_dir)
     cuts = []
     try:
         children = list(root.iterdir()) if root.is_dir() else []
     except OSError:
         children = []  # the validation of the folder itself says why it cannot be read
     for child in children:
-        when = _dated(child.name)
+        when = cut_date(child.name)
         if when is not None and child.is_dir():
             cuts.append(CutFolder(child.name, child, when))
     if not cuts:
@@ -58,8 +67,8 @@ def newest_cut(export_dir: Path | str) -> Path:
 def sibling_cuts(cut_dir: Path | str) -> list[CutFolder]:
     """The cuts beside `cut_dir` in its folder of cuts, oldest first (just itself when the
     cut is not one of several)."""
-    path = Path(cut_dir).expanduser().resolve()
-    if _dated(path.name) is not None:
+    path = resolved(cut_dir)
+    if cut_date(path.name) is not None:
         cuts = find_cuts(path.parent)
         if any(c.path == path for c in cuts):
             return cuts
@@ -69,6 +78,6 @@ def sibling_cuts(cut_dir: Path | str) -> list[CutFolder]:
 def earlier_cut(cut_dir: Path | str) -> CutFolder | None:
     """The cut before `cut_dir` in its folder of cuts (None: it is the first or the only)."""
     cuts = sibling_cuts(cut_dir)
-    path = Path(cut_dir).expanduser().resolve()
+    path = resolved(cut_dir)
     index = next(i for i, c in enumerate(cuts) if c.path == path)
     return cuts[index - 1] if index > 0 else None

@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,11 @@ import duckdb
 import pandas as pd
 
 from smart101_dash.access import AccessDenied, Permission, Viewer
+from smart101_dash.config import settle_seconds
 from smart101_dash.contract import DATASETS, Kind
-from smart101_dash.cuts import newest_cut
+from smart101_dash.cuts import cut_date, newest_cut, sibling_cuts
+from smart101_dash.export_files import COMPLETE_MARKER, Walk, walk
+from smart101_dash.plausibility import view_sql
 from smart101_dash.sql import quote_identifier
 from smart101_dash.validate import Finding, Severity, ValidationReport, validate_export
 
@@ -36,14 +40,9 @@ SQL_TYPES = {Kind.STRING: "VARCHAR", Kind.INTEGER: "BIGINT", Kind.NUMBER: "DOUBL
 
 
 def export_fingerprint(export_dir: Path) -> str:
-    """A short hash of the export's Parquet files: relative names, sizes, modification times."""
-    digest = hashlib.sha256()
-    if export_dir.is_dir():
-        for path in sorted(export_dir.rglob("*.parquet")):
-            stat = path.stat()
-            rel = path.relative_to(export_dir).as_posix()
-            digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:12]
+    """A short hash of the export's Parquet files (relative names, sizes, modification times)
+    and of what could not be read."""
+    return walk(export_dir).fingerprint()
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,15 @@ class DatasetUnavailable(Exception):
         return f"Dataset {self.dataset} failed validation and is left out: {reason}"
 
 
+class ExportUnreadable(Exception):
+    """The export's files could not be read while a query ran (changed or damaged after
+    they were checked): a message for the page, not a bug."""
+
+    def describe(self) -> str:
+        return (f"The export could not be read while drawing this: {self}. Its files may have "
+                "changed or been damaged since they were checked; the other pages still work.")
+
+
 @dataclass(frozen=True)
 class ExportCut:
     """One loaded cut of the export: where it is, its fingerprint, what validation found."""
@@ -95,10 +103,22 @@ class ExportCut:
     # The columns each usable dataset has in the files (its view adds the absent optional
     # ones as NULL): a derivation that needs to know whether a column was sent asks here.
     columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Why this cut is shown rather than the newer one in its folder (being written, or
+    # unusable); empty when it is the newest.
+    notice: str = ""
 
     @property
     def schema(self) -> str:
         return f"cut_{self.fingerprint}"
+
+    @property
+    def servable(self) -> bool:
+        """Fit to show: every file could be read and adsl is usable."""
+        return self.report.readable and self.report.is_usable("adsl")
+
+    def describe(self) -> str:
+        cutoff = self.cutoff.isoformat() if self.cutoff else "cut-off unknown"
+        return f"the cut of {cutoff} in {self.export_dir.name} (export {self.fingerprint})"
 
     def has_column(self, dataset: str, column: str) -> bool:
         """Whether the export sent `dataset.column` (not just its NULL stand-in)."""
@@ -108,7 +128,12 @@ class ExportCut:
         """Raise DatasetUnavailable for the first of `datasets` that cannot be used."""
         for name in datasets:
             if not self.report.is_usable(name):
-                raise DatasetUnavailable(name, self.report.findings_for(name))
+                raise self.unavailable(name)
+
+    def unavailable(self, name: str) -> DatasetUnavailable:
+        """Why `name` cannot be used: its findings, or the folder's when it was not read."""
+        return DatasetUnavailable(name, self.report.findings_for(name)
+                                  or self.report.findings_for("export"))
 
 
 class Database:
@@ -121,28 +146,135 @@ class Database:
         self._results: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
         self._derived: dict[str, Any] = {}  # analysis schema -> what derived() returned
         self._deriving: dict[str, threading.Lock] = {}
+        self._creating: dict[tuple[Path, str], threading.Lock] = {}
+        self._good: dict[Path, ExportCut] = {}  # each folder's newest cut that could be shown
+        self._in_use: dict[tuple[Path, str], int] = {}  # cuts leased by running pages
+        self._held = threading.local()  # the running page's leases, in its thread
+        self.settle_seconds = settle_seconds()
 
     def load(self, export_dir: Path | str) -> ExportCut:
         """The cut currently in `export_dir` (its newest, for a folder of cuts): validated and
-        given views on first sight."""
-        export_dir = newest_cut(export_dir)
-        fingerprint = export_fingerprint(export_dir)
-        key = (export_dir, fingerprint)
+        given views on first sight.
+
+        A cut still being written (changed less than `settle_seconds` ago, with no complete
+        marker after its last change) and a cut that cannot be read or lacks adsl are not
+        shown while a good one is at hand: the last good cut of the folder (or the newest good
+        earlier cut beside it) is returned, with a `notice` naming the newer one. The cut
+        returned is leased to the running page (`lease`): its views stay while it runs.
+        """
+        folder = newest_cut(export_dir)
+        seen = walk(folder)
+        fallback = self._fallback(folder)
+        if fallback is not None and not self._settled(seen):
+            return self._leased(replace(fallback, notice=(
+                f"A new export is being written in {folder.name}: it will be shown when its "
+                f"files have not changed for {self.settle_seconds:g} s (or when the export "
+                f"job writes {COMPLETE_MARKER}). Shown meanwhile: {fallback.describe()}.")))
+        if fallback is None:
+            seen = self._wait_until_settled(folder, seen)
+        cut = self._cut(folder, seen.fingerprint())
+        if cut.servable:
+            with self._lock:
+                self._good[folder] = cut
+            return self._leased(cut)
+        fallback = self._fallback(folder)
+        if fallback is None:
+            return self._leased(cut)
+        return self._leased(replace(fallback, notice=(
+            f"A newer export in {folder.name} (export {cut.fingerprint}) cannot be used: "
+            f"{cut.report.summary()} Shown instead: {fallback.describe()}.")))
+
+    def _settled(self, seen: Walk) -> bool:
+        quiet = time.time_ns() - seen.last_change_ns >= self.settle_seconds * 1e9
+        return quiet or seen.is_marked_complete()
+
+    def _wait_until_settled(self, folder: Path, seen: Walk) -> Walk:
+        """With nothing else to show, wait (a few seconds at most) for a cut being written."""
+        deadline = time.monotonic() + self.settle_seconds
+        while not self._settled(seen) and time.monotonic() < deadline:
+            time.sleep(min(0.2, self.settle_seconds))
+            seen = walk(folder)
+        return seen
+
+    def _fallback(self, folder: Path) -> ExportCut | None:
+        """The last good cut of `folder`, else the newest good cut before it in its folder
+        of cuts (loaded if need be)."""
+        with self._lock:
+            good = self._good.get(folder)
+        if good is not None:
+            return good
+        earlier = [c.path for c in sibling_cuts(folder) if c.path != folder
+                   and c.cutoff is not None and (cut_date(folder.name) or date.max) > c.cutoff]
+        for path in reversed(earlier):
+            with self._lock:
+                good = self._good.get(path)
+            if good is None:
+                candidate = self._cut(path, walk(path).fingerprint())
+                good = candidate if candidate.servable else None
+            if good is not None:
+                return good
+        return None
+
+    def _cut(self, folder: Path, fingerprint: str) -> ExportCut:
+        """The cut of `folder` with this fingerprint: known, or validated and given views now
+        (one creation per cut at a time; queries on other cuts go on meanwhile)."""
+        key = (folder, fingerprint)
         with self._lock:
             if key in self._cuts:
                 self._cuts.move_to_end(key)
                 return self._cuts[key]
-            cut = self._create_cut(export_dir, fingerprint)
-            self._cuts[key] = cut
-            while len(self._cuts) > KEPT_CUTS:
-                _, old = self._cuts.popitem(last=False)
-                for schema in [old.schema, *(k for k in self._derived
-                                             if k.startswith(old.schema + "_"))]:
-                    self._con.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(schema)} "
-                                      "CASCADE")
-                    self._derived.pop(schema, None)
-                self._drop_results(old.fingerprint)
+            creating = self._creating.setdefault(key, threading.Lock())
+        with creating:
+            with self._lock:
+                if key in self._cuts:
+                    return self._cuts[key]
+            cut = self._create_cut(folder, fingerprint)
+            with self._lock:
+                self._cuts[key] = cut
+                self._creating.pop(key, None)
+                self._evict()
             return cut
+
+    @contextmanager
+    def lease(self) -> Iterator[None]:
+        """While a page runs: the cuts it loads keep their views (and analysis tables) until
+        it ends, however many newer cuts arrive meanwhile."""
+        held: list[tuple[Path, str]] = []
+        outer = getattr(self._held, "keys", None)
+        self._held.keys = held
+        try:
+            yield
+        finally:
+            self._held.keys = outer
+            with self._lock:
+                for key in held:
+                    self._in_use[key] -= 1
+                    if not self._in_use[key]:
+                        del self._in_use[key]
+                self._evict()
+
+    def _leased(self, cut: ExportCut) -> ExportCut:
+        held = getattr(self._held, "keys", None)
+        if held is not None:
+            key = (cut.export_dir, cut.fingerprint)
+            with self._lock:
+                self._in_use[key] = self._in_use.get(key, 0) + 1
+            held.append(key)
+        return cut
+
+    def _evict(self) -> None:
+        """Drop the oldest cuts past KEPT_CUTS: never one a page is using, nor the last good
+        cut of a folder (under the lock)."""
+        keep = {*self._in_use, *((c.export_dir, c.fingerprint) for c in self._good.values())}
+        for key in [k for k in self._cuts if k not in keep][:max(0, len(self._cuts) - KEPT_CUTS)]:
+            old = self._cuts.pop(key)
+            if any(c.schema == old.schema for c in self._cuts.values()):
+                continue  # the same files in another folder share the views
+            for schema in [old.schema, *(k for k in self._derived
+                                         if k.startswith(old.schema + "_"))]:
+                self._con.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(schema)} CASCADE")
+                self._derived.pop(schema, None)
+            self._drop_results(old.fingerprint)
 
     def _create_cut(self, export_dir: Path, fingerprint: str) -> ExportCut:
         report = validate_export(export_dir)
@@ -153,23 +285,26 @@ class Database:
             columns: dict[str, frozenset[str]] = {}
             for name in report.usable_datasets:
                 scan = report.sources[name].scan_sql
-                present = {r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+                described = cur.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+                present = {r[0]: str(r[1]) for r in described}
                 columns[name] = frozenset(present)
                 # Optional columns the export lacks become typed NULLs, so panel SQL can name
-                # every contract column.
+                # every contract column; dates that cannot be right read as missing.
                 absent = "".join(
                     f", CAST(NULL AS {SQL_TYPES[c.kind]}) AS {quote_identifier(c.name)}"
                     for c in DATASETS[name].columns if c.name not in present)
+                floating = {c for c, t in present.items() if t in ("FLOAT", "DOUBLE")}
+                select = view_sql(name, f"(SELECT *{absent} FROM {scan})", set(present),
+                                  report.cutoff, floating)
                 cur.execute(f"CREATE OR REPLACE VIEW {schema}.{quote_identifier(name)} AS "
-                            f"SELECT *{absent} FROM {scan}")
-            cutoff, study_id = None, None
+                            f"{select}")
+            study_id = None
             if report.is_usable("adsl"):
-                row = cur.execute(f"SELECT max(DCUTDT), min(STUDYID) FROM {schema}.adsl").fetchone()
-                if row is not None:
-                    cutoff, study_id = row
+                row = cur.execute(f"SELECT min(STUDYID) FROM {schema}.adsl").fetchone()
+                study_id = row[0] if row is not None else None
         finally:
             cur.close()
-        return ExportCut(export_dir, fingerprint, report, cutoff, study_id, columns)
+        return ExportCut(export_dir, fingerprint, report, report.cutoff, study_id, columns)
 
     def query(self, cut: ExportCut, query: Query, viewer: Viewer | None = None, *,
               search: tuple[str, ...] = (), cache: bool = True) -> pd.DataFrame:
@@ -194,6 +329,8 @@ class Database:
         try:
             cur.execute(f"SET search_path = '{path}'")
             frame = cur.execute(query.sql, dict(query.params)).df()
+        except (duckdb.IOException, duckdb.InvalidInputException, OSError) as exc:
+            raise ExportUnreadable(str(exc).strip().splitlines()[0][:300]) from exc
         finally:
             cur.close()
         if not cache:

@@ -17,7 +17,7 @@ from pathlib import Path
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.analysis import Start
 from smart101_dash.config import SETTINGS, Settings
-from smart101_dash.cuts import find_cuts
+from smart101_dash.cuts import find_cuts, resolved
 from smart101_dash.files import csv_bytes
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import item_csv
@@ -27,7 +27,8 @@ from smart101_dash.panels.registry import panel as panel_of
 from smart101_dash.panels.start import start_of_options
 from smart101_dash.panels.subjects import subject_slice
 from smart101_dash.runner import build_panel
-from smart101_dash.store import Database, DatasetUnavailable, ExportCut
+from smart101_dash.store import Database, DatasetUnavailable, ExportCut, ExportUnreadable
+from smart101_dash.validate import Severity
 from smart101_dash.views import (
     Query,
     parse_query,
@@ -43,6 +44,8 @@ class TablesWritten:
     files: list[Path] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # what a view asked for and could not get
+    findings: list[str] = field(default_factory=list)  # validation's errors and warnings
+    notice: str = ""  # why the cut written is not the newest (cuts.py, store.Database.load)
 
 
 def write_tables(export_dir: Path, out_dir: Path, viewer: Viewer,
@@ -50,7 +53,7 @@ def write_tables(export_dir: Path, out_dir: Path, viewer: Viewer,
                  view: str | None = None, subjects: bool = False) -> TablesWritten:
     """Every panel's tables under `filters`, or under the shared `view` (a URL or its query:
     its cut, filters, and its page's options, checked as the app checks them)."""
-    export_dir, out_dir = export_dir.resolve(), out_dir.resolve()
+    export_dir, out_dir = resolved(export_dir), resolved(out_dir)
     if out_dir == export_dir or export_dir in out_dir.parents:
         raise ValueError(f"refusing to write into the export folder {export_dir}")
     page, query = parse_query(view) if view is not None else \
@@ -61,6 +64,10 @@ def write_tables(export_dir: Path, out_dir: Path, viewer: Viewer,
     db = Database()
     try:
         cut = db.load(cut_of_view(export_dir, query, written.problems))
+        ids = viewer.can(Permission.SUBJECT_LEVEL)
+        written.findings = [f.format(with_examples=ids) for f in cut.report.findings
+                            if f.severity is not Severity.INFO]
+        written.notice = cut.notice
         cut.require("adsl")
         filters, problems = read_filters(query, filter_choices_of(db, cut),
                                          enrollment_range(db, cut))
@@ -76,6 +83,9 @@ def write_tables(export_dir: Path, out_dir: Path, viewer: Viewer,
                 result = build_panel(panel, db, cut, filters, settings, viewer, options)
             except DatasetUnavailable as exc:
                 written.skipped[panel.key] = exc.describe(with_examples=False)
+                continue
+            except ExportUnreadable as exc:
+                written.skipped[panel.key] = exc.describe()
                 continue
             if not result.items:  # nothing to show (a single cut to compare, say): say why
                 written.skipped[panel.key] = " ".join(m.text for m in result.messages)
@@ -110,6 +120,8 @@ def write_tables(export_dir: Path, out_dir: Path, viewer: Viewer,
             "view_page_start": start_of_options(options_of(page, query, settings, cut, viewer),
                                                 settings).describe() if page else None,
             "view_problems": written.problems,
+            "findings": written.findings,
+            "notice": written.notice or None,
             "files": sorted(p.name for p in written.files),
             "not_built": written.skipped,
         }

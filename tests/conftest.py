@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "tests"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+# Tests write an export and read it at once: no wait for it to settle (the tests of settling
+# set their own; the app's servers in tests/browser inherit this).
+os.environ.setdefault("SMART101_SETTLE_SECONDS", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -47,7 +47,7 @@ from smart101_dash.panels.subjects import TITLE as SUBJECTS_TITLE
 from smart101_dash.panels.subjects import subject_slice
 from smart101_dash.runner import build_panel
 from smart101_dash.safe_text import escape_markdown
-from smart101_dash.store import Database, DatasetUnavailable, ExportCut
+from smart101_dash.store import Database, DatasetUnavailable, ExportCut, ExportUnreadable
 from smart101_dash.ui import paper, shared_view
 from smart101_dash.ui.identity import Visitor, record
 from smart101_dash.ui.tables import draw_table
@@ -80,9 +80,12 @@ def run_navigation(visitor: Visitor, pages: list[Any], listed: bool = True) -> N
     `listed`: the pages shown in the sidebar (not the sign-in page's many addresses)."""
     _navigation.visitor = visitor
     try:
-        # expanded: every page listed (past ten, Streamlit would hide the rest behind "View
-        # more", Data quality, Reports and Audit among them).
-        st.navigation(pages, expanded=True, position="sidebar" if listed else "hidden").run()
+        # The cuts the page loads keep their views until it ends, whatever arrives meanwhile.
+        with get_database().lease():
+            # expanded: every page listed (past ten, Streamlit would hide the rest behind
+            # "View more", Data quality, Reports and Audit among them).
+            st.navigation(pages, expanded=True,
+                          position="sidebar" if listed else "hidden").run()
     finally:
         _navigation.visitor = None
 
@@ -148,6 +151,8 @@ def page_start(page: str, options_follow: bool = False) -> PageContext:
     if last is not None and last[0] == st.session_state.get("f_cut", NEWEST) \
             and last[1] != cut.fingerprint:
         st.success(f"A new data cut was loaded: export {escape_markdown(cut.fingerprint)}.")
+    if cut.notice:  # a newer cut being written, or one that cannot be used
+        st.warning(escape_markdown(cut.notice), icon=":material/history:")
     banner(context)
     shared_view.show_problems()
     return context
@@ -222,7 +227,7 @@ def banner(context: PageContext) -> None:
     """Study, cut-off, export fingerprint and N per cohort: on every page."""
     cut = context.cut
     if not cut.report.is_usable("adsl"):
-        unavailable = DatasetUnavailable("adsl", cut.report.findings_for("adsl"))
+        unavailable = cut.unavailable("adsl")
         st.error(escape_markdown(unavailable.describe(shows_subject_ids(context.viewer))))
         return
     cutoff = cut.cutoff.isoformat() if cut.cutoff else "unknown"
@@ -389,6 +394,10 @@ def run_panel(panel: Panel, context: PageContext) -> None:
     except AccessDenied as exc:
         st.error(escape_markdown(exc))
         record(viewer, Action.ACCESS_DENIED, page=context.page, detail=str(exc))
+        return
+    except ExportUnreadable as exc:
+        st.error(escape_markdown(exc.describe()))
+        audit_view(context, rows=0, detail="not built: the export could not be read")
         return
     except Exception:  # a bug: keep the other panels alive and the traceback off the screen
         log.exception("panel %s failed", panel.key)
