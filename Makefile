@@ -23,9 +23,9 @@ run: $(VENV)/.runtime  ## install and open the dashboard on $(SMART101_DATA_DIR)
 	@echo "Smart-101 dashboard on http://localhost:$(PORT) (export: $(SMART101_DATA_DIR))"
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.test  ## lint, then the whole suite (unit, AppTest, browser)
+test: $(VENV)/.test  ## lint, then the whole suite (unit, AppTest, browser) on two workers
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 validate: $(VENV)/.runtime  ## check $(SMART101_DATA_DIR) against the contract
 	$(BIN)/python -m smart101_dash validate "$(SMART101_DATA_DIR)"

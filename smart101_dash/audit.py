@@ -26,6 +26,7 @@ from typing import Any
 
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.config import PACKAGE_ROOT
+from smart101_dash.export_files import resolved
 
 AUDIT_DIR_ENV = "SMART101_AUDIT_DIR"
 DEFAULT_AUDIT_DIR = PACKAGE_ROOT / "var" / "audit"
@@ -66,7 +67,7 @@ class AuditLog:
     def __init__(self, folder: Path, export_dir: Path | None = None) -> None:
         folder = folder.expanduser().resolve()
         if export_dir is not None:
-            export_dir = export_dir.expanduser().resolve()
+            export_dir = resolved(export_dir)
             if folder == export_dir or export_dir in folder.parents:
                 raise AuditError(f"the audit folder {folder} is inside the export folder "
                                  f"{export_dir}; the app never writes there "

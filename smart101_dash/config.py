@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from smart101_dash.export_files import resolved
+
 DATA_DIR_ENV = "SMART101_DATA_DIR"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "demo"
@@ -102,7 +104,9 @@ SETTINGS = Settings()
 def data_dir() -> Path:
     """The export folder: $SMART101_DATA_DIR if set, else the committed demo export."""
     value = os.environ.get(DATA_DIR_ENV)
-    return Path(value).expanduser().resolve() if value else DEFAULT_DATA_DIR
+    if not value:
+        return DEFAULT_DATA_DIR
+    return resolved(value)  # a link loop stays as it is: validation names it on every page
 
 
 def settle_seconds() -> float:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from smart101_dash.export_files import resolved
+
 CUT_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
@@ -31,15 +33,6 @@ def cut_date(name: str) -> date | None:
         return date(*(int(g) for g in match.groups()))
     except ValueError:  # 2026-02-30 is not a date: not a cut folder
         return None
-
-
-def resolved(folder: Path | str) -> Path:
-    """The absolute path; a link loop is left as it is, for validation to name."""
-    path = Path(folder).expanduser()
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a symlink loop
-        return path.absolute()
 
 
 def find_cuts(export_dir: Path | str) -> list[CutFolder]:

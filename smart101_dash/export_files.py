@@ -1,6 +1,7 @@
 """Where an export's files are on disk, and whether every one of them can be reached.
 
-The export is read through this module's walk, never through a glob pattern: a glob silently
+The export is read through this module's walk, never through a glob pattern, and a cut from a
+private copy of its files (`snapshot`): a glob silently
 skips a folder it cannot list and reads `[`, `*` and `?` in a path as patterns, so rows on disk
 would go unread without a word. The walk follows symbolic links (a loop is a problem, not a
 hang), opens every part, and returns what it could not reach; validation turns each into an
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,15 @@ class Walk:
         """The export job said the cut is complete, after its last change of a file."""
         newest_file = max((changed for *_, changed in self.files), default=0)
         return self.complete_ns is not None and self.complete_ns >= newest_file
+
+
+def resolved(folder: Path | str) -> Path:
+    """The absolute path; a link loop is left as it is, for validation to name."""
+    path = Path(folder).expanduser()
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a symlink loop
+        return path.absolute()
 
 
 def reason(exc: OSError) -> str:
@@ -138,3 +149,20 @@ def read_parquet_sql(parts: tuple[Path, ...], hive: bool, filename: bool = False
     extra = ", filename = true" if filename else ""
     return (f"read_parquet([{paths}], hive_partitioning = {str(hive).lower()}, "
             f"union_by_name = true{extra})")
+
+
+def snapshot(folder: Path, seen: Walk, into: Path) -> None:
+    """Copy the Parquet files of `seen` (a walk of `folder`) into the empty folder `into`.
+
+    A cut is read from its copy, never from the export folder: a job that replaces a file
+    while a page is drawn cannot change the cut under it or hand DuckDB a file that changed
+    between two reads. A part that vanished or cannot be read meanwhile is left out (the
+    validation of the folder names it).
+    """
+    for rel, *_ in seen.files:
+        target = into / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(folder / rel, target)
+        except OSError:
+            continue

@@ -35,6 +35,7 @@ from plotly.offline import get_plotlyjs
 from smart101_dash import __version__
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.config import SETTINGS, Settings
+from smart101_dash.export_files import resolved
 from smart101_dash.filters import Filters
 from smart101_dash.labels import group_names, with_headers
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
@@ -71,7 +72,7 @@ def write_report(export_dir: Path, out_dir: Path, viewer: Viewer, session: str, 
     viewer.require(Permission.AGGREGATE, "a report")
     if session == "closed":
         viewer.require(Permission.CLOSED_REPORT, "the closed-session report")
-    export_dir, out_dir = Path(export_dir).resolve(), Path(out_dir).resolve()
+    export_dir, out_dir = resolved(export_dir), resolved(out_dir)
     if out_dir == export_dir or export_dir in out_dir.parents:
         raise ValueError(f"refusing to write into the export folder {export_dir}")
     db = Database()

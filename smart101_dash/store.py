@@ -11,8 +11,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,7 +31,7 @@ from smart101_dash.access import AccessDenied, Permission, Viewer
 from smart101_dash.config import settle_seconds
 from smart101_dash.contract import DATASETS, Kind
 from smart101_dash.cuts import cut_date, newest_cut, sibling_cuts
-from smart101_dash.export_files import COMPLETE_MARKER, Walk, walk
+from smart101_dash.export_files import COMPLETE_MARKER, Walk, snapshot, walk
 from smart101_dash.plausibility import view_sql
 from smart101_dash.sql import quote_identifier
 from smart101_dash.validate import Finding, Severity, ValidationReport, validate_export
@@ -106,6 +109,7 @@ class ExportCut:
     # Why this cut is shown rather than the newer one in its folder (being written, or
     # unusable); empty when it is the newest.
     notice: str = ""
+    copy: Path | None = None  # the private copy of its files that its views read
 
     @property
     def schema(self) -> str:
@@ -151,6 +155,10 @@ class Database:
         self._in_use: dict[tuple[Path, str], int] = {}  # cuts leased by running pages
         self._held = threading.local()  # the running page's leases, in its thread
         self.settle_seconds = settle_seconds()
+        # Each cut is read from a copy of its files (export_files.snapshot), kept here and
+        # removed with the cut, or when the process ends.
+        self._copies = Path(tempfile.mkdtemp(prefix="smart101-cuts-"))
+        weakref.finalize(self, shutil.rmtree, self._copies, True)
 
     def load(self, export_dir: Path | str) -> ExportCut:
         """The cut currently in `export_dir` (its newest, for a folder of cuts): validated and
@@ -172,7 +180,7 @@ class Database:
                 f"job writes {COMPLETE_MARKER}). Shown meanwhile: {fallback.describe()}.")))
         if fallback is None:
             seen = self._wait_until_settled(folder, seen)
-        cut = self._cut(folder, seen.fingerprint())
+        cut = self._cut(folder, seen)
         if cut.servable:
             with self._lock:
                 self._good[folder] = cut
@@ -209,15 +217,16 @@ class Database:
             with self._lock:
                 good = self._good.get(path)
             if good is None:
-                candidate = self._cut(path, walk(path).fingerprint())
+                candidate = self._cut(path, walk(path))
                 good = candidate if candidate.servable else None
             if good is not None:
                 return good
         return None
 
-    def _cut(self, folder: Path, fingerprint: str) -> ExportCut:
-        """The cut of `folder` with this fingerprint: known, or validated and given views now
+    def _cut(self, folder: Path, seen: Walk) -> ExportCut:
+        """The cut of `folder` as `seen`: known, or copied, validated and given views now
         (one creation per cut at a time; queries on other cuts go on meanwhile)."""
+        fingerprint = seen.fingerprint()
         key = (folder, fingerprint)
         with self._lock:
             if key in self._cuts:
@@ -228,11 +237,11 @@ class Database:
             with self._lock:
                 if key in self._cuts:
                     return self._cuts[key]
-            cut = self._create_cut(folder, fingerprint)
+            cut = self._create_cut(folder, seen)
             with self._lock:
                 self._cuts[key] = cut
                 self._creating.pop(key, None)
-                self._evict()
+                self._evict(protect=key)
             return cut
 
     @contextmanager
@@ -262,10 +271,11 @@ class Database:
             held.append(key)
         return cut
 
-    def _evict(self) -> None:
+    def _evict(self, protect: tuple[Path, str] | None = None) -> None:
         """Drop the oldest cuts past KEPT_CUTS: never one a page is using, nor the last good
-        cut of a folder (under the lock)."""
-        keep = {*self._in_use, *((c.export_dir, c.fingerprint) for c in self._good.values())}
+        cut of a folder, nor `protect` (just made, about to be returned); under the lock."""
+        keep = {*self._in_use, *((c.export_dir, c.fingerprint) for c in self._good.values()),
+                protect}
         for key in [k for k in self._cuts if k not in keep][:max(0, len(self._cuts) - KEPT_CUTS)]:
             old = self._cuts.pop(key)
             if any(c.schema == old.schema for c in self._cuts.values()):
@@ -275,9 +285,14 @@ class Database:
                 self._con.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(schema)} CASCADE")
                 self._derived.pop(schema, None)
             self._drop_results(old.fingerprint)
+            if old.copy is not None:
+                shutil.rmtree(old.copy, ignore_errors=True)
 
-    def _create_cut(self, export_dir: Path, fingerprint: str) -> ExportCut:
-        report = validate_export(export_dir)
+    def _create_cut(self, export_dir: Path, seen: Walk) -> ExportCut:
+        fingerprint = seen.fingerprint()
+        copy = Path(tempfile.mkdtemp(prefix=f"{fingerprint}-", dir=self._copies))
+        snapshot(export_dir, seen, copy)
+        report = validate_export(export_dir, copy)
         schema = quote_identifier(f"cut_{fingerprint}")
         cur = self._con.cursor()
         try:
@@ -304,7 +319,8 @@ class Database:
                 study_id = row[0] if row is not None else None
         finally:
             cur.close()
-        return ExportCut(export_dir, fingerprint, report, report.cutoff, study_id, columns)
+        return ExportCut(export_dir, fingerprint, report, report.cutoff, study_id, columns,
+                         copy=copy)
 
     def query(self, cut: ExportCut, query: Query, viewer: Viewer | None = None, *,
               search: tuple[str, ...] = (), cache: bool = True) -> pd.DataFrame:
@@ -395,6 +411,7 @@ class Database:
 
     def close(self) -> None:
         self._con.close()
+        shutil.rmtree(self._copies, ignore_errors=True)
 
 
 def _checked_schema(schema: str) -> str:

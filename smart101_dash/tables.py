@@ -17,7 +17,8 @@ from pathlib import Path
 from smart101_dash.access import Permission, Viewer
 from smart101_dash.analysis import Start
 from smart101_dash.config import SETTINGS, Settings
-from smart101_dash.cuts import find_cuts, resolved
+from smart101_dash.cuts import find_cuts
+from smart101_dash.export_files import resolved
 from smart101_dash.files import csv_bytes
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import item_csv

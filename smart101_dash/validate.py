@@ -23,8 +23,8 @@ from pathlib import Path
 import duckdb
 
 from smart101_dash.contract import ACCEPTED_TYPES, CONTRACT, DATASETS, Column, Dataset, Kind
-from smart101_dash.cuts import cut_date, resolved
-from smart101_dash.export_files import partition_keys, read_parquet_sql, reason, walk
+from smart101_dash.cuts import cut_date
+from smart101_dash.export_files import partition_keys, read_parquet_sql, reason, resolved, walk
 from smart101_dash.grading import magic_grades
 from smart101_dash.plausibility import EARLIEST, date_rules
 from smart101_dash.sql import quote_identifier as q
@@ -77,6 +77,11 @@ class DatasetSource:
     path: Path
     is_folder: bool
     parts: tuple[Path, ...]
+
+    def moved(self, folder: Path, copy: Path) -> DatasetSource:
+        """The same dataset read from `copy`, a snapshot of `folder`."""
+        return DatasetSource(self.name, copy / self.path.relative_to(folder), self.is_folder,
+                             tuple(copy / p.relative_to(folder) for p in self.parts))
 
     @property
     def partition_keys(self) -> tuple[str, ...]:
@@ -237,14 +242,20 @@ def folder_problem(export_dir: Path) -> Finding | None:
     return None
 
 
-def validate_export(export_dir: Path | str) -> ValidationReport:
+def validate_export(export_dir: Path | str, copy: Path | None = None) -> ValidationReport:
     """Check every dataset of the export folder against the contract (read-only). Never
-    raises for what is on disk: every failure to read is a finding."""
+    raises for what is on disk: every failure to read is a finding.
+
+    `copy`: a snapshot of the folder's files (export_files.snapshot): the files are found
+    in the folder, and read from the copy (so are the views made from the report's sources).
+    """
     export_dir = resolved(export_dir)
     problem = folder_problem(export_dir)
     if problem is not None:
         return ValidationReport(export_dir, {}, {}, (problem,))
     sources, findings = locate_datasets(export_dir)
+    if copy is not None:
+        sources = {name: source.moved(export_dir, copy) for name, source in sources.items()}
     con = duckdb.connect()  # private in-memory database: validation never touches the app's
     try:
         row_counts: dict[str, int] = {}

@@ -172,7 +172,7 @@ CASES = [
     Case("partition contradicts the file", hive_contradiction,
          (("adlb", "PARAMCD", "contradicts the column inside its file", E),),
          left_out=("adlb",)),
-    Case("death before day 0", with_rows("adsl", setting("C-2", DTHDT=DEATH_BEFORE_DAY_0)),
+    Case("death before day 0", with_rows("adsl", setting("T-A2", DTHDT=DEATH_BEFORE_DAY_0)),
          (("adsl", "DTHDT", "dated before the transplant (day 0); the death counts on no page",
            W),
           ("adsl", "LSTALVDT", "last known alive after the date of death", W))),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,8 +13,12 @@ import pytest
 from export_factory import adsl_rows, to_table, write_export
 from viewers import ANALYST
 
+from smart101_dash.config import SETTINGS
+from smart101_dash.export_files import COMPLETE_MARKER
 from smart101_dash.filters import Filters
 from smart101_dash.panels.common import COHORT_COUNTS_SQL, cohort_counts
+from smart101_dash.panels.registry import panel as find_panel
+from smart101_dash.runner import build_panel
 from smart101_dash.store import (
     KEPT_CUTS,
     Database,
@@ -167,3 +173,143 @@ def test_a_subject_level_read_needs_the_permission(export: Path, db: Database) -
         with pytest.raises(AccessDenied):
             db.read(cut, "adsl", ("USUBJID",), viewer)
     assert len(db.query(cut, listing, DSMB)) == 6
+
+
+# Exports that change under the app: the last good cut, settling, leases.
+
+def half_write(path: Path) -> None:
+    """A dataset caught half-written: the first half of its bytes."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_half_written_dataset_keeps_the_last_good_cut(export: Path, db: Database) -> None:
+    good = db.load(export)
+    whole = (export / "adae.parquet").read_bytes()
+    half_write(export / "adae.parquet")
+    shown = db.load(export)
+    assert shown.fingerprint == good.fingerprint
+    assert "cannot be used" in shown.notice and "adae" in shown.notice
+    assert f"export {good.fingerprint}" in shown.notice
+    (export / "adae.parquet").write_bytes(whole)  # the write completes
+    done = db.load(export)
+    assert done.fingerprint not in (good.fingerprint, "") and done.notice == ""
+    assert done.report.is_usable("adae")
+
+
+def test_a_newer_cut_without_adsl_keeps_the_last_good_cut(export: Path, db: Database) -> None:
+    good = db.load(export)
+    (export / "adsl.parquet").unlink()
+    shown = db.load(export)
+    assert shown.fingerprint == good.fingerprint
+    assert "adsl" in shown.notice
+
+
+def test_a_broken_newest_dated_cut_falls_back_to_the_cut_before(tmp_path: Path,
+                                                                 db: Database) -> None:
+    write_export(tmp_path / "cuts" / "2025-01-31")
+    newest = write_export(tmp_path / "cuts" / "2025-06-30")
+    half_write(newest / "adsl.parquet")
+    shown = db.load(tmp_path / "cuts")
+    assert shown.export_dir.name == "2025-01-31"
+    assert "2025-06-30" in shown.notice and "adsl" in shown.notice
+    assert db.query(shown, Query("SELECT count(*) AS n FROM adsl")).loc[0, "n"] == 6
+
+
+def test_without_a_good_cut_the_broken_one_is_shown(export: Path, db: Database) -> None:
+    half_write(export / "adae.parquet")
+    shown = db.load(export)
+    assert shown.notice == "" and not shown.report.is_usable("adae")
+
+
+def test_a_cut_being_written_is_loaded_once_it_settles(export: Path, db: Database) -> None:
+    good = db.load(export)
+    db.settle_seconds = 0.6
+    replace_adsl(export, 1)  # just changed
+    shown = db.load(export)
+    assert shown.fingerprint == good.fingerprint and "being written" in shown.notice
+    time.sleep(0.7)
+    settled = db.load(export)
+    assert settled.fingerprint != good.fingerprint and settled.notice == ""
+
+
+def test_the_complete_marker_loads_a_cut_at_once(export: Path, db: Database) -> None:
+    db.load(export)
+    db.settle_seconds = 60
+    replace_adsl(export, 1)
+    assert "being written" in db.load(export).notice
+    (export / COMPLETE_MARKER).write_text("")  # the export job's last step
+    assert db.load(export).notice == ""
+    replace_adsl(export, 2)  # a new write after the marker: waits again
+    assert "being written" in db.load(export).notice
+
+
+def test_a_first_load_waits_for_a_cut_being_written(export: Path, db: Database) -> None:
+    db.settle_seconds = 0.5
+    replace_adsl(export, 1)
+    started = time.monotonic()
+    cut = db.load(export)
+    assert time.monotonic() - started >= 0.4
+    assert cut.notice == "" and cut.report.ok
+
+
+def test_a_leased_cut_keeps_its_views_however_many_cuts_arrive(export: Path,
+                                                              db: Database) -> None:
+    count = Query("SELECT count(*) AS n FROM adsl")
+    with db.lease():
+        leased = db.load(export)
+        with ThreadPoolExecutor(1) as other_session:  # another page loads newer cuts
+            for extra in range(1, KEPT_CUTS + 3):
+                replace_adsl(export, extra)
+                other_session.submit(db.load, export).result()
+        # Its own files were replaced: the cut still reads the ones it was made of.
+        assert db.query(leased, count, cache=False).loc[0, "n"] == 6
+    replace_adsl(export, 9)
+    db.load(export)  # released: the next cut past the limit pushes it out
+    with pytest.raises(Exception, match="cut_"):
+        db.query(leased, count, cache=False)
+
+
+def test_every_cut_a_page_loads_keeps_its_views_until_it_ends(export: Path,
+                                                               db: Database) -> None:
+    with db.lease():
+        cuts = [db.load(export)]
+        for extra in range(1, KEPT_CUTS + 2):
+            replace_adsl(export, extra)
+            cuts.append(db.load(export))
+        counts = [db.query(c, Query("SELECT count(*) AS n FROM adsl"), cache=False).loc[0, "n"]
+                  for c in cuts]
+    assert counts == [6 + extra for extra in range(KEPT_CUTS + 2)]
+
+
+def test_many_cuts_published_while_pages_are_drawn(export: Path, db: Database) -> None:
+    """An export job publishing a cut every 30 ms while three sessions draw pages: no page
+    fails, and each draws one cut throughout."""
+    stop = threading.Event()
+
+    def publish() -> int:
+        published = 0
+        while not stop.is_set():
+            published += 1
+            replace_adsl(export, published % 7)
+            time.sleep(0.03)
+        return published
+
+    def session() -> int:
+        drawn = 0
+        while not stop.is_set():
+            with db.lease():
+                cut = db.load(export)
+                for panel in ("overview", "survival"):
+                    result = build_panel(find_panel(panel), db, cut, Filters(), SETTINGS,
+                                         ANALYST)
+                    assert result.items
+                drawn += 1
+        return drawn
+
+    with ThreadPoolExecutor(4) as pool:
+        jobs = [pool.submit(publish)] + [pool.submit(session) for _ in range(3)]
+        time.sleep(4)
+        stop.set()
+        published, *drawn = [job.result() for job in jobs]
+    assert published > 20 and all(n > 0 for n in drawn)

@@ -183,3 +183,23 @@ def test_banner_names_the_filters_the_arm_and_each_population(tiny: Path,
     assert "· Controls, adults: " in text
     assert "transplanted" in text and "infused" in text
     assert "Outcome pages count transplanted patients" in text
+
+
+def test_a_half_written_dataset_keeps_the_last_good_cut_on_every_page(
+        tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app(tiny, monkeypatch).run()
+    first = banner(at)
+    whole = (tiny / "adae.parquet").read_bytes()
+    (tiny / "adae.parquet").write_bytes(whole[: len(whole) // 2])  # the job is half-way
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception
+        assert banner(at) == first, page  # the last good cut, adae and all
+        assert not [plain(e.value) for e in at.error], page
+        notice = [plain(w.value) for w in at.warning if "cannot be used" in plain(w.value)]
+        assert notice and "adae" in notice[0], page
+    (tiny / "adae.parquet").write_bytes(whole)  # the write completes: a new cut
+    at.switch_page(OVERVIEW).run()
+    assert banner(at) != first
+    assert any("A new data cut was loaded" in plain(s.value) for s in at.success)
+    assert not [w for w in at.warning if "cannot be used" in plain(w.value)]
