@@ -151,6 +151,7 @@ def render(results: list[PanelResult], cut: Any, session: str, settings: Setting
 <tr><th>Data cut-off</th><td>{e(str(cut.cutoff))}</td></tr>
 <tr><th>Export fingerprint</th><td>{e(cut.fingerprint)}</td></tr>
 <tr><th>Export folder</th><td>{e(str(cut.export_dir))}</td></tr>
+{f'<tr><th>Not the newest cut</th><td>{e(cut.notice)}</td></tr>' if cut.notice else ''}
 <tr><th>App version</th><td>smart101_dash {e(__version__)}</td></tr>
 <tr><th>Generated</th><td>{e(generated)} for the role {e(viewer.role)}</td></tr>
 <tr><th>Session</th><td>{e(session)}</td></tr>

@@ -121,8 +121,9 @@ class ExportCut:
         return self.report.readable and self.report.is_usable("adsl")
 
     def describe(self) -> str:
-        cutoff = self.cutoff.isoformat() if self.cutoff else "cut-off unknown"
-        return f"the cut of {cutoff} in {self.export_dir.name} (export {self.fingerprint})"
+        cutoff = self.cutoff.isoformat() if self.cutoff else "unknown cut-off"
+        where = "" if self.export_dir.name == cutoff else f" in {self.export_dir.name}"
+        return f"the cut of {cutoff}{where} (export {self.fingerprint})"
 
     def has_column(self, dataset: str, column: str) -> bool:
         """Whether the export sent `dataset.column` (not just its NULL stand-in)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -271,6 +271,9 @@ def validate_export(export_dir: Path | str, copy: Path | None = None) -> Validat
         findings.extend(_checks_across_datasets(con, sources, findings, cutoff))
     finally:
         con.close()
+    if copy is not None:  # a message names the file in the export, not in the private copy
+        findings = [replace(f, detail=f.detail.replace(str(copy), str(export_dir)))
+                    for f in findings]
     return ValidationReport(export_dir, sources, row_counts, tuple(findings), cutoff)
 
 

@@ -240,6 +240,10 @@ def banner(context: PageContext) -> None:
         failed = sorted({f.dataset for f in cut.report.errors})
         st.warning(f"Left out after validation: {escape_markdown(', '.join(failed))}. See the "
                    "Data quality page.")
+    if cut.report.warnings:  # rows or dates no page uses: say so where the numbers are
+        n = len(cut.report.warnings)
+        st.caption(f"Validation has {n} warning{'s' if n != 1 else ''} on this cut (records or "
+                   "dates that no page uses, among others): see the Data quality page.")
 
 
 def population_text(counts: dict[str, dict[str, int]], names: dict[str, str]) -> str:
