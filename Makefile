@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 export SMART101_DATA_DIR ?= $(CURDIR)/data/demo
 
-.PHONY: run test lint validate demo bench clean
+.PHONY: run test lint validate demo bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ demo: $(VENV)/.runtime  ## regenerate the committed demo export (two cuts of the
 bench: $(VENV)/.test  ## timing and memory figures, written to docs/performance.md
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_pages.py --controls 10000 100000 --write docs/performance.md
+
+load: $(VENV)/.test  ## ten browser sessions changing pages and filters for a minute (docs/load-test.md)
+	$(BIN)/python bench/load_test.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -1,30 +1,35 @@
 """Load test: several people using one dashboard server at once, each with their own filters.
 
 Usage: python bench/load_test.py [--sessions 10] [--seconds 60] [--export PATH]
-                                 [--out docs/load-test.md] [--seed 101]
+                                 [--out docs/load-test.md] [--seed 101] [--verbose]
 
 Starts one Streamlit server on a temporary copy of the export (default: the committed demo,
 data/demo) and drives N browser sessions (one Chromium, one browser context each, so each is its
-own Streamlit session) against it for S seconds. Each session, at random, switches page, picks an
-Arm, adds or removes a Diagnosis, or clears its filters (opens its page's URL without a query),
-and waits until the page is idle with every chart drawn.
+own Streamlit session) against it for S seconds, counted once every session has its first page.
+Each session, at random (seeded), switches page, picks an Arm, adds or removes a Diagnosis, or
+clears its filters (opens its page's URL without a query: a new session), and waits until the
+page is idle with every element and chart drawn.
 
 What it measures, and why: a dashboard shared by a DSMB and the study team is used by several
 people at once, and Streamlit runs every session's script in one process. So it records
 
-- the latency of each action, from the click until the page is idle with its charts drawn
-  (a floor of 300 ms is included: the wait that lets a rerun begin before idle is checked);
-- violations: an exception or error on the page, or filters that are not the session's own:
-  what the session last chose must be what its URL says, what its Arm radio and Diagnosis tags
-  show and what the banner's "filters:" says (one session seeing another's filters, or an empty
-  Diagnosis box on a filtered page, is caught here);
-- the server's errors (log lines with "Traceback" or "Error") and its memory (RSS of the
-  streamlit process and its children, sampled every second).
+- the latency of each action, from the click until the server's message that the rerun has
+  finished arrives ("server"), and until the page is then idle with every element and chart
+  drawn ("drawn", which counts a 300 ms pause left for the browser);
+- violations: an exception or error on the page, a failed action, or filters that are not the
+  session's own: what the session last chose must be what its URL says, what its Arm radio and
+  Diagnosis tags show, what the banner's "filters:" says and what the footers under tables
+  say (one session seeing another's filters, or an empty Diagnosis box on a filtered page, is
+  caught here). The Audit page draws no filters and is not checked; footers are not checked on
+  a page that says the sidebar's filters do not apply to it (Stopping rules). A mismatch is looked at again after a second: only one that
+  stays is a violation (the others count as "transient"); after one, the session takes what
+  its widgets show as its own, so a loss is counted once;
+- the server's errors (log lines with "Traceback" or "Error"), its memory (RSS of the streamlit
+  process and its children, sampled every second) and the CPU time of the server and of the
+  browsers (on a small machine, Chromium's share shows how much of the latency is the client's).
 
-A mismatch seen right after an action is checked again after a second: only one that stays is a
-violation (the others are counted as "transient"). Prints a Markdown section and writes it to
---out. Exit code 1 on any violation or server traceback. The server's log is kept in
-test-artifacts/load-test-streamlit.log.
+Prints a Markdown section and writes it to --out. Exit code 1 on any violation or server
+traceback. The server's log is kept in test-artifacts/load-test-streamlit.log.
 """
 
 from __future__ import annotations
@@ -47,8 +52,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.async_api import Browser, Page, async_playwright
+from google.protobuf.message import DecodeError
+from playwright.async_api import Browser, Locator, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -57,7 +64,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 VIEWPORT = {"width": 1400, "height": 1800}
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 NAV = "[data-testid=stSidebarNavLink]"
-TITLE = "[data-testid=stMain] h1"  # every page's st.title
+SKELETON = "[data-testid=stSkeleton]"
 CHART = "[data-testid=stPlotlyChart]"
 ARM_RADIO = "[data-testid=stSidebar] [data-testid=stRadio]"
 DIAGNOSIS = "[data-testid=stSidebar] [data-testid=stMultiSelect]"
@@ -65,10 +72,13 @@ DIAGNOSIS = "[data-testid=stSidebar] [data-testid=stMultiSelect]"
 ARMS: dict[str, str | None] = {"Both arms": None, "Group A (adults)": "GROUP A",
                                "Group B (pediatric)": "GROUP B"}
 ARM_CONTROLS = {"GROUP A": "adult", "GROUP B": "pediatric"}
+NOT_VALUES = ("Select all", "No results")  # a multiselect's list items that are not values
 ERROR_TEXTS = ("this app has encountered an error", "internal error")
 NO_SIDEBAR_FILTERS = {"audit"}  # pages that draw no filter sidebar, banner or view URL
 # Filter parameters the sessions never set (smart101_dash/views.py): any of them is "other".
 OTHER_PARAMETERS = ("cohort", "age", "disstat", "donor", "from", "to", "cut")
+RERUN_TIMEOUT_S = 120
+ACTION_TIMEOUT_S = 240  # an action, its wait and its checks
 ACTIONS = (("page", 0.4), ("arm", 0.25), ("diagnosis", 0.25), ("clear", 0.1))
 
 
@@ -95,7 +105,8 @@ class Action:
     session: int
     kind: str  # "page" (a page switch) or "filter" (arm, diagnosis, clear)
     detail: str
-    ms: float
+    ms: float  # from the click until the page is idle with its charts drawn
+    server_ms: float  # from the click until the server's script_finished arrived
 
 
 @dataclass
@@ -214,24 +225,27 @@ async def sample_memory(pid: int, into: list[float]) -> None:
 # -- what a page shows --------------------------------------------------------------------------
 
 async def wait_idle(tab: Page) -> None:
-    """Until Streamlit has finished the script and every chart is drawn."""
-    await tab.wait_for_timeout(300)  # let a just-triggered rerun begin
+    """Until Streamlit has finished the script, every element is drawn (a widget's code loads
+    the first time a page shows one; a skeleton stands in meanwhile) and so is every chart."""
+    await tab.wait_for_timeout(300)  # let the browser take in the rerun's last messages
     await tab.wait_for_selector(IDLE, timeout=60_000)
+    await tab.wait_for_function(f"() => !document.querySelector('{SKELETON}')", timeout=30_000)
     charts = tab.locator(CHART)
     for i in range(await charts.count()):  # Plotly draws after the script has finished
         await charts.nth(i).locator(".main-svg").first.wait_for(state="visible", timeout=30_000)
 
 
-async def go_to(tab: Page, url: str) -> None:
-    """Open `url` (a new Streamlit session) until its first run has drawn the page's title:
-    before the run has begun, the app counts as idle too (and the sidebar may list pages)."""
-    await tab.goto(url)
-    await tab.locator(TITLE).first.wait_for(state="visible", timeout=60_000)
-
-
-async def open_page(tab: Page, url: str) -> None:
-    await go_to(tab, url)
-    await wait_idle(tab)
+def script_finished(payload: str | bytes) -> bool:
+    """Whether a message from the server ends a rerun (not one cut short by the next rerun)."""
+    if not isinstance(payload, bytes) or len(payload) > 2048:  # the message is a few bytes
+        return False
+    message = ForwardMsg()
+    try:
+        message.ParseFromString(payload)
+    except DecodeError:
+        return False
+    return message.WhichOneof("type") == "script_finished" and \
+        message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
 
 
 def page_key(url: str) -> str:
@@ -271,12 +285,20 @@ async def view_of_widgets(tab: Page) -> View:
     return View(ARMS[label.strip()], diagnoses)
 
 
-async def banner_views(tab: Page) -> list[View]:
-    """Each "filters: ..." the page states (the banner, and captions that repeat it)."""
+async def stated_views(tab: Page) -> list[tuple[str, View]]:
+    """Each "filters: ..." the page states: the banner ("<study> · data cut-off ... ·
+    filters: ..."), and the footers under charts and tables ("Data cut-off ... · filters: ...")
+    unless the page says the sidebar's filters do not apply to it (Stopping rules)."""
     texts = await tab.locator("[data-testid=stMain] [data-testid=stMarkdown]").filter(
         has_text="filters:").all_inner_texts()
-    found = [m.group(1) for t in texts for m in re.finditer(r"filters: (.*?)(?: · |\n|$)", t)]
-    return [view_of_banner(words.strip()) for words in found]
+    footers_apply = not await tab.get_by_text("filters do not apply here").count()
+    found = []
+    for text in texts:
+        place = "banner" if "· data cut-off " in text else "footer"
+        if place == "banner" or footers_apply:
+            found += [(place, view_of_banner(m.group(1).strip()))
+                      for m in re.finditer(r"filters: (.*?)(?: · |\n|$)", text)]
+    return found
 
 
 async def page_errors(tab: Page) -> list[str]:
@@ -287,7 +309,7 @@ async def page_errors(tab: Page) -> list[str]:
     return errors
 
 
-def diagnosis_box(tab: Page) -> object:
+def diagnosis_box(tab: Page) -> Locator:
     return tab.locator(DIAGNOSIS).filter(has_text="Diagnosis").first
 
 
@@ -297,51 +319,96 @@ class Session:
     """One browser context: its own Streamlit session, its own filters, its own random moves."""
 
     def __init__(self, index: int, tab: Page, base: str, seed: int, results: Results) -> None:
-        self.index, self.tab, self.base, self.results = index, tab, base, results
+        self.index, self.base, self.results = index, base, results
         self.random = random.Random(seed + index)
         self.chosen = View()
+        self.runs_finished: list[float] = []  # when each rerun's script_finished arrived
+        self.failures = 0
+        self.broken = False  # a tab that could not be reopened: the session stops
+        self.watch(tab)
+
+    def watch(self, tab: Page) -> None:
+        self.tab = tab
+        tab.on("websocket", lambda ws: ws.on("framereceived", self.on_frame))
+        tab.on("crash", lambda _: self.results.violations.append(
+            f"session {self.index}: the browser's page crashed on {page_key(tab.url)}"))
+
+    def on_frame(self, payload: str | bytes) -> None:
+        if script_finished(payload):
+            self.runs_finished.append(time.perf_counter())
 
     async def open(self) -> None:
         """The app's first page, timed (every session at once: the server's busiest moment)."""
-        start = time.perf_counter()
-        await open_page(self.tab, self.base)
+        start, runs = time.perf_counter(), len(self.runs_finished)
+        await self.tab.goto(self.base)
+        await self.settle(runs, start)
         self.results.first_page_ms.append((time.perf_counter() - start) * 1000)
+
+    async def settle(self, runs: int, start: float) -> float:
+        """Until the rerun after `runs` reruns has finished in the server, then the page is idle
+        with its charts drawn. Returns the time of the server's script_finished, in ms."""
+        while len(self.runs_finished) <= runs:
+            if time.perf_counter() - start > RERUN_TIMEOUT_S:
+                raise TimeoutError(f"no rerun finished within {RERUN_TIMEOUT_S} s")
+            await asyncio.sleep(0.02)
+        await wait_idle(self.tab)
+        return (self.runs_finished[runs] - start) * 1000
 
     async def run(self, deadline: float) -> None:
         moves: dict[str, Callable[[], Awaitable[str]]] = {
             "page": self.switch_page, "arm": self.change_arm,
             "diagnosis": self.change_diagnosis, "clear": self.clear_filters}
-        while time.monotonic() < deadline:
-            name = self.random.choices([a for a, _ in ACTIONS], [w for _, w in ACTIONS])[0]
+        while time.monotonic() < deadline and not self.broken:
+            allowed = [(a, w) for a, w in ACTIONS if a in ("page", "clear")
+                       or page_key(self.tab.url) not in NO_SIDEBAR_FILTERS]
+            name = self.random.choices([a for a, _ in allowed], [w for _, w in allowed])[0]
             await self.act(name, moves[name])
 
     async def act(self, name: str, move: Callable[[], Awaitable[str]]) -> None:
-        where = page_key(self.tab.url)
-        start = time.perf_counter()
+        where, detail = page_key(self.tab.url), name
+        start, runs = time.perf_counter(), len(self.runs_finished)
         try:
-            detail = await move()
-            await wait_idle(self.tab)
-        except PlaywrightError as exc:
-            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.results.violations.append(
-                f"session {self.index}: action {name} on page {where} failed: {first_line}")
-            await self.recover()
-            return
-        ms = (time.perf_counter() - start) * 1000
-        kind = "page" if name == "page" else "filter"
-        self.results.actions.append(Action(self.index, kind, f"{name}: {detail}", ms))
-        if self.results.verbose:
-            sys.stderr.write(f"session {self.index} on {where}: {name} {detail}: {ms:.0f} ms\n")
-        await self.check(f"{name} ({detail}) on page {where}")
+            async with asyncio.timeout(ACTION_TIMEOUT_S):  # a hung page call too
+                detail = await move()
+                server_ms = await self.settle(runs, start)
+                ms = (time.perf_counter() - start) * 1000
+                kind = "page" if name == "page" else "filter"
+                self.results.actions.append(Action(self.index, kind, detail, ms, server_ms))
+                if self.results.verbose:
+                    sys.stderr.write(f"session {self.index} on {where}: {detail}: "
+                                     f"{server_ms:.0f} ms server, {ms:.0f} ms drawn\n")
+                await self.check(f"{detail} (from page {where}, "
+                                 f"now on {page_key(self.tab.url)})")
+        except (PlaywrightError, TimeoutError) as exc:
+            await self.failed(f"{detail} on page {where}", exc)
 
-    async def recover(self) -> None:
-        """After a failed action: the page opened anew (a new session, default filters)."""
+    async def failed(self, doing: str, exc: BaseException) -> None:
+        """A failed action: a violation, a screenshot, and a new tab (a new session)."""
+        self.failures += 1
+        shot = ARTIFACTS / f"load-test-failure-{self.index}-{self.failures}.png"
+        first_line = (str(exc) or type(exc).__name__).splitlines()[0]
+        self.results.violations.append(
+            f"session {self.index}: {doing} failed: {first_line} (see {shot.name})")
+        if self.results.verbose:
+            sys.stderr.write(f"{self.results.violations[-1]}\n")
+        old = self.tab
+        try:
+            async with asyncio.timeout(60):
+                await old.screenshot(path=str(shot), full_page=True)
+        except (PlaywrightError, TimeoutError):
+            pass
         self.chosen = View()
         try:
-            await self.tab.keyboard.press("Escape")
-            await open_page(self.tab, self.base)
-        except PlaywrightError as exc:
-            self.results.violations.append(f"session {self.index}: could not reopen: {exc}")
+            async with asyncio.timeout(120):
+                self.watch(await old.context.new_page())
+                await old.close()
+                start, runs = time.perf_counter(), len(self.runs_finished)
+                await self.tab.goto(self.base)
+                await self.settle(runs, start)
+        except (PlaywrightError, TimeoutError) as again:
+            self.results.violations.append(f"session {self.index}: could not reopen, stopped: "
+                                           f"{again}")
+            self.broken = True
 
     async def switch_page(self) -> str:
         links = self.tab.locator(NAV)
@@ -351,7 +418,7 @@ class Session:
         index = self.random.choice(others)
         title = (await links.nth(index).inner_text()).split("\n")[-1]
         await links.nth(index).click()
-        return title
+        return f"switch to page {title!r}"
 
     async def change_arm(self) -> str:
         current = await view_of_widgets(self.tab)
@@ -359,7 +426,7 @@ class Session:
         await self.tab.locator(ARM_RADIO).filter(has_text="Both arms").first.get_by_text(
             label, exact=True).click()
         self.chosen = View(ARMS[label], self.chosen.diagnoses)
-        return label
+        return f"Arm {label!r}"
 
     async def change_diagnosis(self) -> str:
         box = diagnosis_box(self.tab)
@@ -370,8 +437,10 @@ class Session:
         await box.locator("input").click()
         options = self.tab.get_by_role("option")
         await options.first.wait_for(state="visible", timeout=10_000)
-        offered = [t.strip() for t in await options.all_inner_texts()]
-        offered = [t for t in offered if t and t != "Select all" and t not in selected]
+        listed = await options.evaluate_all(
+            "os => os.map(o => [o.innerText.trim(), o.getAttribute('aria-disabled')])")
+        offered = [text for text, disabled in listed if text and disabled != "true"
+                   and text not in (*NOT_VALUES, *selected)]
         if not offered:
             await self.tab.keyboard.press("Escape")
             return await self.remove_diagnosis(box, self.random.choice(sorted(selected)))
@@ -379,18 +448,18 @@ class Session:
         await self.tab.get_by_role("option", name=value, exact=True).click()
         await self.tab.keyboard.press("Escape")
         self.chosen = View(self.chosen.arm, self.chosen.diagnoses | {value})
-        return f"add {value}"
+        return f"Diagnosis: add {value}"
 
-    async def remove_diagnosis(self, box: object, value: str) -> str:
+    async def remove_diagnosis(self, box: Locator, value: str) -> str:
         await box.locator(f'button[aria-label="Remove {value}"]').click()
         self.chosen = View(self.chosen.arm, self.chosen.diagnoses - {value})
-        return f"remove {value}"
+        return f"Diagnosis: remove {value}"
 
     async def clear_filters(self) -> str:
         parts = urlsplit(self.tab.url)
-        await go_to(self.tab, f"{parts.scheme}://{parts.netloc}{parts.path}")
+        await self.tab.goto(f"{parts.scheme}://{parts.netloc}{parts.path}")
         self.chosen = View()
-        return "URL without a query"
+        return "clear the filters (the page's URL without a query)"
 
     async def check(self, after: str) -> None:
         """Errors on the page, and the session's filters everywhere they show; a mismatch is
@@ -404,8 +473,12 @@ class Session:
         for problem in problems:
             if problem not in lasting:
                 self.results.transient.append(f"session {self.index} after {after}: {problem}")
+                if self.results.verbose:
+                    sys.stderr.write(f"transient: {self.results.transient[-1]}\n")
         for problem in lasting:
             self.results.violations.append(f"session {self.index} after {after}: {problem}")
+        if any(problem.startswith("saw filters") for problem in lasting):
+            self.chosen = await view_of_widgets(self.tab)  # a loss is counted once
 
     async def problems(self) -> list[str]:
         problems = await page_errors(self.tab)
@@ -413,13 +486,17 @@ class Session:
             return problems
         chosen = self.chosen
         seen = [("URL", view_of_url(self.tab.url)), ("widgets", await view_of_widgets(self.tab))]
-        banners = await banner_views(self.tab)
-        if not banners:
-            problems.append("no 'filters:' banner on the page")
-        seen += [("banner", view) for view in banners]
+        stated = await stated_views(self.tab)
+        if not any(place == "banner" for place, _ in stated):
+            problems.append("no banner with 'filters:' on the page")
+        seen += stated
+        places: dict[View, list[str]] = {}
         for place, view in seen:
             if view != chosen:
-                problems.append(f"saw filters [{view}] in its {place} while it chose [{chosen}]")
+                places.setdefault(view, []).append(place)
+        for view, where in places.items():
+            problems.append(f"saw filters [{view}] in its {', '.join(dict.fromkeys(where))} "
+                            f"while it chose [{chosen}]")
         return problems
 
 
@@ -488,18 +565,22 @@ def heading(args: argparse.Namespace, started: datetime,
 
 def latencies(args: argparse.Namespace, results: Results) -> list[str]:
     per_session = [sum(a.session == i for a in results.actions) for i in range(args.sessions)]
-    times = [a.ms for a in results.actions]
+    rows = []
+    for kinds, name in ((("page", "filter"), "all actions"), (("page",), "page switch"),
+                        (("filter",), "filter change")):
+        chosen = [a for a in results.actions if a.kind in kinds]
+        rows += [latency_row(f"{name}: drawn", [a.ms for a in chosen]),
+                 latency_row(f"{name}: server", [a.server_ms for a in chosen])]
     return [(f"{args.sessions} browser sessions on one server for {args.seconds:g} s: "
-             f"{len(times)} actions ({', '.join(map(str, per_session))} per session)."), "",
-            ("Latency, from the click until the page is idle with every chart drawn, in ms "
-             "(it includes the 300 ms wait that lets the rerun begin):"), "",
-            "| actions | n | p50 | p90 | p95 | p99 | max |", "|---|---|---|---|---|---|---|",
-            latency_row("all", times),
-            latency_row("page switch", [a.ms for a in results.actions if a.kind == "page"]),
-            latency_row("filter change",
-                        [a.ms for a in results.actions if a.kind == "filter"]),
-            latency_row("first page, all sessions at once (before the clock starts)",
-                        results.first_page_ms), "", cpu_line(results.cpu), ""]
+             f"{len(results.actions)} actions ({', '.join(map(str, per_session))} per "
+             "session)."), "",
+            ("Latency in ms, from the click (or the URL opened) until *server*: the server's "
+             "message that the rerun has finished arrived; *drawn*: then, after a 300 ms pause "
+             "for the browser, the page is idle with every chart drawn (the pause is counted)."),
+            "", "| action | n | p50 | p90 | p95 | p99 | max |", "|---|---|---|---|---|---|---|",
+            *rows, latency_row("first page, all sessions at once, before the clock starts: "
+                               "drawn", results.first_page_ms), "",
+            cpu_line(results.cpu), ""]
 
 
 def cpu_line(cpu: tuple[float, float, float]) -> str:

@@ -124,10 +124,7 @@ def page_start(page: str, options_follow: bool = False) -> PageContext:
     viewer = visitor.viewer
     assert viewer is not None  # app.py lists data pages only for a viewer with a role
     db = get_database()
-    # Filters are drawn by every page; re-assigning their state keeps it across page switches.
-    for key in FILTER_KEYS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+    keep_filters()
     shared_view.follow_link_after_sign_in()  # a link opened before signing in
     query = shared_view.incoming_query()  # a link opened or a page reloaded: its view
     cuts = find_cuts(data_dir())
@@ -156,6 +153,15 @@ def page_start(page: str, options_follow: bool = False) -> PageContext:
     banner(context)
     shared_view.show_problems()
     return context
+
+
+def keep_filters() -> None:
+    """Keep the sidebar filters across a page switch, and across a page that does not draw
+    them (Audit): Streamlit forgets a widget's state after a run that does not draw it, unless
+    the state is assigned again."""
+    for key in FILTER_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def cut_picker(cuts: list[CutFolder]) -> Path:

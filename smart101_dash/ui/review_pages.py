@@ -19,6 +19,7 @@ from smart101_dash.ui.page import (
     audit_view,
     audit_visit,
     current_visitor,
+    keep_filters,
     page_start,
     shows_subject_ids,
 )
@@ -90,6 +91,7 @@ def audit_page() -> None:
     """The trail, newest first, filtered by user, action, page and date; its chain checked."""
     viewer = current_visitor().viewer
     assert viewer is not None
+    keep_filters()  # no sidebar here: the filters chosen must still be there on the next page
     st.title("Audit trail", anchor=False)
     paper.print_stylesheet()  # the trail is drawn as a wrapped table
     folder = audit_dir()

@@ -82,3 +82,17 @@ def test_a_page_switch_keeps_the_filters_in_the_url(export: Path) -> None:
     at.switch_page("pages/gvhd.py").run()
     assert at.multiselect(key="f_diag").value == ["AML"]
     assert at.query_params["diag"] == "AML"
+
+
+def test_the_filters_outlive_a_visit_to_a_page_without_them(export: Path) -> None:
+    """Audit draws no sidebar: a session's filters are still in force on the next page (the
+    load test found them gone: widgets, banner and URL back to no filters)."""
+    at = opened("gvhd", {"arm": "GROUP A", "diag": "AML"})
+    at.query_params.clear()
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception
+    at.query_params.clear()
+    at.switch_page("pages/survival.py").run()
+    assert at.radio(key="f_arm").value == "Group A (adults)"
+    assert at.multiselect(key="f_diag").value == ["AML"]
+    assert (at.query_params["arm"], at.query_params["diag"]) == ("GROUP A", "AML")
