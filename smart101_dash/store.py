@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 import threading
@@ -113,7 +114,10 @@ class ExportCut:
 
     @property
     def schema(self) -> str:
-        return f"cut_{self.fingerprint}"
+        """The DuckDB schema of its views: one per folder and fingerprint (two folders holding
+        the same files are two cuts, each reading its own copy)."""
+        folder = hashlib.sha256(str(self.export_dir).encode()).hexdigest()[:6]
+        return f"cut_{self.fingerprint}_{folder}"
 
     @property
     def servable(self) -> bool:
@@ -175,23 +179,23 @@ class Database:
         seen = walk(folder)
         fallback = self._fallback(folder)
         if fallback is not None and not self._settled(seen):
-            return self._leased(replace(fallback, notice=(
+            return replace(fallback, notice=(
                 f"A new export is being written in {folder.name}: it will be shown when its "
                 f"files have not changed for {self.settle_seconds:g} s (or when the export "
-                f"job writes {COMPLETE_MARKER}). Shown meanwhile: {fallback.describe()}.")))
+                f"job writes {COMPLETE_MARKER}). Shown meanwhile: {fallback.describe()}."))
         if fallback is None:
             seen = self._wait_until_settled(folder, seen)
         cut = self._cut(folder, seen)
         if cut.servable:
             with self._lock:
                 self._good[folder] = cut
-            return self._leased(cut)
+            return cut
         fallback = self._fallback(folder)
         if fallback is None:
-            return self._leased(cut)
-        return self._leased(replace(fallback, notice=(
+            return cut
+        return replace(fallback, notice=(
             f"A newer export in {folder.name} (export {cut.fingerprint}) cannot be used: "
-            f"{cut.report.summary()} Shown instead: {fallback.describe()}.")))
+            f"{cut.report.summary()} Shown instead: {fallback.describe()}."))
 
     def _settled(self, seen: Walk) -> bool:
         quiet = time.time_ns() - seen.last_change_ns >= self.settle_seconds * 1e9
@@ -210,13 +214,16 @@ class Database:
         of cuts (loaded if need be)."""
         with self._lock:
             good = self._good.get(folder)
-        if good is not None:
-            return good
+            if good is not None:
+                self._hold(good)
+                return good
         earlier = [c.path for c in sibling_cuts(folder) if c.path != folder
                    and c.cutoff is not None and (cut_date(folder.name) or date.max) > c.cutoff]
         for path in reversed(earlier):
             with self._lock:
                 good = self._good.get(path)
+                if good is not None:
+                    self._hold(good)
             if good is None:
                 candidate = self._cut(path, walk(path))
                 good = candidate if candidate.servable else None
@@ -232,18 +239,18 @@ class Database:
         with self._lock:
             if key in self._cuts:
                 self._cuts.move_to_end(key)
-                return self._cuts[key]
+                return self._hold(self._cuts[key])
             creating = self._creating.setdefault(key, threading.Lock())
         with creating:
             with self._lock:
                 if key in self._cuts:
-                    return self._cuts[key]
+                    return self._hold(self._cuts[key])
             cut = self._create_cut(folder, seen)
             with self._lock:
                 self._cuts[key] = cut
                 self._creating.pop(key, None)
                 self._evict(protect=key)
-            return cut
+                return self._hold(cut)
 
     @contextmanager
     def lease(self) -> Iterator[None]:
@@ -263,24 +270,27 @@ class Database:
                         del self._in_use[key]
                 self._evict()
 
-    def _leased(self, cut: ExportCut) -> ExportCut:
+    def _hold(self, cut: ExportCut) -> ExportCut:
+        """Lease `cut` to the running page, if one runs in this thread (under the lock, so
+        no other thread can drop it between its lookup and its lease)."""
         held = getattr(self._held, "keys", None)
         if held is not None:
             key = (cut.export_dir, cut.fingerprint)
-            with self._lock:
-                self._in_use[key] = self._in_use.get(key, 0) + 1
+            self._in_use[key] = self._in_use.get(key, 0) + 1
             held.append(key)
         return cut
 
     def _evict(self, protect: tuple[Path, str] | None = None) -> None:
-        """Drop the oldest cuts past KEPT_CUTS: never one a page is using, nor the last good
-        cut of a folder, nor `protect` (just made, about to be returned); under the lock."""
-        keep = {*self._in_use, *((c.export_dir, c.fingerprint) for c in self._good.values()),
-                protect}
-        for key in [k for k in self._cuts if k not in keep][:max(0, len(self._cuts) - KEPT_CUTS)]:
+        """Drop the least recently used cuts past KEPT_CUTS (under the lock): never one a page
+        is using, nor `protect` (just made, about to be returned); a folder's last good cut
+        only after the others (it is what that folder shows while a newer cut is unusable)."""
+        good = {(c.export_dir, c.fingerprint) for c in self._good.values()}
+        candidates = sorted((k for k in self._cuts if k not in self._in_use and k != protect),
+                            key=lambda k: k in good)  # stable: least recently used first
+        for key in candidates[:max(0, len(self._cuts) - KEPT_CUTS)]:
             old = self._cuts.pop(key)
-            if any(c.schema == old.schema for c in self._cuts.values()):
-                continue  # the same files in another folder share the views
+            if self._good.get(old.export_dir) is old:
+                del self._good[old.export_dir]
             for schema in [old.schema, *(k for k in self._derived
                                          if k.startswith(old.schema + "_"))]:
                 self._con.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(schema)} CASCADE")
@@ -290,15 +300,24 @@ class Database:
                 shutil.rmtree(old.copy, ignore_errors=True)
 
     def _create_cut(self, export_dir: Path, seen: Walk) -> ExportCut:
+        """Copy the cut's files, validate them, and give the usable datasets views."""
         fingerprint = seen.fingerprint()
         copy = Path(tempfile.mkdtemp(prefix=f"{fingerprint}-", dir=self._copies))
         snapshot(export_dir, seen, copy)
         report = validate_export(export_dir, copy)
-        schema = quote_identifier(f"cut_{fingerprint}")
+        cut = ExportCut(export_dir, fingerprint, report, report.cutoff, None, copy=copy)
+        columns, study_id = self._create_views(cut)
+        return replace(cut, study_id=study_id, columns=columns)
+
+    def _create_views(self, cut: ExportCut) -> tuple[dict[str, frozenset[str]], str | None]:
+        """One view per usable dataset in the cut's schema: the columns each has in the files,
+        and the study's identifier."""
+        report, schema = cut.report, quote_identifier(cut.schema)
+        columns: dict[str, frozenset[str]] = {}
+        study_id = None
         cur = self._con.cursor()
         try:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            columns: dict[str, frozenset[str]] = {}
             for name in report.usable_datasets:
                 scan = report.sources[name].scan_sql
                 described = cur.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
@@ -314,14 +333,12 @@ class Database:
                                   report.cutoff, floating)
                 cur.execute(f"CREATE OR REPLACE VIEW {schema}.{quote_identifier(name)} AS "
                             f"{select}")
-            study_id = None
             if report.is_usable("adsl"):
                 row = cur.execute(f"SELECT min(STUDYID) FROM {schema}.adsl").fetchone()
                 study_id = row[0] if row is not None else None
         finally:
             cur.close()
-        return ExportCut(export_dir, fingerprint, report, report.cutoff, study_id, columns,
-                         copy=copy)
+        return columns, study_id
 
     def query(self, cut: ExportCut, query: Query, viewer: Viewer | None = None, *,
               search: tuple[str, ...] = (), cache: bool = True) -> pd.DataFrame:
