@@ -3,7 +3,7 @@ characters, partitions) and in its values (NaN, dates that cannot be right).
 
 Each case writes the tiny valid export (export_factory) into a folder, breaks it in one way,
 and says what validation must find: (dataset, column, words of the rule, severity). The
-unprivileged cases need a folder the `nobody` account can reach (unprivileged.py).
+unprivileged cases are read by a process that cannot bypass permissions (unprivileged.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from export_factory import CUTOFF, D0, ROWS, adae_rows, to_table, valid_tables, write_export
+from unprivileged import deny
 
 from smart101_dash.contract import CONTRACT
 from smart101_dash.validate import (
@@ -97,7 +98,7 @@ def folder_loop(folder: Path) -> Path:
 
 def unreadable_folder(folder: Path) -> Path:
     export = write_export(folder / "export")
-    export.chmod(0o700)  # the owner (root) only
+    deny(export)
     return export
 
 
@@ -110,14 +111,12 @@ def partitioned_adlb(export: Path) -> Path:
         part.mkdir(parents=True)
         rows = table.filter(pc.equal(table["USUBJID"], usubjid)).drop(["USUBJID"])
         pq.write_table(rows, part / "part-0.parquet")
-    for path in [export, *export.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
     return export
 
 
 def unreadable_partition(folder: Path) -> Path:
     export = partitioned_adlb(write_export(folder / "export"))
-    (export / "adlb" / "USUBJID=C-1").chmod(0o700)
+    deny(export / "adlb" / "USUBJID=C-1")
     return export
 
 

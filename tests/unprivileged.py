@@ -1,80 +1,90 @@
-"""Run a function as a user without privileges, to see what a server account would see.
+"""What a server account without privileges sees of an export, for the tests.
 
-The tests run as root in CI, and root reads every file whatever its permissions. A forked
-child drops to `nobody` and calls the function with the modules already imported, so it
-reads nothing but the export (and the app's page files); its answer (or its traceback) comes
-back pickled.
+The tests run as root in CI, and root reads every file whatever its permissions. So a test
+that makes a folder unreadable gives it to a stranger's account (`deny`) and asks a fresh
+Python process without root's power to bypass permissions (`setpriv` drops the capabilities
+DAC_OVERRIDE and DAC_READ_SEARCH): it reads what root owns, as a server reads its code, and
+nothing of the stranger's. Run as an ordinary user, the same tests need no setpriv.
+
+`python tests/unprivileged.py validate|tables|pages EXPORT [OUT]` prints, as JSON, what
+`calls` returns: the tests compare it with the same call made in their own process.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
-import select
 import shutil
-import signal
-import stat
+import subprocess
+import sys
 import tempfile
-import time
-import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-NOBODY = 65534
-# The child cannot read what only root may (here, Python's own library under /root): what
-# it would import on first use is imported now.
-"".encode("utf-8-sig")
+ROOT = Path(__file__).resolve().parent.parent
+STRANGER = 12345  # owns what a test makes unreadable: neither root nor the test's user
+WITHOUT_BYPASS = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
 
 
-def run_unprivileged(function: Callable[..., Any], *args: Any, timeout: float = 300) -> Any:
-    """`function(*args)` in a child process without root; raises if it raised or if it has
-    not answered within `timeout` seconds (then it is killed)."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read)
-        try:
-            if os.geteuid() == 0:
-                os.setgroups([])
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-            answer: tuple[str, Any] = ("value", function(*args))
-        except BaseException:  # noqa: BLE001 - everything goes back to the test
-            answer = ("raised", traceback.format_exc())
-        with os.fdopen(write, "wb") as pipe:
-            pickle.dump(answer, pipe)
-        os._exit(0)
-    os.close(write)
-    chunks, deadline = [], time.monotonic() + timeout
-    with os.fdopen(read, "rb") as pipe:
-        while True:
-            ready, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise AssertionError(f"the unprivileged child gave no answer in {timeout} s")
-            chunk = os.read(pipe.fileno(), 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    data = b"".join(chunks)
-    os.waitpid(pid, 0)
-    kind, value = pickle.loads(data)
-    if kind == "raised":
-        raise AssertionError(f"raised in the unprivileged child:\n{value}")
-    return value
+def deny(path: Path) -> None:
+    """Make `path` unreadable to the server's account."""
+    if os.geteuid() == 0:
+        os.chown(path, STRANGER, STRANGER)
+    path.chmod(0)
 
 
 def shared_folder() -> Path:
-    """A folder that the unprivileged child can reach (pytest's tmp_path cannot: 0700)."""
-    folder = Path(tempfile.mkdtemp(prefix="smart101-"))
-    folder.chmod(0o755)
-    return folder
+    return Path(tempfile.mkdtemp(prefix="smart101-"))
 
 
 def remove(folder: Path) -> None:
     for path in [folder, *folder.rglob("*")]:
         if path.is_dir() and not path.is_symlink():
-            path.chmod(stat.S_IRWXU)
+            path.chmod(0o755)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_unprivileged(call: str, *args: Path) -> Any:
+    """`calls(call, *args)` in a fresh process that cannot bypass file permissions."""
+    prefix = WITHOUT_BYPASS if os.geteuid() == 0 else []
+    done = subprocess.run([*prefix, sys.executable, __file__, call, *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def calls(call: str, *args: str) -> Any:
+    """The answers the tests compare, as plain data."""
+    for path in (ROOT, ROOT / "tests", ROOT / "tests" / "app"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    if call == "validate":
+        from smart101_dash.contract import CONTRACT
+        from smart101_dash.validate import validate_export
+
+        report = validate_export(args[0])
+        return {"findings": [[f.dataset, f.column, f.rule, f.severity.value, f.detail]
+                             for f in report.findings],
+                "usable": [d.name for d in CONTRACT if report.is_usable(d.name)],
+                "text": report.format_text()}
+    if call == "tables":
+        from viewers import ANALYST
+
+        from smart101_dash.store import DatasetUnavailable
+        from smart101_dash.tables import write_tables
+
+        try:
+            written = write_tables(Path(args[0]), Path(args[1]), ANALYST)
+        except DatasetUnavailable as exc:
+            return {"message": exc.describe(with_examples=False)}
+        return {"skipped": written.skipped, "findings": written.findings,
+                "files": sorted(p.name for p in written.files)}
+    if call == "pages":
+        from visit import visit_every_page
+
+        return visit_every_page(Path(args[0]))
+    raise ValueError(f"unknown call {call!r}")
+
+
+if __name__ == "__main__":
+    print(json.dumps(calls(sys.argv[1], *sys.argv[2:])))

@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from broken_exports import CASES, DEATH_BEFORE_DAY_0, Case, setting, with_rows
-from conftest import PAGES, ROOT, page_tables, plain
-from streamlit.testing.v1 import AppTest
+from conftest import PAGES
 from unprivileged import remove, run_unprivileged, shared_folder
 from viewers import DSMB
+from visit import visit_every_page
 
 from smart101_dash.config import DATA_DIR_ENV, SETTINGS
 from smart101_dash.filters import Filters
@@ -33,42 +32,12 @@ def folder() -> Iterator[Path]:
     remove(shared)
 
 
-def visit_every_page(export: Path) -> dict[str, tuple[list[str], list[str]]]:
-    """Each page's exceptions and error texts, and (key "findings") Data quality's rules."""
-    os.environ[DATA_DIR_ENV] = str(export)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    seen: dict[str, tuple[list[str], list[str]]] = {}
-    for page in PAGES:
-        at.switch_page(page).run()
-        seen[page] = ([str(e.value) for e in at.exception], [plain(e.value) for e in at.error])
-    at.switch_page("pages/data_quality.py").run()
-    tables = page_tables(at)
-    rules = tables[1]["rule"].tolist() if len(tables) > 1 else []
-    seen["findings"] = (rules, [plain(e.value) for e in at.error])
-    return seen
-
-
-def repo_readable_without_root() -> bool:
-    """The unprivileged child runs the app's page files: can it read them?"""
-    return run_unprivileged(os.access, str(ROOT / "pages" / "overview.py"), os.R_OK)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_every_page_draws_and_says_what_is_left_out(case: Case, folder: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (DATA_DIR_ENV, "SMART101_AUDIT_DIR"):  # restored after the test
-        monkeypatch.setenv(name, os.environ.get(name, ""))
-    if case.unprivileged and not repo_readable_without_root():
-        pytest.skip("the checkout cannot be read by an account without root (validate and "
-                    "tables cover this case in tests/test_broken_exports.py)")
+    monkeypatch.setenv(DATA_DIR_ENV, os.environ.get(DATA_DIR_ENV, ""))  # restored afterwards
     export = case.build(folder)
-    audit = folder / "audit"  # where the unprivileged child may write its trail
-    audit.mkdir()
-    audit.chmod(0o777)
-    os.environ["SMART101_AUDIT_DIR"] = str(audit)
-    seen = run_unprivileged(visit_every_page, export) if case.unprivileged else \
+    seen = run_unprivileged("pages", export) if case.unprivileged else \
         visit_every_page(export)
     for page in PAGES:
         exceptions, errors = seen[page]
