@@ -1,6 +1,7 @@
 """A table on screen: every row shown, headers in words, blanks for missing values, one number
 format per column, subject IDs linked to the patient's page; a table too wide for the grid at
-1280 pixels drawn whole as a wrapped table (the one paper and the report use)."""
+1280 pixels drawn whole as a wrapped table (the one paper and the report use), up to
+SCROLL_ROWS rows."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ def draw_table(data: pd.DataFrame, names: dict[str, str], key: str, links: bool)
     patient's page for a viewer allowed subject-level data."""
     words = headers(list(map(str, data.columns)), names)
     subjects = [c for c in ("USUBJID", "usubjid") if links and c in data.columns]
-    if natural_width(data, words) > SCREEN_WIDTH:
+    if natural_width(data, words) > SCREEN_WIDTH and len(data) <= SCROLL_ROWS:
         # Too wide for the grid at 1280 pixels: a plain table that wraps, every row shown.
+        # Not past SCROLL_ROWS: the browser lays out every row of a plain table (a registry's
+        # 30,000 deaths took it 30 s), while the grid draws only the rows in view.
         paper.print_table(with_headers(data, names),
                           {list(data.columns).index(c): patient_link for c in subjects},
                           list(map(str, data.columns)))
@@ -40,7 +43,8 @@ def draw_table(data: pd.DataFrame, names: dict[str, str], key: str, links: bool)
     st.dataframe(shown, hide_index=True, key=key, height=table_height(shown),
                  column_config=config)
     if len(shown) > SCROLL_ROWS:
-        st.caption(f"{len(shown):,} rows: the table scrolls; the download holds them all.")
+        st.caption(f"{len(shown):,} rows: the table scrolls (sideways too, if it is wide); "
+                   "the download holds them all.")
 
 
 SCREEN_WIDTH = 820  # pixels: the main column at a 1280-pixel window with the sidebar open
