@@ -23,6 +23,7 @@ from smart101_dash.charts import GRADE_COLORS, Spec, grade_distribution_figure, 
 from smart101_dash.config import Settings
 from smart101_dash.endpoints.deaths import PERIODS as DEATH_PERIODS
 from smart101_dash.filters import Filters, with_population
+from smart101_dash.labels import group_names
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.common import as_count_table, causes_of_death_table, count_and_percent
 from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
@@ -249,11 +250,13 @@ def before_infusion_messages(counts: pd.DataFrame, ae_start: str) -> list[Messag
 
 def causes_of_death_item(db: Database, tables: AnalysisTables, filters: Filters,
                          settings: Settings) -> PanelItem:
-    """Deaths of the transplanted patients by cause and period, SMART101 by arm."""
+    """Deaths of the transplanted patients by cause and period, SMART101 by arm (only the
+    arm chosen, beside its controls, named as the page names them)."""
     deaths, query = tables.death_causes(db, filters)
-    columns = {settings.study.arm_label(arm): (f"SMART101:{arm}",)
-               for arm in settings.study.arms}
-    columns["Control"] = ("CONTROL:CONTROL",)
+    arms = (filters.arm,) if filters.arm else settings.study.arms
+    columns = {settings.study.arm_label(arm): (f"SMART101:{arm}",) for arm in arms}
+    control = group_names(filters, settings.study)["CONTROL"] if filters.arm else "Control"
+    columns[control] = ("CONTROL:CONTROL",)
     table = causes_of_death_table(deaths, columns,
                                   endpoints.death_cause_categories(settings.endpoints),
                                   DEATH_PERIODS)

@@ -191,6 +191,16 @@ def test_listings(db: Database, tmp_path: Path) -> None:
     assert causes.loc["All deaths", "Group B (pediatric): total"] == 0
 
 
+def test_causes_of_death_under_an_arm_show_that_arm_and_its_controls(db: Database,
+                                                                      tmp_path: Path) -> None:
+    causes = build(db, write_export(tmp_path), filters=Filters(arm="GROUP A")).item(
+        "causes_of_death").data.set_index("cause")
+    assert list(causes.columns) == ["death", *(f"{group}: {period}" for group in (
+        "Group A (adults)", "Controls, adults") for period in (
+        "day 0-100", "after day 100", "total"))]
+    assert causes.loc["All deaths"].tolist()[1:] == [0, 1, 1, 1, 0, 1]  # T-A2; C-2
+
+
 def test_listings_only_for_subject_level_viewers(db: Database, tmp_path: Path) -> None:
     export = write_export(tmp_path)
     aggregate = build(db, export, viewer=SPONSOR)
