@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from broken_exports import CASES, Case
-from unprivileged import calls, remove, run_unprivileged, shared_folder
+from unprivileged import calls, run_unprivileged
 
 from smart101_dash.contract import CONTRACT
 from smart101_dash.panels.registry import PANELS
@@ -21,11 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def folder() -> Iterator[Path]:
-    """A folder of its own, whatever the test makes unreadable in it."""
-    shared = shared_folder()
-    yield shared
-    remove(shared)
+def folder(tmp_path: Path) -> Path:
+    """A folder of its own, whatever the test makes unreadable in it (pytest restores the
+    permissions when it removes it)."""
+    return tmp_path
 
 
 def answer(case: Case, call: str, *args: Path) -> Any:

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +29,6 @@ def deny(path: Path) -> None:
     if os.geteuid() == 0:
         os.chown(path, STRANGER, STRANGER)
     path.chmod(0)
-
-
-def shared_folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="smart101-"))
-
-
-def remove(folder: Path) -> None:
-    for path in [folder, *folder.rglob("*")]:
-        if path.is_dir() and not path.is_symlink():
-            path.chmod(0o755)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_unprivileged(call: str, *args: Path) -> Any:

@@ -5,13 +5,12 @@ quality lists the finding. A death dated before day 0 counts on no page."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from broken_exports import CASES, DEATH_BEFORE_DAY_0, Case, setting, with_rows
 from conftest import PAGES
-from unprivileged import remove, run_unprivileged, shared_folder
+from unprivileged import run_unprivileged
 from viewers import DSMB
 from visit import visit_every_page
 
@@ -26,10 +25,10 @@ NEEDS = {f"pages/{p.key}.py": set(p.datasets) for p in PANELS}
 
 
 @pytest.fixture
-def folder() -> Iterator[Path]:
-    shared = shared_folder()
-    yield shared
-    remove(shared)
+def folder(tmp_path: Path) -> Path:
+    """A folder of its own, whatever the test makes unreadable in it (pytest restores the
+    permissions when it removes it)."""
+    return tmp_path
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
