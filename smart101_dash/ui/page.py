@@ -6,6 +6,7 @@ from the export); every file offered for download passes `spreadsheet_safe` (in 
 
 from __future__ import annotations
 
+import gc
 import logging
 import runpy
 import threading
@@ -86,8 +87,26 @@ def run_navigation(visitor: Visitor, pages: list[Any], listed: bool = True) -> N
             # "View more", Data quality, Reports and Audit among them).
             st.navigation(pages, expanded=True,
                           position="sidebar" if listed else "hidden").run()
+        freeze_long_lived_objects()
     finally:
         _navigation.visitor = None
+
+
+_frozen = threading.Lock()  # taken once, never released
+
+
+def freeze_long_lived_objects() -> None:
+    """Once per process, after its first page: what lives as long as the process (modules,
+    Plotly's validators, the database) leaves the garbage collector's rounds.
+
+    Every full collection walked those 190,000 objects: 100-140 ms with the script's thread
+    holding the interpreter, so a click's last messages waited. Streamlit's own collection
+    after every run is off (.streamlit/config.toml, runner.postScriptGC) for that reason;
+    Python's generational collection still runs, over the young objects only.
+    """
+    if _frozen.acquire(blocking=False):
+        gc.collect()
+        gc.freeze()
 
 
 def current_visitor() -> Visitor:

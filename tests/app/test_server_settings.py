@@ -1,0 +1,39 @@
+"""The server's settings that a deployment depends on: what .streamlit/config.toml holds, and
+the one-time freeze of the objects that live as long as the process (the speed issue: a full
+garbage collection after every run cost 165 ms a click)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from export_factory import write_export
+from streamlit.testing.v1 import AppTest
+
+from smart101_dash.config import DATA_DIR_ENV
+from smart101_dash.ui import page
+
+
+def test_the_server_config_keeps_clicks_fast_and_errors_plain() -> None:
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False  # no full collection after every run
+    assert config["server"]["fileWatcherType"] == "none"  # no polling of the sources
+    assert config["client"]["showErrorDetails"] == "none"  # never a traceback
+
+
+def test_the_first_page_freezes_what_lives_as_long_as_the_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(write_export(tmp_path / "export")))
+    # As in a new process (this one may have drawn a page before): nothing frozen yet.
+    monkeypatch.setattr(page, "_frozen", threading.Lock())
+    gc.unfreeze()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert gc.get_freeze_count() > 0
+    gc.unfreeze()
+    AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert gc.get_freeze_count() == 0  # once per process, not on every run
