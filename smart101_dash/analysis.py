@@ -123,15 +123,31 @@ JOIN population p USING (USUBJID)
 GROUP BY ALL
 ORDER BY "group" DESC, e.day""")
 
+# Each patient's episodes counted first (`by_patient`), then summed over the patients of a
+# category, a grade, both or neither: the patients are then rows, not count(DISTINCT) under
+# GROUPING SETS (which cost four times as much at 100,000 controls).
 EPISODE_COUNTS_SQL = with_population("""\
-SELECT p.COHORT AS "group", e.INFCAT AS category, e.INFSEV AS grade,
-       grouping(e.INFCAT) = 1 AS all_categories, grouping(e.INFSEV) = 1 AS any_grade,
-       count(*) AS episodes, count(DISTINCT e.USUBJID) AS patients
+SELECT "group", category, grade, false AS all_categories, false AS any_grade,
+       CAST(sum(episodes) AS BIGINT) AS episodes, count(*) AS patients
+FROM by_patient GROUP BY ALL
+UNION ALL
+SELECT "group", category, NULL, false, true, CAST(sum(episodes) AS BIGINT), count(*)
+FROM (SELECT "group", category, USUBJID, sum(episodes) AS episodes FROM by_patient
+      GROUP BY ALL) GROUP BY ALL
+UNION ALL
+SELECT "group", NULL, grade, true, false, CAST(sum(episodes) AS BIGINT), count(*)
+FROM (SELECT "group", grade, USUBJID, sum(episodes) AS episodes FROM by_patient
+      GROUP BY ALL) GROUP BY ALL
+UNION ALL
+SELECT "group", NULL, NULL, true, true, CAST(sum(episodes) AS BIGINT), count(*)
+FROM (SELECT "group", USUBJID, sum(episodes) AS episodes FROM by_patient GROUP BY ALL)
+GROUP BY ALL
+ORDER BY ALL""", by_patient="""\
+SELECT p.COHORT AS "group", e.INFCAT AS category, e.INFSEV AS grade, e.USUBJID,
+       count(*) AS episodes
 FROM infection_episodes e
 JOIN population p USING (USUBJID)
-GROUP BY GROUPING SETS ((p.COHORT, e.INFCAT, e.INFSEV), (p.COHORT, e.INFCAT),
-                        (p.COHORT, e.INFSEV), (p.COHORT))
-ORDER BY ALL""")
+GROUP BY ALL""")
 
 REACTIVATIONS_SQL = with_population("""\
 SELECT p.COHORT AS "group", e.PATHOGEN AS pathogen, grouping(e.PATHOGEN) = 1 AS any_pathogen,

@@ -63,21 +63,28 @@ SAE_LISTING_SQL = with_population(_EVENTS + """
   AND e.AESER = 'Y'
 ORDER BY p.COHORT DESC, e.USUBJID, e.start_day, e.AESEQ""")
 
-# Patients counted in SQL (the events of 100,000 controls never reach Python): per cohort,
-# patients meeting each criterion of the summary ...
+# Patients counted in SQL (the events of 100,000 controls never reach Python), each patient's
+# events first reduced to one row (worst grade, whether serious, ...), then counted: the same
+# numbers as count(DISTINCT usubjid) per criterion, at a fifth of the cost (one grouping
+# of the events, not one distinct-count table per criterion). Per cohort, patients meeting
+# each criterion of the summary ...
 SUMMARY_SQL = with_population("""\
 SELECT cohort,
-       count(DISTINCT usubjid) AS with_events,
-       count(DISTINCT usubjid) FILTER (WHERE grade IS NOT NULL) AS any_grade,
-       count(DISTINCT usubjid) FILTER (WHERE grade >= 3) AS grade3,
-       count(DISTINCT usubjid) FILTER (WHERE grade >= 4) AS grade4,
-       count(DISTINCT usubjid) FILTER (WHERE grade = 5) AS grade5,
-       count(DISTINCT usubjid) FILTER (WHERE serious = 'Y') AS serious,
-       count(DISTINCT usubjid) FILTER (WHERE related = 'Y') AS related,
-       count(DISTINCT usubjid) FILTER (WHERE serious = 'Y' AND related = 'Y') AS serious_related,
-       count(*) FILTER (WHERE before_infusion) AS events_before_infusion,
-       count(DISTINCT usubjid) FILTER (WHERE before_infusion) AS patients_before_infusion
-FROM events
+       count(*) AS with_events,
+       count(*) FILTER (WHERE worst IS NOT NULL) AS any_grade,
+       count(*) FILTER (WHERE worst >= 3) AS grade3,
+       count(*) FILTER (WHERE worst >= 4) AS grade4,
+       count(*) FILTER (WHERE worst = 5) AS grade5,
+       count(*) FILTER (WHERE serious) AS serious,
+       count(*) FILTER (WHERE related) AS related,
+       count(*) FILTER (WHERE serious_related) AS serious_related,
+       CAST(sum(before_infusion) AS BIGINT) AS events_before_infusion,
+       count(*) FILTER (WHERE before_infusion > 0) AS patients_before_infusion
+FROM (SELECT cohort, usubjid, max(grade) AS worst, bool_or(serious = 'Y') AS serious,
+             bool_or(related = 'Y') AS related,
+             bool_or(serious = 'Y' AND related = 'Y') AS serious_related,
+             count(*) FILTER (WHERE before_infusion) AS before_infusion
+      FROM events GROUP BY cohort, usubjid)
 GROUP BY cohort""", events=_EVENTS)
 
 # ... patients by their worst grade (NULL: no graded event) ...
@@ -86,14 +93,21 @@ SELECT cohort, worst_grade, count(*) AS patients
 FROM (SELECT cohort, usubjid, max(grade) AS worst_grade FROM events GROUP BY ALL)
 GROUP BY ALL""", events=_EVENTS)
 
-# ... and patients per system organ class (pt NULL with any_term: all its terms) and term.
+# ... and patients per system organ class (pt NULL with any_term: all its terms) and term:
+# each patient's worst grade in the term (`by_term`), then in the class.
 BY_TERM_SQL = with_population("""\
-SELECT cohort, soc, pt, grouping(pt) = 1 AS any_term,
-       count(DISTINCT usubjid) AS any_n,
-       count(DISTINCT usubjid) FILTER (WHERE grade >= 3) AS grade3plus_n
+SELECT cohort, soc, pt, false AS any_term, count(*) AS any_n,
+       count(*) FILTER (WHERE worst >= 3) AS grade3plus_n
+FROM by_term
+GROUP BY ALL
+UNION ALL
+SELECT cohort, soc, CAST(NULL AS VARCHAR), true, count(*), count(*) FILTER (WHERE worst >= 3)
+FROM (SELECT cohort, soc, usubjid, max(worst) AS worst FROM by_term GROUP BY ALL)
+GROUP BY ALL""", events=_EVENTS, by_term="""\
+SELECT cohort, soc, pt, usubjid, max(grade) AS worst
 FROM events
 WHERE soc IS NOT NULL
-GROUP BY GROUPING SETS ((cohort, soc, pt), (cohort, soc))""", events=_EVENTS)
+GROUP BY ALL""")
 
 # The deaths overall survival counts (day 0 to the cut-off; analysis table `deaths`).
 DEATHS_SQL = with_population("""\
