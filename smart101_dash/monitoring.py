@@ -23,6 +23,7 @@ page that shows the rules).
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from dataclasses import dataclass
@@ -77,14 +78,21 @@ class Bayesian:
 
     def smallest_crossing(self, evaluable: int) -> int | None:
         """The fewest events among `evaluable` patients that cross the rule (None: none do)."""
-        for k in range(evaluable + 1):
-            if self.crossed(k, evaluable):
-                return k
-        return None
+        return _smallest_bayesian_crossing(self.a, self.b, self.threshold, self.level, evaluable)
 
     def describe(self) -> str:
         return (f"Beta({self.a:g}, {self.b:g}) prior; stop when P(rate > {self.threshold:g}) "
                 f"> {self.level:g}")
+
+
+@functools.cache  # a few hundred small keys a rule, the same on every page and click
+def _smallest_bayesian_crossing(a: float, b: float, threshold: float, level: float,
+                                evaluable: int) -> int | None:
+    """Every count's posterior in one scipy call (a call per count cost 12 ms a page)."""
+    events = np.arange(evaluable + 1)
+    posteriors = beta.sf(threshold, a + events, b + evaluable - events)
+    crossing = np.flatnonzero(posteriors > level)
+    return int(crossing[0]) if crossing.size else None
 
 
 @dataclass(frozen=True)
