@@ -191,3 +191,15 @@ def test_a_broken_rules_file_is_a_message(tmp_path: Path,
 
 
 SETTINGS_DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+@pytest.mark.parametrize("prior", [(0.5, 1.0), (1.0, 3.0), (2.0, 9.0)])
+@pytest.mark.parametrize("threshold, level", [(0.1, 0.8), (0.2, 0.9), (0.3, 0.95)])
+def test_the_bayesian_boundary_is_the_fewest_events_whose_posterior_crosses(
+        prior: tuple[float, float], threshold: float, level: float) -> None:
+    a, b = prior
+    rule = Bayesian(a, b, threshold, level)
+    for n in range(40):
+        by_definition = next((k for k in range(n + 1)
+                              if beta.sf(threshold, a + k, b + n - k) > level), None)
+        assert rule.smallest_crossing(n) == by_definition, n
