@@ -2,16 +2,21 @@
 records, removed records.
 
 Both cuts are views in the same DuckDB database (a schema each), so one query joins the
-later cut's rows to the earlier cut's by each dataset's record key. The later cut's filtered
-population (`population`) chooses the subjects; a subject or record present only in the
-earlier cut is listed as removed whatever the filters.
+later cut's rows to the earlier cut's by each dataset's record key. It runs once per pair of
+cuts, for every subject (`change_tables`: tables `subject_changes` and `record_changes`); a
+page's query then lets the later cut's filtered population (`population`) choose the
+subjects. A subject or record present only in the earlier cut is listed as removed whatever
+the filters.
 """
 
 from __future__ import annotations
 
-from smart101_dash.filters import with_population
+import hashlib
+from dataclasses import dataclass
+
+from smart101_dash.filters import Filters, with_population
 from smart101_dash.sql import quote_identifier
-from smart101_dash.store import ExportCut
+from smart101_dash.store import Database, ExportCut, Query
 
 # Each dataset's record key, and the values whose change means a re-adjudication (a date or
 # a grade read differently; a value missing before and known now is a new event instead).
@@ -107,33 +112,59 @@ def _subject_changes(old: str) -> dict[str, str]:
     }
 
 
-def subject_changes_sql(old_schema: str, changes: tuple[str, ...], *,
-                        counted: bool = False) -> str:
-    """The later cut's subjects with each change since the cut in `old_schema`: change,
-    USUBJID, cohort, arm, day, detail (run with the later cut's schema searched).
-    `counted`: instead, the number of subjects per change, cohort and arm (no subject IDs)."""
-    old = quote_identifier(old_schema)
-    parts = _subject_changes(old)
-    union = "\nUNION ALL\n".join(
+@dataclass(frozen=True)
+class ChangeTables:
+    """The schema holding two cuts' changes, and what could be compared."""
+
+    schema: str
+    changes: tuple[str, ...]  # the changes compared (their datasets usable in both cuts)
+    datasets: tuple[str, ...]  # the datasets whose records are compared
+
+
+def change_tables(db: Database, new: ExportCut, old: ExportCut) -> ChangeTables:
+    """The changes from `old` to `new` for every subject, derived once per pair of cuts."""
+    changes, usable = comparable(new, old)
+    pair = hashlib.sha256(old.schema.encode()).hexdigest()[:12]
+    schema = f"{new.schema}_c{pair}"
+    everyone = Filters().params()
+
+    def build() -> tuple[ChangeTables, dict[str, Query]]:
+        return ChangeTables(schema, changes, usable), {
+            "subject_changes": Query(_every_subject_change_sql(old.schema, changes), everyone),
+            "record_changes": Query(_every_record_change_sql(old.schema, usable), everyone)}
+
+    return db.derived(new, schema, build)
+
+
+def _every_subject_change_sql(old_schema: str, changes: tuple[str, ...]) -> str:
+    """change, USUBJID, day, detail: the subjects of the population with each change."""
+    parts = _subject_changes(quote_identifier(old_schema))
+    return with_population("\nUNION ALL\n".join(
         f"SELECT '{change}' AS change, * FROM ({parts[change]}) AS c(USUBJID, day, detail)"
-        for change in changes)
+        for change in changes))
+
+
+def subject_changes_sql(*, counted: bool = False) -> str:
+    """The later cut's filtered subjects with each change (read from `change_tables`):
+    change, USUBJID, cohort, arm, day, detail. `counted`: instead, the number of subjects per
+    change, cohort and arm (no subject IDs)."""
     if counted:
-        return with_population(f"""\
-SELECT c.change, a.COHORT AS cohort, a.ARM AS arm, count(DISTINCT c.USUBJID) AS subjects
-FROM ({union}) c
-JOIN adsl a USING (USUBJID)
+        return with_population("""\
+SELECT c.change, p.COHORT AS cohort, p.ARM AS arm, count(DISTINCT c.USUBJID) AS subjects
+FROM subject_changes c
+JOIN population p USING (USUBJID)
 GROUP BY ALL""")
     return with_population(f"""\
-SELECT c.change, c.USUBJID, a.COHORT AS cohort, a.ARM AS arm, c.day, c.detail
-FROM ({union}) c
-JOIN adsl a USING (USUBJID)
-ORDER BY list_position({list(CHANGES)}, c.change), a.COHORT DESC, a.ARM, c.USUBJID, c.day""")
+SELECT c.change, c.USUBJID, p.COHORT AS cohort, p.ARM AS arm, c.day, c.detail
+FROM subject_changes c
+JOIN population p USING (USUBJID)
+ORDER BY list_position({list(CHANGES)}, c.change), p.COHORT DESC, p.ARM, c.USUBJID, c.day""")
 
 
-def record_changes_sql(old_schema: str, datasets: tuple[str, ...]) -> str:
+def _every_record_change_sql(old_schema: str, datasets: tuple[str, ...]) -> str:
     """Records of `datasets` whose compared values differ between the cuts (both known),
     and records of the earlier cut that the later one no longer has: dataset, USUBJID,
-    record, column, old_value, new_value."""
+    record, column, old_value, new_value, removed."""
     old = quote_identifier(old_schema)
     parts = []
     for name in datasets:
@@ -143,17 +174,26 @@ def record_changes_sql(old_schema: str, datasets: tuple[str, ...]) -> str:
         for column in COMPARED[name]:
             parts.append(f"""
 SELECT '{name}' AS dataset, n.USUBJID, {record} AS record, '{column}' AS "column",
-       CAST(o.{column} AS VARCHAR) AS old_value, CAST(n.{column} AS VARCHAR) AS new_value
+       CAST(o.{column} AS VARCHAR) AS old_value, CAST(n.{column} AS VARCHAR) AS new_value,
+       false AS removed
 FROM {name} n JOIN population p ON p.USUBJID = n.USUBJID JOIN {old}.{name} o ON {joined}
 WHERE n.{column} IS NOT NULL AND o.{column} IS NOT NULL AND n.{column} <> o.{column}""")
         old_record = (" || ' ' || ".join(f"'{k}=' || CAST(o.{k} AS VARCHAR)" for k in keys[1:])
                       or "''")
         absent = " AND ".join(f"n.{k} = o.{k}" for k in keys)
         parts.append(f"""
-SELECT '{name}', o.USUBJID, {old_record}, '(whole record)', 'present', 'removed'
+SELECT '{name}', o.USUBJID, {old_record}, '(whole record)', 'present', 'removed', true
 FROM {old}.{name} o
-WHERE NOT EXISTS (SELECT 1 FROM {name} n WHERE {absent})
-  AND (o.USUBJID IN (SELECT USUBJID FROM population)
-       OR o.USUBJID NOT IN (SELECT USUBJID FROM adsl))""")
-    return with_population("\nUNION ALL\n".join(parts)
-                           + "\nORDER BY dataset, USUBJID, record, \"column\"")
+WHERE NOT EXISTS (SELECT 1 FROM {name} n WHERE {absent})""")
+    return with_population("\nUNION ALL\n".join(parts))
+
+
+# The filtered subjects' changed records, and removed records of subjects the later cut no
+# longer has (whatever the filters: nothing says which filters they would pass).
+RECORD_CHANGES_SQL = with_population("""\
+SELECT dataset, USUBJID, record, "column", old_value, new_value
+FROM record_changes
+WHERE USUBJID IN (SELECT USUBJID FROM population)
+   OR (removed AND USUBJID NOT IN (SELECT USUBJID FROM adsl))
+ORDER BY dataset, USUBJID, record, "column"
+""")

@@ -381,10 +381,11 @@ class Database:
         return frame.copy()
 
     def derived(self, cut: ExportCut, schema: str,
-                build: Callable[[], tuple[Any, dict[str, pd.DataFrame]]]) -> Any:
-        """Tables derived from `cut`, made once: `build()` returns a handle and the frames to
-        store as tables of `schema`; later calls return the handle. One build per schema at a
-        time; other cuts and queries go on meanwhile."""
+                build: Callable[[], tuple[Any, Mapping[str, pd.DataFrame | Query]]]) -> Any:
+        """Tables derived from `cut`, made once: `build()` returns a handle and the tables to
+        store in `schema`, each a frame or a Query run on the cut (its rows never reach
+        Python, and keep their SQL types); later calls return the handle. One build per
+        schema at a time; other cuts and queries go on meanwhile."""
         _checked_schema(schema)
         with self._lock:
             if schema in self._derived:
@@ -398,10 +399,21 @@ class Database:
             cur = self._con.cursor()
             try:
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
-                for name, frame in tables.items():
-                    cur.register("derived_frame", frame)
-                    cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(schema)}."
-                                f"{quote_identifier(name)} AS SELECT * FROM derived_frame")
+                cur.execute(f"SET search_path = '{_checked_schema(cut.schema)}'")
+                for name, table in tables.items():
+                    target = f"{quote_identifier(schema)}.{quote_identifier(name)}"
+                    if isinstance(table, Query):
+                        try:
+                            cur.execute(f"CREATE OR REPLACE TABLE {target} AS {table.sql}",
+                                        dict(table.params))
+                        except (duckdb.IOException, duckdb.InvalidInputException,
+                                OSError) as exc:
+                            raise ExportUnreadable(
+                                str(exc).strip().splitlines()[0][:300]) from exc
+                        continue
+                    cur.register("derived_frame", table)
+                    cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM "
+                                "derived_frame")
                     cur.unregister("derived_frame")
             finally:
                 cur.close()

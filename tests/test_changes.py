@@ -17,7 +17,7 @@ from smart101_dash.demo import DEFAULT_CUTOFF, as_of, build_demo_export, write_d
 from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import panel
 from smart101_dash.runner import build_panel
-from smart101_dash.store import Database
+from smart101_dash.store import Database, Query
 
 EARLIER = date(2026, 6, 30)
 
@@ -165,3 +165,21 @@ def test_a_single_cut_says_there_is_nothing_to_compare(tmp_path: Path) -> None:
     export = write_export(tmp_path / "export")
     result = build_panel(panel("changes"), db, db.load(export), Filters(), SETTINGS, DSMB)
     assert not result.items and "single cut" in result.messages[0].text
+
+
+def test_changes_are_derived_once_per_pair_of_cuts_then_filtered(cuts: Path) -> None:
+    db = Database()
+    cut = db.load(cuts / "2026-10-31")
+
+    def subjects(filters: Filters) -> pd.DataFrame:
+        result = build_panel(panel("changes"), db, cut, filters, SETTINGS, DSMB)
+        return result.item("changes_subjects").data
+
+    everyone, adults = subjects(Filters()), subjects(Filters(age_groups=("ADULT",)))
+    adult_ids = set(db.query(cut, Query("SELECT USUBJID FROM adsl WHERE AGEGR1 = 'ADULT'"))[
+        "USUBJID"])
+    expected = everyone[everyone["USUBJID"].isin(adult_ids)].reset_index(drop=True)
+    assert 0 < len(expected) < len(everyone)
+    pd.testing.assert_frame_equal(adults, expected)
+    schemas = db.query(cut, Query("SELECT schema_name FROM information_schema.schemata"))
+    assert sum(s.startswith(f"{cut.schema}_c") for s in schemas["schema_name"]) == 1

@@ -15,8 +15,8 @@ from smart101_dash.access import Permission, Viewer
 from smart101_dash.analysis import analysis_tables
 from smart101_dash.changes import (
     CHANGES,
-    comparable,
-    record_changes_sql,
+    RECORD_CHANGES_SQL,
+    change_tables,
     subject_changes_sql,
 )
 from smart101_dash.config import Settings
@@ -60,12 +60,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         return PanelResult(TITLE, cut, filters, messages=(Message(Level.INFO, text),))
     old = db.load(chosen.path)
     old.require("adsl")
-    changes, usable = comparable(cut, old)
+    tables = change_tables(db, cut, old)
+    changes = tables.changes
     skipped = [c for c in CHANGES if c not in changes]
     messages = [Message(Level.WARNING, f"Not compared: {', '.join(skipped)} (their dataset is "
                                        "not usable in one of the two cuts).")] if skipped else []
-    q_counts = Query(subject_changes_sql(old.schema, changes, counted=True), filters.params())
-    summary = summary_table(db.query(cut, q_counts), changes, settings)
+    search = (tables.schema,)
+    q_counts = Query(subject_changes_sql(counted=True), filters.params())
+    summary = summary_table(db.query(cut, q_counts, search=search), changes, settings)
     q_estimates, estimates = headline_table(db, cut, old, filters, settings)
     label = f"cut of {old.cutoff or chosen.label}"
     items = [
@@ -78,16 +80,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "each cut, for the filtered population."),
     ]
     if viewer.can(Permission.SUBJECT_LEVEL):
-        q_subjects = Query(subject_changes_sql(old.schema, changes), filters.params(),
-                           subject_level=True)
-        q_records = Query(record_changes_sql(old.schema, usable),
-                          filters.params(), subject_level=True)
+        q_subjects = Query(subject_changes_sql(), filters.params(), subject_level=True)
+        q_records = Query(RECORD_CHANGES_SQL, filters.params(), subject_level=True)
         items += [
             PanelItem("changes_subjects", "The subjects of each change",
-                      db.query(cut, q_subjects, viewer), None, (q_subjects,),
+                      db.query(cut, q_subjects, viewer, search=search), None, (q_subjects,),
                       "Day: days after the transplant (day 0) of the event."),
             PanelItem("changes_records", "Records re-adjudicated or removed",
-                      db.query(cut, q_records, viewer), None, (q_records,),
+                      db.query(cut, q_records, viewer, search=search), None, (q_records,),
                       "A value known in both cuts that differs (a date or grade read again), "
                       "and records of the earlier cut the later one no longer has."),
         ]

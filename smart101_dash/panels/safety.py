@@ -17,7 +17,7 @@ import pandas as pd
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
 from smart101_dash.analysis import analysis_tables
-from smart101_dash.changes import comparable, subject_changes_sql
+from smart101_dash.changes import change_tables, subject_changes_sql
 from smart101_dash.config import Settings
 from smart101_dash.cuts import earlier_cut
 from smart101_dash.endpoints.deaths import PERIODS as DEATH_PERIODS
@@ -170,11 +170,11 @@ def _changes(db: Database, cut: ExportCut, filters: Filters, spread: object,
         messages.append(Message(Level.WARNING, f"The cut of {chosen.label} has no usable "
                                                "adsl: no changes shown."))
         return []
-    changes, _ = comparable(cut, old)
-    query = Query(subject_changes_sql(old.schema, changes, counted=True), filters.params())
-    counts = db.query(cut, query)
+    tables = change_tables(db, cut, old)
+    query = Query(subject_changes_sql(counted=True), filters.params())
+    counts = db.query(cut, query, search=(tables.schema,))
     rows = []
-    for change in changes:
+    for change in tables.changes:
         block = counts[counts["change"] == change]
         rows.append([change, *spread({(r.cohort, r.arm): int(r.subjects)  # type: ignore[operator]
                                       for r in block.itertuples()})])
