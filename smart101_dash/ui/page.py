@@ -379,14 +379,24 @@ def option_widget(option: Option, where: Any, panel_key: str, settings: Settings
         offered = list(option.subjects(get_database(), cut, current_visitor().viewer,
                                        filters or Filters())
                        if option.subjects is not None and cut is not None else ())
-        if st.session_state[key] is not None and st.session_state[key] not in offered:
-            offered.insert(0, st.session_state[key])  # a link's ID: the panel says if unknown
-        return where.selectbox(option.label, offered, placeholder="Choose a patient", **common)
+        listed = offered[:LISTED_SUBJECTS]
+        if st.session_state[key] is not None and st.session_state[key] not in listed:
+            listed.insert(0, st.session_state[key])  # linked or typed: the panel says if unknown
+        if len(offered) > LISTED_SUBJECTS:
+            common["help"] = (f"{len(offered):,} patients: the first {LISTED_SUBJECTS:,} are "
+                              "listed (SMART101 first); type any other patient's ID.")
+        return where.selectbox(option.label, listed, placeholder="Choose or type a patient ID",
+                               accept_new_options=len(offered) > LISTED_SUBJECTS, **common)
     if not choices:
         return default  # nothing to choose from (a single cut): the default stands
     pick = where.radio if option.widget is Widget.RADIO else where.selectbox
     extra = {"horizontal": True} if option.widget is Widget.RADIO else {}
     return pick(option.label, list(labels), format_func=labels.__getitem__, **common, **extra)
+
+
+# The patient choice lists this many IDs: with a registry of controls it offered 100,000,
+# which the browser took 1-2 s to draw on every click; any other ID can be typed.
+LISTED_SUBJECTS = 1000
 
 
 def access_key(viewer: Viewer) -> tuple[str, tuple[str, ...]]:

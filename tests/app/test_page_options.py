@@ -16,6 +16,7 @@ from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
 from smart101_dash.config import DATA_DIR_ENV
+from smart101_dash.ui import page
 
 
 @pytest.fixture
@@ -119,3 +120,23 @@ def test_engraftment_page_without_dates_says_what_is_missing(at: AppTest) -> Non
     assert not at.exception
     said = " ".join(plain(m.value) for m in at.info)
     assert "ANCRDT" in said and "PLTRDT" in said and "GFDT" in said
+
+
+def test_the_patient_choice_lists_the_first_ids_and_takes_another(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A registry of controls would offer 100,000 IDs (the browser took 1-2 s a click to draw
+    # them): the list stops at LISTED_SUBJECTS, here 2; any other ID can be typed (Streamlit's
+    # accept_new_options, which AppTest cannot drive) or come with a link, as here.
+    monkeypatch.setenv(DATA_DIR_ENV, str(write_export(tmp_path / "export")))
+    monkeypatch.setattr(page, "LISTED_SUBJECTS", 2)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/patient.py").run()
+    choice = at.selectbox(key=option_key("patient", "subject"))
+    assert choice.options == ["T-A1", "T-A2"]  # SMART101 first
+    assert "type any other patient's ID" in choice.help
+    linked = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    linked.query_params["subject"] = "C-2"
+    linked.switch_page("pages/patient.py").run()
+    assert not linked.exception
+    assert linked.selectbox(key=option_key("patient", "subject")).value == "C-2"
+    assert any(plain(m.value) == "#### Timeline of patient C-2" for m in linked.markdown)
