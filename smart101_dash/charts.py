@@ -611,12 +611,15 @@ def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
     spec = figure.to_plotly_json()
 
     def named(text: object) -> object:
+        # The code alone or before a space ("SMART101 · Relapse"): never the start of another
+        # word, such as a subject ID ("SMART101-01-A001" on the swimmer plot).
         if not isinstance(text, str):
             return text
         for code, name in names.items():
-            if text.startswith(code):
+            if text == code or text.startswith(code + " "):
                 return name + text[len(code):]
-            text = text.replace(f"<extra>{code}", f"<extra>{name}")
+            for end in (" ", "<"):
+                text = text.replace(f"<extra>{code}{end}", f"<extra>{name}{end}")
         return text
 
     for trace in spec["data"]:

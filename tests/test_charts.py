@@ -84,3 +84,19 @@ def test_log_axis_labels_round_counts_in_full(low: float, high: float, ticks: li
     start, end = (10 ** v for v in axis["range"])
     assert start <= low and high <= end
     assert charts._value_axis(False, [low, high]) == {"type": "linear"}
+
+
+def test_group_names_replace_cohort_codes_never_the_start_of_a_subject_id() -> None:
+    figure = go.Figure({"data": [
+        dict(type="bar", y=["SMART101-01-A001", "SMART101", "CONTROL · Relapse"], x=[1, 2, 3],
+             name="SMART101", hovertemplate="%{x}<extra>SMART101</extra>"),
+        dict(type="scatter", x=[0], y=[1], name="SMART101-style label",
+             hovertemplate="%{y}<extra>CONTROL · NRM</extra>")]}, _validate=False)
+    named = charts.with_group_names(figure, {"SMART101": "Group A (adults)",
+                                             "CONTROL": "Controls, adults"})
+    bar, line = named.data
+    assert list(bar.y) == ["SMART101-01-A001", "Group A (adults)", "Controls, adults · Relapse"]
+    assert bar.name == "Group A (adults)"
+    assert bar.hovertemplate == "%{x}<extra>Group A (adults)</extra>"
+    assert line.name == "SMART101-style label"
+    assert line.hovertemplate == "%{y}<extra>Controls, adults · NRM</extra>"
