@@ -12,6 +12,7 @@ that the validated figure gives the same JSON). `with_footer` is that last step.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from typing import Any
 
@@ -48,8 +49,8 @@ def with_footer(spec: Spec, footer: str) -> go.Figure:
     The footer holds text from the export (study, filter values): escaped, so Plotly shows it
     as characters and never as its pseudo-HTML (links, bold).
     """
-    layout = {**spec["layout"], "margin": dict(l=60, r=20, t=40, b=90), "font": FONT,
-              "template": TEMPLATE}
+    layout = {**spec["layout"], "font": FONT, "template": TEMPLATE}
+    layout["margin"] = room_for_labels(spec["data"], layout)
     # A fixed distance in pixels under the plot area (clear of tick labels and the axis title),
     # so the footer never collides with the axis whatever the figure's height.
     layout["annotations"] = [*layout.get("annotations", []), dict(
@@ -57,6 +58,49 @@ def with_footer(spec: Spec, footer: str) -> go.Figure:
         showarrow=False, xanchor="left", yanchor="top", align="left",
         font=dict(size=10, color="#555555"))]
     return go.Figure({"data": spec["data"], "layout": layout}, _validate=False)
+
+
+# Margins wide enough for the labels Plotly would otherwise make room for by widening a
+# margin and drawing the figure again: about 100 ms of the browser's time a page (on a
+# survival page, half of what Plotly spent). A label's width is estimated from its characters
+# (em of the 13-pixel font, fitted to the margins Plotly grew to on every chart of the demo);
+# a label wider than estimated still gets its room from Plotly, at the cost of that redraw.
+_EM = 13  # pixels
+_NARROW, _WIDE = set("fijlrtIJL ·,.-()'"), set("mwMW")
+NUMBERS_MARGIN = 84  # a y axis of numbers and its title (the widest of the demo's: 82)
+
+
+def _em(text: str) -> float:
+    plain = re.sub(r"<[^>]*>", "", text)
+    return sum(0.28 if c in _NARROW else 0.8 if c in _WIDE else 0.62 if c.isupper() else
+               0.52 if c.isdigit() else 0.5 for c in plain)
+
+
+def room_for_labels(data: list[dict], layout: dict) -> dict[str, int]:
+    """The margins: on the left, the widest label of a y axis of categories (risk-table rows,
+    bars by group) with its tick length and title; on top, the legend's rows above the plot;
+    on the right, a legend beside it."""
+    axes = {k: v for k, v in layout.items() if k.startswith("yaxis") and isinstance(v, dict)}
+    left = NUMBERS_MARGIN
+    for trace in data:
+        axis = axes.get("yaxis" + trace.get("yaxis", "y")[1:], {})
+        labels = [v for v in trace.get("y") or () if isinstance(v, str)]
+        if labels and axis.get("showticklabels") is not False:
+            titled = 25 if axis.get("title") else 0
+            widest = max(_em(v) for v in labels)
+            left = max(left, round(38 + titled + axis.get("ticklen", 0) + _EM * widest))
+    legend = layout.get("legend", {})
+    top = 40
+    if legend.get("orientation") == "h" and legend.get("y", 1) > 1:
+        entries = [t["name"] for t in data if t.get("name") and t.get("showlegend") is not False]
+        rows = 1 + sum(40 + _EM * _em(str(n)) for n in entries) // 900
+        top = 44 + 22 * int(rows)
+    right = 20
+    if legend.get("orientation") != "h" and layout.get("showlegend") is not False:
+        names = [_em(str(t["name"])) for t in data
+                 if t.get("name") and t.get("showlegend") is not False]
+        right = max(right, round(70 + _EM * max(names))) if names else right
+    return dict(l=left, r=right, t=top, b=90)
 
 
 FOOTER_LINE = 120  # characters: a longer footer (a landmark, many filters) runs past the plot
@@ -637,4 +681,5 @@ def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
             for field in ("ticktext", "categoryarray", "tickvals"):
                 if isinstance(axis.get(field), list | tuple):
                     axis[field] = [named(v) for v in axis[field]]
+    layout["margin"] = room_for_labels(spec["data"], layout)  # the names are longer
     return go.Figure(spec, _validate=False)

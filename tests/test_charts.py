@@ -100,3 +100,19 @@ def test_group_names_replace_cohort_codes_never_the_start_of_a_subject_id() -> N
     assert bar.hovertemplate == "%{x}<extra>Group A (adults)</extra>"
     assert line.name == "SMART101-style label"
     assert line.hovertemplate == "%{y}<extra>Controls, adults · NRM</extra>"
+
+
+# Left margins Plotly grew to in Chromium for these risk-table rows (the demo's charts, by
+# the margin probe of the speed issue): the margin given must hold them, without waste.
+GROWN = [("SMART101", 0, 117), ("Group A (adults)", 0, 142), ("Group B (pediatric)", 0, 156),
+         ("Group B (pediatric) · graft failure", 0, 226),
+         ("Group B (pediatric) · neutrophil engraftment", 0, 286),
+         ("grade III-IV", 14, 131), ("moderate-severe cGvHD", 14, 204)]
+
+
+@pytest.mark.parametrize(("label", "ticklen", "grown"), GROWN)
+def test_the_left_margin_holds_the_risk_table_rows(label: str, ticklen: int,
+                                                   grown: int) -> None:
+    data = [dict(type="scatter", mode="text", x=[0], y=[label], yaxis="y2")]
+    layout = dict(yaxis2=dict(title=dict(text="At risk"), ticklen=ticklen))
+    assert grown <= charts.room_for_labels(data, layout)["l"] <= grown + 25

@@ -141,6 +141,13 @@ def test_arm_filter_reaches_the_gvhd_page_and_its_downloads(page: object, export
     assert read_workbook(page, 1)[1]["Filters"] == "arm GROUP B vs pediatric controls"
     pd.testing.assert_frame_equal(rows, as_csv(result.item("gvhd_max_grade").data))
     page.screenshot(path=str(ARTIFACTS / "gvhd-group-b.png"), full_page=True)
+    # Each chart drawn within the margins it was given (charts.room_for_labels): a label
+    # pushing a margin makes Plotly draw the chart twice.
+    drawn = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(
+        gd => [gd._fullLayout._size, gd.layout.margin])""")
+    assert len(drawn) == 3
+    for size, given in drawn:
+        assert all(size[side] <= given[side] for side in "lrtb"), (size, given)
 
 
 def test_a_page_url_opened_first_gets_the_app_navigation(chromium: str, server: object) -> None:
