@@ -233,11 +233,11 @@ def browser_times(export: Path, runs: int
     return times, first_page_ms, rss
 
 
-def trivial_ms(runs: int) -> float:
+def trivial_ms(runs: int, env: dict[str, str] | None = None) -> float:
     """The trivial page's click: every click is the same work there. Two clicks first, as the
     app's pages get (the page link and "Both arms"): a page's first clicks cost the browser
-    more."""
-    with served(ROOT / "bench" / "trivial_app.py", {}) as (tab, frames, url, _):
+    more. It is served with the app's .streamlit/config.toml; `env` may override it."""
+    with served(ROOT / "bench" / "trivial_app.py", env or {}) as (tab, frames, url, _):
         tab.goto(url)
         settle(tab)
         clicks(tab, frames, 2)  # ends on the second arm: the next click changes the choice
@@ -269,8 +269,13 @@ def main() -> None:
           f"{load5:.2f} {load15:.2f}; medians of {args.runs} runs.\n")
     trivial = None if args.no_browser else trivial_ms(args.runs)
     if trivial is not None:
+        # The ratios are to the trivial page served as the app is (no garbage collection after
+        # each run, .streamlit/config.toml); Streamlit's default collects after every run.
+        collected = trivial_ms(args.runs, {"STREAMLIT_RUNNER_POST_SCRIPT_GC": "true"})
         say(f"Trivial Streamlit page (one radio, one chart): a click takes {trivial:.0f} ms in "
-            "the browser.\n")
+            f"the browser served with the app's settings (the ratios below are to this), "
+            f"{collected:.0f} ms with Streamlit's default of a garbage collection after every "
+            "run.\n")
     for name, export in exports.items():
         server = server_times(export, args.runs)
         say(f"### {name}\n\nLoading a new cut (checks, views, analysis tables): {cut_load_ms(export):.0f} ms")
