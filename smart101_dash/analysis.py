@@ -393,16 +393,19 @@ class AnalysisTables:
         rows = self.query(db, query)
         # Rows come sorted by PARAMCD: each endpoint is one slice.
         paramcd = rows.pop("PARAMCD").to_numpy()
+        before = rows.pop("before_start").to_numpy(dtype=bool)
+        groups, subjects = rows["group"].to_numpy().astype(str), rows["n"].to_numpy()
         found, left_out = {}, {}
         for code in codes:
             start_at, stop = (int(np.searchsorted(paramcd, code, side=side))
                               for side in ("left", "right"))
-            block = rows.iloc[start_at:stop]
-            before = block["before_start"].to_numpy(dtype=bool)
-            found[code] = block.loc[~before].drop(columns="before_start").reset_index(drop=True)
-            dropped = block.loc[before]
-            left_out[code] = {str(g): int(n) for g, n in
-                              dropped.groupby("group")["n"].sum().items()}
+            kept = start_at + np.flatnonzero(~before[start_at:stop])
+            found[code] = rows.iloc[kept].reset_index(drop=True)
+            dropped = start_at + np.flatnonzero(before[start_at:stop])
+            # Per group, the subjects the start left out (numpy: pandas' groupby cost more
+            # than the estimates on a page of 13 endpoints).
+            left_out[code] = {str(g): int(subjects[dropped][groups[dropped] == g].sum())
+                              for g in np.unique(groups[dropped])}
         return EndpointRead(found, left_out, query, start)
 
     def subjects(self, db: Database, filters: Filters, viewer: Viewer, start: Start = Start()
