@@ -5,6 +5,7 @@ SCROLL_ROWS rows."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,30 +22,60 @@ def draw_table(data: pd.DataFrame, names: dict[str, str], key: str, links: bool)
     """A table with every row shown (no inner scrollbar up to SCROLL_ROWS), headers in words,
     missing values blank, one number format per column, and each subject ID a link to the
     patient's page for a viewer allowed subject-level data."""
-    words = headers(list(map(str, data.columns)), names)
-    subjects = [c for c in ("USUBJID", "usubjid") if links and c in data.columns]
-    if natural_width(data, words) > SCREEN_WIDTH and len(data) <= SCROLL_ROWS:
+    wrapped, shown, config = on_screen(data, names, links)
+    if wrapped:
         # Too wide for the grid at 1280 pixels: a plain table that wraps, every row shown.
         # Not past SCROLL_ROWS: the browser lays out every row of a plain table (a registry's
         # 30,000 deaths took it 30 s), while the grid draws only the rows in view.
+        subjects = [c for c in ("USUBJID", "usubjid") if links and c in data.columns]
         paper.print_table(with_headers(data, names),
                           {list(data.columns).index(c): patient_link for c in subjects},
                           list(map(str, data.columns)))
         return
+    # Past SCROLL_ROWS the rows come from the server as the grid scrolls (lazy): a registry's
+    # 50,000 SAEs were 5.5 MB sent and decoded on every click. The grid's own search and CSV
+    # button go with it; the page's downloads hold every row.
+    st.dataframe(shown, hide_index=True, key=key, height=table_height(shown),
+                 column_config=config, lazy=len(shown) > SCROLL_ROWS)
+    if len(shown) > SCROLL_ROWS:
+        st.caption(f"{len(shown):,} rows: the table scrolls (sideways too, if it is wide); "
+                   "the download holds them all.")
+
+
+# The grid's frame and column settings of each table drawn, kept while its panel result is
+# (weakly, by the table's identity): a rerun that draws a cached result again re-made them,
+# 330 ms a click for the AE page's listings at 100,000 controls.
+_ON_SCREEN: dict[tuple, tuple[weakref.ref, tuple[bool, pd.DataFrame, dict[str, Any]]]] = {}
+
+
+def on_screen(data: pd.DataFrame, names: dict[str, str], links: bool
+              ) -> tuple[bool, pd.DataFrame, dict[str, Any]]:
+    """Whether `data` is drawn as a wrapped table; else the frame and column settings the
+    grid shows."""
+    key = (id(data), tuple(sorted(names.items())), links)
+    kept = _ON_SCREEN.get(key)
+    if kept is not None and kept[0]() is data:
+        return kept[1]
+    made = _made_on_screen(data, names, links)
+    _ON_SCREEN[key] = (weakref.ref(data, lambda _, key=key: _ON_SCREEN.pop(key, None)), made)
+    return made
+
+
+def _made_on_screen(data: pd.DataFrame, names: dict[str, str], links: bool
+                    ) -> tuple[bool, pd.DataFrame, dict[str, Any]]:
+    words = headers(list(map(str, data.columns)), names)
+    if natural_width(data, words) > SCREEN_WIDTH and len(data) <= SCROLL_ROWS:
+        return True, pd.DataFrame(), {}  # drawn from `data` itself (kept here, never let go)
     shown = for_reading(data, names)
     config: dict[str, Any] = {name: column_config(name, words[name], shown[name])
                               for name in words}
-    for subject in subjects:
+    for subject in (c for c in ("USUBJID", "usubjid") if links and c in data.columns):
         shown[subject] = [patient_link(v) if isinstance(v, str) and v else None
                           for v in data[subject]]
         config[subject] = st.column_config.LinkColumn(
             words[subject], display_text=r"subject=(.*)$", pinned=True,
             help="Opens the patient's page (in a new tab)")
-    st.dataframe(shown, hide_index=True, key=key, height=table_height(shown),
-                 column_config=config)
-    if len(shown) > SCROLL_ROWS:
-        st.caption(f"{len(shown):,} rows: the table scrolls (sideways too, if it is wide); "
-                   "the download holds them all.")
+    return False, shown, config
 
 
 SCREEN_WIDTH = 820  # pixels: the main column at a 1280-pixel window with the sidebar open
