@@ -118,7 +118,6 @@ class ChangeTables:
 
     schema: str
     changes: tuple[str, ...]  # the changes compared (their datasets usable in both cuts)
-    datasets: tuple[str, ...]  # the datasets whose records are compared
 
 
 def change_tables(db: Database, new: ExportCut, old: ExportCut) -> ChangeTables:
@@ -129,7 +128,7 @@ def change_tables(db: Database, new: ExportCut, old: ExportCut) -> ChangeTables:
     everyone = Filters().params()
 
     def build() -> tuple[ChangeTables, dict[str, Query]]:
-        return ChangeTables(schema, changes, usable), {
+        return ChangeTables(schema, changes), {
             "subject_changes": Query(_every_subject_change_sql(old.schema, changes), everyone),
             "record_changes": Query(_every_record_change_sql(old.schema, usable), everyone)}
 
