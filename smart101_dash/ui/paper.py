@@ -52,6 +52,12 @@ PRINT_CSS = """
 """
 
 
+# Figures of the print view are drawn this wide (pixels): an A4 page holds 718 between its
+# margins, and Plotly draws at the width it had on screen (a figure of the screen's width was
+# cut at the page's right edge: scaling down an SVG without a viewBox crops it).
+FIGURE_WIDTH = 700
+
+
 def print_stylesheet() -> None:
     st.html(PRINT_CSS)
 

@@ -39,6 +39,11 @@ def test_printed_page(page: object, server: object, panel: object) -> None:
         ".smart101-print-table table",
         "ts => ts.filter(t => t.scrollWidth > t.parentElement.clientWidth + 1).length")
     assert too_wide == 0
+    # Every figure within an A4 page's 718 pixels between its margins (never cut on paper).
+    widths = page.eval_on_selector_all(
+        "[data-testid=stPlotlyChart] .main-svg", "svgs => svgs.map(s => s.getBBox ? "
+        "s.getBoundingClientRect().width : 0)")
+    assert all(w <= 718 for w in widths), widths
     path = ARTIFACTS / f"print-{panel.key}.pdf"
     page.pdf(path=str(path), format="A4", print_background=True)
     page.emulate_media(media="screen")
