@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from smart101_dash.safe_text import escape_plotly
 
@@ -36,10 +35,41 @@ GRADE_COLORS = {0: "#dddddd", 1: "#fcc5c0", 2: "#f768a1", 3: "#ae017e", 4: "#7a0
 # Hover labels show the true day; the drawn points of the two groups sit this far apart.
 GROUP_OFFSET_DAYS = {"SMART101": -4.0, "CONTROL": 4.0}
 FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=13)
-# The template as Plotly writes it into a validated figure's JSON (a name alone means nothing
-# to plotly.js).
-TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
 DAYS_AXIS = "Days after transplant (day 0)"
+
+# The look of every chart, written into each figure instead of a template: what Plotly's
+# plotly_white template gave under Streamlit's light theme. A chart is mounted anew whenever
+# its figure changes, and Streamlit hands it to Plotly twice: first before its container's
+# width is known, then sized and themed again (a copy of the figure). Plotly redraws from
+# scratch on that second pass if anything differs: a template (a new object in the copy),
+# the data arrays (new objects, unless `datarevision` stays the same) or the size (so no
+# `autosize=False`: the first drawing takes its container's width). Written so, the second
+# pass draws nothing, which took 40% of Plotly's time a click (tests/browser checks it).
+TEXT, GRID, INK = "#808495", "#e6eaf1", "#2a3f5f"
+_TITLE_FONT = dict(color=TEXT, size=14)
+# (No line colour: given outside a template, it would draw the axis line.)
+_AXIS = dict(gridcolor=GRID, ticks="", zerolinecolor=GRID, zerolinewidth=2, automargin=True,
+             tickcolor=GRID, tickfont=dict(color=TEXT, size=12))
+AXIS_LOOK = {
+    "x": {**_AXIS, "showgrid": False, "zeroline": False,
+          "title": dict(standoff=20, font=_TITLE_FONT)},
+    "y": {**_AXIS, "ticklabelposition": "outside",
+          "title": dict(standoff=24, font=_TITLE_FONT)},
+}
+LAYOUT_LOOK = dict(
+    autotypenumbers="strict", hovermode="closest", paper_bgcolor="#FFFFFF",
+    plot_bgcolor="#FFFFFF", font=dict(color=TEXT, weight=400), margin=dict(pad=8),
+    colorway=["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692",
+              "#B6E880", "#FF97FF", "#FECB52"],
+    hoverlabel=dict(align="left", bgcolor="#FFFFFF", bordercolor="#DCD8D4",
+                    font=dict(color=TEXT, family='"Source Sans", sans-serif', size=12)),
+    legend=dict(title=dict(font=dict(size=12, color=TEXT), side="top"), valign="top",
+                bordercolor="rgba(0,0,0,0)", borderwidth=0, font=dict(size=12, color="#262730")),
+)
+TRACE_LOOK = {"bar": dict(marker=dict(line=dict(color="white", width=0.5)),
+                          error_x=dict(color=INK), error_y=dict(color=INK))}
+ANNOTATION_LOOK = dict(arrowcolor=INK, arrowhead=0, arrowwidth=1)
+SHAPE_LOOK = dict(line=dict(color=INK))
 
 
 def with_footer(spec: Spec, footer: str) -> go.Figure:
@@ -49,7 +79,7 @@ def with_footer(spec: Spec, footer: str) -> go.Figure:
     The footer holds text from the export (study, filter values): escaped, so Plotly shows it
     as characters and never as its pseudo-HTML (links, bold).
     """
-    layout = {**spec["layout"], "font": FONT, "template": TEMPLATE}
+    layout = {**spec["layout"], "font": FONT}
     layout["margin"] = room_for_labels(spec["data"], layout)
     # A fixed distance in pixels under the plot area (clear of tick labels and the axis title),
     # so the footer never collides with the axis whatever the figure's height.
@@ -57,7 +87,35 @@ def with_footer(spec: Spec, footer: str) -> go.Figure:
         text=_footer_lines(footer), xref="paper", yref="paper", x=0, y=0, yshift=-64,
         showarrow=False, xanchor="left", yanchor="top", align="left",
         font=dict(size=10, color="#555555"))]
-    return go.Figure({"data": spec["data"], "layout": layout}, _validate=False)
+    return _figure({"data": spec["data"], "layout": layout})
+
+
+def _figure(spec: Spec) -> go.Figure:
+    """The figure in the charts' look, unvalidated, with no template (see LAYOUT_LOOK)."""
+    data = [_under(TRACE_LOOK.get(t.get("type", "scatter"), {}), t) for t in spec["data"]]
+    layout = _under(LAYOUT_LOOK, spec["layout"]) | {"datarevision": 1}
+    axes = {k for k in layout if re.fullmatch(r"[xy]axis\d*", k)} | {
+        f"{a}axis{t.get(a + 'axis', a)[1:]}" for t in data for a in "xy"}
+    for axis in axes:
+        layout[axis] = _under(AXIS_LOOK[axis[0]], layout.get(axis, {}))
+        if "minor" in layout[axis]:  # (a minor grid given outside a template is drawn)
+            layout[axis]["minor"] = _under(dict(gridcolor=GRID), layout[axis]["minor"])
+    for key, look in (("annotations", ANNOTATION_LOOK), ("shapes", SHAPE_LOOK)):
+        if key in layout:
+            layout[key] = [_under(look, item) for item in layout[key]]
+    figure = go.Figure({"data": data, "layout": layout}, _validate=False)
+    figure.layout.template = None  # go.Figure puts Plotly's default template in
+    return figure
+
+
+def _under(look: dict, given: dict) -> dict:
+    """`given` with `look`'s values where it has none (nested dictionaries merged)."""
+    merged = dict(look)
+    for key, value in given.items():
+        below = merged.get(key)
+        merged[key] = (_under(below, value) if isinstance(below, dict) and isinstance(value, dict)
+                       else value)
+    return merged
 
 
 # Margins wide enough for the labels Plotly would otherwise make room for by widening a
@@ -86,7 +144,7 @@ def room_for_labels(data: list[dict], layout: dict) -> dict[str, int]:
         axis = axes.get("yaxis" + trace.get("yaxis", "y")[1:], {})
         labels = [v for v in trace.get("y") or () if isinstance(v, str)]
         if labels and axis.get("showticklabels") is not False:
-            titled = 25 if axis.get("title") else 0
+            titled = 25 if axis.get("title", {}).get("text") else 0
             widest = max(_em(v) for v in labels)
             left = max(left, round(38 + titled + axis.get("ticklen", 0) + _EM * widest))
     legend = layout.get("legend", {})
@@ -184,26 +242,34 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _steps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The corners of a step function (each value held until the next time)."""
+    return np.repeat(x, 2)[1:], np.repeat(y, 2)[:-1]
+
+
 def _curve_traces(label: str, block: dict[str, np.ndarray],
                   axes: tuple[str, str] = ("x", "y")) -> list[dict]:
-    """A step curve with its 95% band (two invisible edges, filled) and its censoring ticks.
+    """A step curve with its 95% band and its censoring ticks.
 
     `block`: one curve's columns as arrays (group, dash, time, estimate, lower, upper and
     optionally n_censor); an undefined limit (NaN) is drawn at the estimate.
+    The band is one filled outline (the upper steps, then the lower ones back): a trace fewer
+    than two filled edges, and Plotly's time grows with the traces.
     """
     color = COHORT_COLORS.get(str(block["group"][0]), "#000000")
     dash = str(block["dash"][0]) if "dash" in block else "solid"
     x, est = block["time"], block["estimate"]
-    lower = np.where(np.isnan(block["lower"]), est, block["lower"]).tolist()
-    upper = np.where(np.isnan(block["upper"]), est, block["upper"]).tolist()
-    edge = dict(type="scatter", x=x.tolist(), mode="lines", line=dict(width=0, shape="hv"),
-                hoverinfo="skip", showlegend=False, legendgroup=label, xaxis=axes[0], yaxis=axes[1])
+    lower = np.where(np.isnan(block["lower"]), est, block["lower"])
+    upper = np.where(np.isnan(block["upper"]), est, block["upper"])
+    (x_up, y_up), (x_low, y_low) = _steps(x, upper), _steps(x, lower)
     traces = [
-        {**edge, "y": upper},
-        {**edge, "y": lower, "fill": "tonexty", "fillcolor": _rgba(color, 0.13)},
+        dict(type="scatter", x=[*x_up.tolist(), *x_low[::-1].tolist()],
+             y=[*y_up.tolist(), *y_low[::-1].tolist()], mode="lines", line=dict(width=0),
+             fill="toself", fillcolor=_rgba(color, 0.13), hoverinfo="skip", showlegend=False,
+             legendgroup=label, xaxis=axes[0], yaxis=axes[1]),
         dict(type="scatter", x=x.tolist(), y=est.tolist(), mode="lines", name=label,
              legendgroup=label, line=dict(color=color, width=2.5, shape="hv", dash=dash),
-             customdata=[[lo, up] for lo, up in zip(lower, upper, strict=True)],
+             customdata=np.column_stack([lower, upper]).tolist(),
              hovertemplate=("day %{x:.0f}: %{y:.1%} (95% CI %{customdata[0]:.1%}-"
                             "%{customdata[1]:.1%})<extra>" + label + "</extra>"),
              xaxis=axes[0], yaxis=axes[1]),
@@ -216,6 +282,19 @@ def _curve_traces(label: str, block: dict[str, np.ndarray],
                            hoverinfo="skip", showlegend=False, legendgroup=label,
                            xaxis=axes[0], yaxis=axes[1]))
     return traces
+
+
+def _risk_table(risk: pd.DataFrame, rows: list[str], colors: str | list[str],
+                hovers: list[str], axes: tuple[str, str]) -> dict:
+    """The numbers at risk as one trace of text: `risk`'s n_risk at its times, on the
+    category axis at `rows` (one label per cell), in `colors`, each cell's hover naming
+    `hovers` (one trace, not one a row: Plotly's time grows with the traces)."""
+    return dict(type="scatter", x=_values(risk["time"]), y=rows, mode="text",
+                text=risk["n_risk"].astype(str).tolist(), showlegend=False,
+                textfont=dict(color=colors, size=12),
+                hovertemplate=[f"%{{text}} at risk on day %{{x}}<extra>{escape_plotly(h)}</extra>"
+                               for h in hovers],
+                xaxis=axes[0], yaxis=axes[1])
 
 
 def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str,
@@ -238,17 +317,10 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
         rows = columns["curve"] == label
         traces += _curve_traces(escape_plotly(label), {c: v[rows] for c, v in columns.items()})
     # One row per group, or per `row` label when several endpoints share the plot.
-    labels = risk["row"].astype(str) if "row" in risk else risk["group"].astype(str)
+    labels = (risk["row"] if "row" in risk else risk["group"]).astype(str).tolist()
     groups = list(dict.fromkeys(labels))
-    for label in groups:
-        rows = risk[labels == label]
-        color = COHORT_COLORS.get(str(rows["group"].iloc[0]), "#000000")
-        traces.append(dict(type="scatter", x=_values(rows["time"]), y=[label] * len(rows),
-                           mode="text", text=rows["n_risk"].astype(str).tolist(),
-                           showlegend=False, textfont=dict(color=color, size=12),
-                           hovertemplate="%{text} at risk on day %{x}<extra>"
-                                         + escape_plotly(label) + "</extra>",
-                           xaxis="x2", yaxis="y2"))
+    colors = [COHORT_COLORS.get(g, "#000000") for g in risk["group"].astype(str)]
+    traces.append(_risk_table(risk, labels, colors, labels, axes=("x2", "y2")))
     x_max = max(ticks)
     x_range = [-x_max * 0.02, x_max * 1.03]
     curves_axis = dict(anchor="x", domain=[0.3616, 1.0], title=dict(text=y_title),
@@ -315,15 +387,9 @@ def step_curves_by_group_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_t
                 traces.append(trace)
         color = COHORT_COLORS.get(group, "#000000")
         at_risk = risk[risk["group"].astype(str) == group]
-        for row in rows:
-            cells = at_risk[at_risk["row"].astype(str) == row]
-            traces.append(dict(
-                type="scatter", x=_values(cells["time"]), y=[row] * len(cells), mode="text",
-                text=cells["n_risk"].astype(str).tolist(), showlegend=False,
-                textfont=dict(color=color, size=12), cliponaxis=False,
-                hovertemplate="%{text} at risk on day %{x}<extra>"
-                              + escape_plotly(f"{group} · {row}") + "</extra>",
-                xaxis=f"x{table}", yaxis=f"y{table}"))
+        labels = at_risk["row"].astype(str).tolist()
+        traces.append(_risk_table(at_risk, labels, color, [f"{group} · {r}" for r in labels],
+                                  axes=(f"x{table}", f"y{table}")) | {"cliponaxis": False})
         layout[f"xaxis{plot}"] = dict(anchor=f"y{plot}", domain=x_domain, range=x_range,
                                       tickvals=list(ticks), title=dict(text=x_title))
         layout[f"xaxis{table}"] = dict(anchor=f"y{table}", domain=x_domain, range=x_range,
@@ -668,7 +734,9 @@ def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
 
     for trace in spec["data"]:
         for key in ("name", "legendgroup", "hovertemplate"):
-            if key in trace:
+            if isinstance(trace.get(key), list):  # one a point (a risk table's cells)
+                trace[key] = [named(v) for v in trace[key]]
+            elif key in trace:
                 trace[key] = named(trace[key])
         for axis in ("x", "y"):  # category values (risk-table rows, a bar per group)
             if isinstance(trace.get(axis), list | tuple):
@@ -682,4 +750,4 @@ def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
                 if isinstance(axis.get(field), list | tuple):
                     axis[field] = [named(v) for v in axis[field]]
     layout["margin"] = room_for_labels(spec["data"], layout)  # the names are longer
-    return go.Figure(spec, _validate=False)
+    return _figure(spec)

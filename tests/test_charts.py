@@ -45,10 +45,15 @@ def test_every_figure_is_what_validation_would_make(demo: tuple, key: str,
     assert figures
     for figure in figures:
         sent = json.loads(pio.to_json(figure, validate=False))
-        validated = json.loads(pio.to_json(go.Figure(figure.to_dict())))
-        assert sent == validated
-        assert sent["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+        # The look is in the figure, not in a template (see charts.LAYOUT_LOOK).
+        assert sent["layout"].pop("template") is None and sent["layout"]["datarevision"] == 1
+        validated = go.Figure(figure.to_dict())
+        validated.layout.template = None  # (validated, None drops out of the JSON)
+        assert sent == json.loads(pio.to_json(validated))
         assert "Data cut-off" in sent["layout"]["annotations"][-1]["text"]
+        assert sent["layout"]["plot_bgcolor"] == "#FFFFFF"
+        axes = [a for k, a in sent["layout"].items() if k[1:5] == "axis"]
+        assert axes and all(a["gridcolor"] == charts.GRID for a in axes)
 
 
 def test_grade_colours_are_one_scale_apart_from_cohorts_and_arms() -> None:

@@ -112,6 +112,8 @@ def test_with_an_arm_chosen_every_figure_names_the_arm_and_its_controls() -> Non
     rows = figure["layout"]["yaxis2"]["categoryarray"]
     assert sorted(rows) == ["Controls, adults", "Group A (adults)"]
     assert all(set(t["y"]) <= set(rows) and t["text"] for t in risk)
+    hovers = {h.split("<extra>")[1] for t in risk for h in t["hovertemplate"]}
+    assert hovers == {"Group A (adults)</extra>", "Controls, adults</extra>"}
     assert "Group A (adults) n=18, Controls, adults n=90" in result.footer
     plain = build_panel(find_panel("survival"), db, db.load(demo), Filters(), SETTINGS, ANALYST)
     assert "SMART101 · overall survival" in [t.name for t in plain.item("overall_survival")

@@ -488,7 +488,9 @@ def draw_item(result: PanelResult, item: PanelItem, context: PageContext) -> Non
     st.markdown(f"#### {escape_markdown(item.title)}")
     names = group_names(result.filters)
     if item.figure is not None:
-        st.plotly_chart(item.figure, key=f"chart_{item.key}",
+        # theme=None: the figure carries its look (charts.LAYOUT_LOOK); Streamlit's theme
+        # would add a template, and with it a second drawing of every chart from scratch.
+        st.plotly_chart(item.figure, key=f"chart_{item.key}", theme=None,
                         width=paper.FIGURE_WIDTH if context.print_view else "stretch")
     elif context.print_view:
         paper.print_table(with_headers(item.data, names), names=list(map(str, item.data.columns)))

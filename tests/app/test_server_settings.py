@@ -5,6 +5,7 @@ garbage collection after every run cost 165 ms a click)."""
 from __future__ import annotations
 
 import gc
+import json
 import threading
 import tomllib
 from pathlib import Path
@@ -14,6 +15,7 @@ from conftest import ROOT
 from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
+from smart101_dash.charts import GRID
 from smart101_dash.config import DATA_DIR_ENV
 from smart101_dash.ui import page
 
@@ -37,3 +39,21 @@ def test_the_first_page_freezes_what_lives_as_long_as_the_process(
     gc.unfreeze()
     AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert gc.get_freeze_count() == 0  # once per process, not on every run
+
+
+def test_charts_reach_the_browser_with_their_look_and_no_template(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit's theme puts a template in a chart and themes it again once mounted; Plotly
+    then draws the chart from scratch a second time (the template is a new object). Charts
+    are sent unthemed, their look in the figure (charts.LAYOUT_LOOK), with a fixed datarevision
+    so that second pass redraws nothing."""
+    monkeypatch.setenv(DATA_DIR_ENV, str(write_export(tmp_path / "export")))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/survival.py").run()
+    charts = at.get("plotly_chart")
+    assert not at.exception and len(charts) >= 4
+    for chart in charts:
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert chart.proto.theme == ""  # theme=None
+        assert layout["template"] is None and layout["datarevision"] == 1
+        assert layout["plot_bgcolor"] == "#FFFFFF" and layout["yaxis"]["gridcolor"] == GRID

@@ -150,6 +150,38 @@ def test_arm_filter_reaches_the_gvhd_page_and_its_downloads(page: object, export
         assert all(size[side] <= given[side] for side in "lrtb"), (size, given)
 
 
+# Records, for each chart drawn from now on, Plotly's events: "plotly_beforeplot" starts a
+# drawing from scratch (the hook is attached once Plotly has begun the chart's first drawing).
+WATCH_CHARTS = """() => {
+  window.chartEvents = [];
+  new MutationObserver(() => {
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+      if (gd.watched || !gd.on) continue;
+      gd.watched = true;
+      const id = window.chartEvents.length + ':' + Math.random();
+      for (const name of ['plotly_beforeplot', 'plotly_react'])
+        gd.on(name, () => window.chartEvents.push([id, name]));
+    }
+  }).observe(document, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+def test_a_filter_click_draws_each_chart_once(page: object) -> None:
+    """A chart is mounted anew when its figure changes, and Streamlit hands Plotly the figure
+    twice: before its container's width is known, then sized and themed again. The second
+    time must redraw nothing (charts.LAYOUT_LOOK: no template, a fixed datarevision, sized
+    to its container the first time); it was a second drawing from scratch of every chart."""
+    open_page(page, "Survival, relapse and NRM")
+    page.evaluate(WATCH_CHARTS)
+    page.get_by_text("Group A (adults)", exact=True).first.click()  # the Arm radio
+    wait_idle(page)
+    page.wait_for_timeout(1000)
+    events = page.evaluate("window.chartEvents")
+    assert [e for e in events if e[1] == "plotly_beforeplot"] == []
+    charts = {chart for chart, _ in events}
+    assert len(charts) == 4 and all([c, "plotly_react"] in events for c in charts)
+
+
 def test_a_page_url_opened_first_gets_the_app_navigation(chromium: str, server: object) -> None:
     """A new session at /gvhd: Streamlit runs pages/gvhd.py itself before app.py has declared
     st.navigation; the page must hand over to app.py (its navigation, titles, wide layout),

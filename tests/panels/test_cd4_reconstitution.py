@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from export_factory import day, set_rows, to_table, valid_tables, write_export
+from figures import risk_rows
 from scipy.stats import binomtest, mannwhitneyu, norm
 from viewers import ANALYST, SPONSOR
 
@@ -129,8 +130,8 @@ def test_cumulative_incidence_with_death_competing(result: PanelResult) -> None:
     assert "Gray's test: p = " in item.caption and "CD4 > 50 cells/uL" in item.caption
     assert "By day 100: SMART101 66.7% (95% CI" in item.caption
     assert "CONTROL 33.3% (95% CI" in item.caption
-    risk = [list(t.text) for t in item.figure.data if t.mode == "text"]
-    assert risk == [["3", "3", "2", "1"], ["3", "3", "3", "1"]]  # at days 0, 30, 60, 100
+    assert risk_rows(item.figure) == {("x2", "SMART101"): ["3", "3", "2", "1"],  # days 0, 30,
+                                      ("x2", "CONTROL"): ["3", "3", "3", "1"]}  # 60, 100
     assert list(item.figure.layout.xaxis.tickvals) == [0, 30, 60, 100]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from export_factory import write_export
+from figures import risk_rows
 from viewers import ANALYST
 
 from smart101_dash.config import SETTINGS
@@ -84,9 +85,8 @@ def test_curves_tests_and_follow_up(result: object) -> None:
     follow = result.item("follow_up").data.set_index("group")
     assert follow.loc["SMART101", "median"] == 537  # alive ones censored at the cut-off
     figure = result.item("overall_survival").figure
-    risk = [t for t in figure.data if t.mode == "text"]
-    assert [list(t.text) for t in risk] == [["3", "3", "3", "2", "0", "0"],
-                                            ["3", "2", "2", "2", "0", "0"]]
+    assert risk_rows(figure) == {("x2", "SMART101"): ["3", "3", "3", "2", "0", "0"],
+                                 ("x2", "CONTROL"): ["3", "2", "2", "2", "0", "0"]}
     assert [m.level.value for m in result.messages] == ["warning", "warning", "info"]
     # The tiny export has no CGVHDIST: GRFS says which proxy it used.
     assert "moderate or severe chronic GvHD" in result.messages[2].text
