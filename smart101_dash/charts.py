@@ -148,17 +148,21 @@ def room_for_labels(data: list[dict], layout: dict) -> dict[str, int]:
             widest = max(_em(v) for v in labels)
             left = max(left, round(38 + titled + axis.get("ticklen", 0) + _EM * widest))
     legend = layout.get("legend", {})
-    top = 40
+    top, bottom = 40, 90
     if legend.get("orientation") == "h" and legend.get("y", 1) > 1:
         entries = [t["name"] for t in data if t.get("name") and t.get("showlegend") is not False]
-        rows = 1 + sum(40 + _EM * _em(str(n)) for n in entries) // 900
-        top = 44 + 22 * int(rows)
+        rows = int(1 + sum(40 + _EM * _em(str(n)) for n in entries) // 900)
+        # The legend sits (y - 1) plot heights above the plot: a tall figure needs more room
+        # (fitted to where Plotly put the legend of the CD4 subsets, 710 px high, y = 1.12).
+        y, height = legend["y"], layout.get("height", 450)
+        top = max(44 + 22 * rows,
+                  math.ceil(((y - 1) * (height - bottom) + 12 + 22 * (rows - 1)) / y) + 1)
     right = 20
     if legend.get("orientation") != "h" and layout.get("showlegend") is not False:
         names = [_em(str(t["name"])) for t in data
                  if t.get("name") and t.get("showlegend") is not False]
         right = max(right, round(70 + _EM * max(names))) if names else right
-    return dict(l=left, r=right, t=top, b=90)
+    return dict(l=left, r=right, t=top, b=bottom)
 
 
 FOOTER_LINE = 120  # characters: a longer footer (a landmark, many filters) runs past the plot
