@@ -517,11 +517,16 @@ def draw_item(result: PanelResult, item: PanelItem, context: PageContext) -> Non
                                 file_name=name, mime=mime, on_click="ignore",
                                 key=f"download_{kind}_{item.key}")
     if item.queries:
-        with cols[2].expander("Show query" if len(item.queries) == 1 else
-                              f"Show the {len(item.queries)} queries"):
-            for query in item.queries:
-                st.code(query.sql, language="sql")
-                st.code(query.format_params() or "(no parameters)", language="text")
+        # Drawn only while open: the SQL, highlighted token by token, made 40% of a survival
+        # page's DOM (2,400 of 6,000 nodes), drawn again on every click and rarely read.
+        queries = cols[2].expander("Show query" if len(item.queries) == 1 else
+                                   f"Show the {len(item.queries)} queries",
+                                   key=f"queries_{item.key}", on_change="rerun")
+        if queries.open:
+            with queries:
+                for query in item.queries:
+                    st.code(query.sql, language="sql")
+                    st.code(query.format_params() or "(no parameters)", language="text")
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -203,3 +203,17 @@ def test_a_half_written_dataset_keeps_the_last_good_cut_on_every_page(
     assert banner(at) != first
     assert any("A new data cut was loaded" in plain(s.value) for s in at.success)
     assert not [w for w in at.warning if "cannot be used" in plain(w.value)]
+
+
+def test_a_query_is_drawn_when_its_expander_is_opened(tiny: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Show query" draws the SQL and its parameters only while open: highlighted, it was 40%
+    of a page's DOM, drawn on every click. Opening it (a rerun) shows that item's queries."""
+    at = app(tiny, monkeypatch).run()
+    at.switch_page(OVERVIEW).run()
+    assert not at.exception and not at.code  # closed: nothing drawn
+    at.session_state["queries_baseline"] = True  # as a click on its "Show query" does
+    at.run()
+    sql = [c.value for c in at.code if c.language == "sql"]
+    assert len(sql) >= 1 and all("SELECT" in s.upper() for s in sql)
+    assert any("$cohorts = " in c.value for c in at.code if c.language == "text")  # bound
