@@ -3,10 +3,11 @@
 SMART101 and control keep the same colours on every page, legend and risk table (Okabe-Ito
 palette, readable with colour-blindness).
 
-Figures are written as plain dictionaries (traces and layout, as Plotly's JSON has them) and
-made into a `go.Figure` once, without Plotly's per-property validation: that validation costs
-10-30 ms a figure and changes nothing in what reaches the browser (tests/test_charts.py checks
-that the validated figure gives the same JSON). `with_footer` is that last step.
+Figures are written, kept and drawn as plain dictionaries (traces and layout, as Plotly's JSON
+has them): `with_footer` is their last step. Never made into a `go.Figure` on the way to the
+browser: even unvalidated, building one costs about 9 ms a figure, half a GvHD page's server
+time, and its validation 10-30 ms more, for the same JSON (tests/test_charts.py checks that the
+validated figure gives it). `figure_of` makes one for reading a chart in Python.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ ANNOTATION_LOOK = dict(arrowcolor=INK, arrowhead=0, arrowwidth=1)
 SHAPE_LOOK = dict(line=dict(color=INK))
 
 
-def with_footer(spec: Spec, footer: str) -> go.Figure:
+def with_footer(spec: Spec, footer: str) -> Spec:
     """The figure, with the cut-off, filters and N printed under the plot, so a screenshot
     carries its context.
 
@@ -87,11 +88,11 @@ def with_footer(spec: Spec, footer: str) -> go.Figure:
         text=_footer_lines(footer), xref="paper", yref="paper", x=0, y=0, yshift=-64,
         showarrow=False, xanchor="left", yanchor="top", align="left",
         font=dict(size=10, color="#555555"))]
-    return _figure({"data": spec["data"], "layout": layout})
+    return _with_look({"data": spec["data"], "layout": layout})
 
 
-def _figure(spec: Spec) -> go.Figure:
-    """The figure in the charts' look, unvalidated, with no template (see LAYOUT_LOOK)."""
+def _with_look(spec: Spec) -> Spec:
+    """The figure in the charts' look, with no template (see LAYOUT_LOOK)."""
     data = [_under(TRACE_LOOK.get(t.get("type", "scatter"), {}), t) for t in spec["data"]]
     layout = _under(LAYOUT_LOOK, spec["layout"]) | {"datarevision": 1}
     axes = {k for k in layout if re.fullmatch(r"[xy]axis\d*", k)} | {
@@ -103,9 +104,27 @@ def _figure(spec: Spec) -> go.Figure:
     for key, look in (("annotations", ANNOTATION_LOOK), ("shapes", SHAPE_LOOK)):
         if key in layout:
             layout[key] = [_under(look, item) for item in layout[key]]
-    figure = go.Figure({"data": data, "layout": layout}, _validate=False)
+    return {"data": data, "layout": layout}
+
+
+def figure_of(spec: Spec) -> go.Figure:
+    """The chart as a Plotly figure object, unvalidated (to read it in Python: pages and
+    reports draw the dictionaries)."""
+    figure = go.Figure(spec, _validate=False)
     figure.layout.template = None  # go.Figure puts Plotly's default template in
     return figure
+
+
+class AsDrawn(go.Figure):
+    """A chart's dictionaries handed to `st.plotly_chart` as they are. Given a dictionary,
+    Streamlit validates it through go.Figure (50-80 ms a page); given a Plotly figure, it
+    only asks for its dictionary (tests/app/test_server_settings.py checks what is sent)."""
+
+    def __init__(self, spec: Spec) -> None:  # no object tree: `to_dict` is all Streamlit reads
+        self._spec = spec
+
+    def to_dict(self) -> Spec:
+        return self._spec
 
 
 def _under(look: dict, given: dict) -> dict:
@@ -156,7 +175,7 @@ def room_for_labels(data: list[dict], layout: dict) -> dict[str, int]:
         # (fitted to where Plotly put the legend of the CD4 subsets, 710 px high, y = 1.12).
         y, height = legend["y"], layout.get("height", 450)
         top = max(44 + 22 * rows,
-                  math.ceil(((y - 1) * (height - bottom) + 12 + 22 * (rows - 1)) / y) + 1)
+                  math.ceil(((y - 1) * (height - bottom) + 12 + 22 * (rows - 1)) / y))
     right = 20
     if legend.get("orientation") != "h" and layout.get("showlegend") is not False:
         names = [_em(str(t["name"])) for t in data
@@ -192,7 +211,7 @@ def _dates(values: list) -> list[str]:
 def cumulative_enrollment_figure(enrollment: pd.DataFrame, targets: dict[str, int],
                                  planned: pd.DataFrame, cutoff: date | None,
                                  labels: dict[str, str], footer: str,
-                                 show_total: bool = True) -> go.Figure:
+                                 show_total: bool = True) -> Spec:
     """Step lines of cumulative enrollment per arm (and overall), against targets and the plan.
 
     `enrollment` has columns enrollment_date, arm, cumulative_in_arm, cumulative_total;
@@ -303,7 +322,7 @@ def _risk_table(risk: pd.DataFrame, rows: list[str], colors: str | list[str],
 
 def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str,
                        ticks: tuple[int, ...], footer: str, rising: bool = False,
-                       x_title: str = DAYS_AXIS) -> go.Figure:
+                       x_title: str = DAYS_AXIS) -> Spec:
     """Kaplan-Meier or cumulative-incidence step curves with 95% bands and a risk table.
 
     `curves`: curve (legend label), group (SMART101/CONTROL: the colour), dash, time, estimate,
@@ -347,7 +366,7 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
 
 def step_curves_by_group_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str,
                                 ticks: tuple[int, ...], footer: str,
-                                x_title: str = DAYS_AXIS) -> go.Figure:
+                                x_title: str = DAYS_AXIS) -> Spec:
     """Several endpoints' cumulative incidences, one plot per group side by side (as in
     `step_curves_figure`: 95% bands, censoring ticks, a risk table under each plot).
 
@@ -715,14 +734,14 @@ def stopping_rules_figure(accruals: list[tuple[str, str, pd.DataFrame]]) -> Spec
     return {"data": traces, "layout": layout}
 
 
-def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
+def with_group_names(spec: Spec, names: dict[str, str]) -> Spec:
     """The figure with each cohort code that begins a legend entry, risk-table row, hover
     label or annotation replaced by what the filters compare ("Group A (adults)",
     "Controls, adults"): every figure says what is compared, drawn once for all panels.
-    Without an arm the codes are the names: the figure is returned as it is (no cost)."""
+    Without an arm the codes are the names: the figure is returned as it is (no cost).
+    `spec` is left as it was: what changes is copied."""
     if all(code == name for code, name in names.items()):
-        return figure
-    spec = figure.to_plotly_json()
+        return spec
 
     def named(text: object) -> object:
         # The code alone or before a space ("SMART101 · Relapse"): never the start of another
@@ -736,22 +755,21 @@ def with_group_names(figure: go.Figure, names: dict[str, str]) -> go.Figure:
                 text = text.replace(f"<extra>{code}{end}", f"<extra>{name}{end}")
         return text
 
-    for trace in spec["data"]:
-        for key in ("name", "legendgroup", "hovertemplate"):
-            if isinstance(trace.get(key), list):  # one a point (a risk table's cells)
-                trace[key] = [named(v) for v in trace[key]]
-            elif key in trace:
-                trace[key] = named(trace[key])
-        for axis in ("x", "y"):  # category values (risk-table rows, a bar per group)
-            if isinstance(trace.get(axis), list | tuple):
-                trace[axis] = [named(v) for v in trace[axis]]
-    layout = spec["layout"]
-    for note in layout.get("annotations", []):
-        note["text"] = named(note.get("text"))
+    def each_named(values: object) -> object:
+        return [named(v) for v in values] if isinstance(values, list | tuple) else named(values)
+
+    # Category values too (risk-table rows, a bar per group); a list holds one a point.
+    data = [trace | {key: each_named(trace[key]) for key in
+                     ("name", "legendgroup", "hovertemplate", "x", "y") if key in trace}
+            for trace in spec["data"]]
+    layout = dict(spec["layout"])
+    if "annotations" in layout:
+        layout["annotations"] = [note | {"text": named(note.get("text"))}
+                                 for note in layout["annotations"]]
     for key, axis in layout.items():  # the categories' order and labels, named the same
         if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
-            for field in ("ticktext", "categoryarray", "tickvals"):
-                if isinstance(axis.get(field), list | tuple):
-                    axis[field] = [named(v) for v in axis[field]]
-    layout["margin"] = room_for_labels(spec["data"], layout)  # the names are longer
-    return _figure(spec)
+            layout[key] = axis | {field: each_named(axis[field]) for field in
+                                  ("ticktext", "categoryarray", "tickvals") if field in axis}
+    # The names are longer (the look's padding kept).
+    layout["margin"] = layout["margin"] | room_for_labels(data, layout)
+    return {"data": data, "layout": layout}

@@ -184,8 +184,8 @@ def _section(index: int, result: PanelResult, session: str) -> str:
 def _item(anchor: str, item: PanelItem, names: dict[str, str]) -> str:
     e = html.escape
     parts = [f'<div class="item"><h3>{e(item.title)}</h3>']
-    if item.figure is not None:
-        spec = json.loads(pio.to_json(item.figure, validate=False))
+    if item.chart is not None:
+        spec = json.loads(pio.to_json(item.chart, validate=False))
         # The width of an A4 page's text (186 mm): the drawing is never cut at the edge.
         spec["layout"].update(width=FIGURE_WIDTH, autosize=False)
         # "</" ends a script element wherever it appears: written as "<\/" inside the JSON.

@@ -32,6 +32,6 @@ def build_panel(panel: Panel, db: Database, cut: ExportCut, filters: Filters,
     result = panel.build(db, cut, filters, settings, viewer=viewer, **values)
     panel.check_result(result, viewer)
     names = group_names(filters)
-    items = tuple(replace(item, figure=with_group_names(item.figure, names))
-                  if item.figure is not None else item for item in result.items)
+    items = tuple(replace(item, chart=with_group_names(item.chart, names))
+                  if item.chart is not None else item for item in result.items)
     return replace(result, items=items, options=tuple(sorted(values.items())))

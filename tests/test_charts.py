@@ -41,13 +41,13 @@ def test_every_figure_is_what_validation_would_make(demo: tuple, key: str,
     options = dict(options)
     filters = options.pop("__filters", Filters())
     result = build_panel(panel(key), db, cut, filters, SETTINGS, DSMB, options)
-    figures = [item.figure for item in result.items if item.figure is not None]
-    assert figures
-    for figure in figures:
-        sent = json.loads(pio.to_json(figure, validate=False))
+    charts_sent = [item.chart for item in result.items if item.chart is not None]
+    assert charts_sent
+    for chart in charts_sent:
+        sent = json.loads(pio.to_json(chart, validate=False))
         # The look is in the figure, not in a template (see charts.LAYOUT_LOOK).
-        assert sent["layout"].pop("template") is None and sent["layout"]["datarevision"] == 1
-        validated = go.Figure(figure.to_dict())
+        assert "template" not in sent["layout"] and sent["layout"]["datarevision"] == 1
+        validated = go.Figure(chart)
         validated.layout.template = None  # (validated, None drops out of the JSON)
         assert sent == json.loads(pio.to_json(validated))
         assert "Data cut-off" in sent["layout"]["annotations"][-1]["text"]
@@ -92,19 +92,23 @@ def test_log_axis_labels_round_counts_in_full(low: float, high: float, ticks: li
 
 
 def test_group_names_replace_cohort_codes_never_the_start_of_a_subject_id() -> None:
-    figure = go.Figure({"data": [
+    spec = charts.with_footer({"data": [
         dict(type="bar", y=["SMART101-01-A001", "SMART101", "CONTROL · Relapse"], x=[1, 2, 3],
              name="SMART101", hovertemplate="%{x}<extra>SMART101</extra>"),
         dict(type="scatter", x=[0], y=[1], name="SMART101-style label",
-             hovertemplate="%{y}<extra>CONTROL · NRM</extra>")]}, _validate=False)
-    named = charts.with_group_names(figure, {"SMART101": "Group A (adults)",
-                                             "CONTROL": "Controls, adults"})
-    bar, line = named.data
-    assert list(bar.y) == ["SMART101-01-A001", "Group A (adults)", "Controls, adults · Relapse"]
-    assert bar.name == "Group A (adults)"
-    assert bar.hovertemplate == "%{x}<extra>Group A (adults)</extra>"
-    assert line.name == "SMART101-style label"
-    assert line.hovertemplate == "%{y}<extra>Controls, adults · NRM</extra>"
+             hovertemplate="%{y}<extra>CONTROL · NRM</extra>")], "layout": {}}, "footer")
+    before = json.dumps(spec)
+    named = charts.with_group_names(spec, {"SMART101": "Group A (adults)",
+                                           "CONTROL": "Controls, adults"})
+    bar, line = named["data"]
+    assert bar["y"] == ["SMART101-01-A001", "Group A (adults)", "Controls, adults · Relapse"]
+    assert bar["name"] == "Group A (adults)"
+    assert bar["hovertemplate"] == "%{x}<extra>Group A (adults)</extra>"
+    assert line["name"] == "SMART101-style label"
+    assert line["hovertemplate"] == "%{y}<extra>Controls, adults · NRM</extra>"
+    assert json.dumps(spec) == before  # the figure it was given is left as it was
+    assert named["layout"]["margin"]["l"] > spec["layout"]["margin"]["l"]  # longer labels
+    assert named["layout"]["margin"]["pad"] == 8
 
 
 # Left margins Plotly grew to in Chromium for these risk-table rows (the demo's charts, by

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from smart101_dash.charts import Spec, figure_of
 from smart101_dash.files import context_rows, csv_bytes, file_stem, xlsx_bytes
 from smart101_dash.filters import Filters
 from smart101_dash.labels import group_names
@@ -38,10 +40,15 @@ class PanelItem:
     key: str  # file-name-safe identifier, also the CSV name of the `tables` command
     title: str
     data: pd.DataFrame
-    figure: go.Figure | None = None
+    chart: Spec | None = None  # the figure as Plotly's JSON has it (charts.py)
     queries: tuple[Query, ...] = ()
     caption: str = ""
     link: str | None = None  # the key of the page with the detail, if another page has it
+
+    @cached_property
+    def figure(self) -> go.Figure | None:
+        """The chart as a Plotly figure object, made when asked (pages draw `chart`)."""
+        return None if self.chart is None else figure_of(self.chart)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from smart101_dash.charts import step_curves_figure
+from smart101_dash.charts import Spec, step_curves_figure
 from smart101_dash.panels.base import Level, Message
 from smart101_dash.stats import (
     CumulativeIncidence,
@@ -284,7 +283,7 @@ def _settled_times(data: pd.DataFrame) -> dict[str, float]:
 
 def incidence_chart(codes: Sequence[str], data: dict[str, pd.DataFrame],
                     fits: dict[str, Estimate], labels: dict[str, str], ticks: Sequence[int],
-                    footer: str) -> tuple[pd.DataFrame, go.Figure, str]:
+                    footer: str) -> tuple[pd.DataFrame, Spec, str]:
     """Several cumulative incidences in one chart: the estimators' rows (with `endpoint`), the
     figure with a risk-table row per group and endpoint, and the Gray's tests as a caption."""
     table = pd.concat([fits[c].table.assign(endpoint=c) for c in codes], ignore_index=True)

@@ -11,13 +11,13 @@ AGVHD34, CGVHD, CGVHDMS), computed by the same function.
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
 from smart101_dash.analysis import analysis_tables
 from smart101_dash.charts import (
     GRADE_COLORS,
+    Spec,
     grade_distribution_figure,
     step_curves_by_group_figure,
     with_footer,
@@ -168,7 +168,7 @@ LABELS = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGv
 
 def incidence_by_cohort(codes: tuple[str, ...], data: dict[str, pd.DataFrame],
                         fits: dict[str, Estimate], ticks: tuple[int, ...], footer: str
-                        ) -> tuple[pd.DataFrame, go.Figure, str]:
+                        ) -> tuple[pd.DataFrame, Spec, str]:
     """Two grades (or severities) of one GvHD: the estimators' rows (with `endpoint`), the
     figure (a plot per cohort, so no bands of two colours overlap) and Gray's tests as words."""
     table = pd.concat([fits[c].table.assign(endpoint=c) for c in codes], ignore_index=True)

@@ -20,6 +20,7 @@ import streamlit as st
 
 from smart101_dash.access import AccessDenied, Permission, Viewer
 from smart101_dash.audit import Action
+from smart101_dash.charts import AsDrawn
 from smart101_dash.config import PACKAGE_ROOT, SETTINGS, Settings, data_dir
 from smart101_dash.contract import AGE_GROUPS, COHORTS
 from smart101_dash.cuts import CutFolder, find_cuts
@@ -487,10 +488,10 @@ def draw_panel(result: PanelResult, context: PageContext) -> None:
 def draw_item(result: PanelResult, item: PanelItem, context: PageContext) -> None:
     st.markdown(f"#### {escape_markdown(item.title)}")
     names = group_names(result.filters)
-    if item.figure is not None:
+    if item.chart is not None:
         # theme=None: the figure carries its look (charts.LAYOUT_LOOK); Streamlit's theme
         # would add a template, and with it a second drawing of every chart from scratch.
-        st.plotly_chart(item.figure, key=f"chart_{item.key}", theme=None,
+        st.plotly_chart(AsDrawn(item.chart), key=f"chart_{item.key}", theme=None,
                         width=paper.FIGURE_WIDTH if context.print_view else "stretch")
     elif context.print_view:
         paper.print_table(with_headers(item.data, names), names=list(map(str, item.data.columns)))

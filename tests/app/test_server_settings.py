@@ -55,5 +55,5 @@ def test_charts_reach_the_browser_with_their_look_and_no_template(
     for chart in charts:
         layout = json.loads(chart.proto.spec)["layout"]
         assert chart.proto.theme == ""  # theme=None
-        assert layout["template"] is None and layout["datarevision"] == 1
+        assert "template" not in layout and layout["datarevision"] == 1
         assert layout["plot_bgcolor"] == "#FFFFFF" and layout["yaxis"]["gridcolor"] == GRID
