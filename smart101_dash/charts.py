@@ -265,30 +265,26 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _steps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The corners of a step function (each value held until the next time)."""
-    return np.repeat(x, 2)[1:], np.repeat(y, 2)[:-1]
-
-
 def _curve_traces(label: str, block: dict[str, np.ndarray],
                   axes: tuple[str, str] = ("x", "y")) -> list[dict]:
     """A step curve with its 95% band and its censoring ticks.
 
     `block`: one curve's columns as arrays (group, dash, time, estimate, lower, upper and
     optionally n_censor); an undefined limit (NaN) is drawn at the estimate.
-    The band is one filled outline (the upper steps, then the lower ones back): a trace fewer
-    than two filled edges, and Plotly's time grows with the traces.
+    The band is one filled outline, a trace fewer than two filled edges (Plotly's time grows
+    with the traces): the upper steps, then the lower ones back. Drawn horizontal-first like
+    the upper ones, the lower steps go back one value behind (x_n, x_n, x_n-1 ... x_0 at
+    l_n, l_n-1 ... l_0, l_0), so every value still holds from its time to the next.
     """
     color = COHORT_COLORS.get(str(block["group"][0]), "#000000")
     dash = str(block["dash"][0]) if "dash" in block else "solid"
     x, est = block["time"], block["estimate"]
     lower = np.where(np.isnan(block["lower"]), est, block["lower"])
     upper = np.where(np.isnan(block["upper"]), est, block["upper"])
-    (x_up, y_up), (x_low, y_low) = _steps(x, upper), _steps(x, lower)
     traces = [
-        dict(type="scatter", x=[*x_up.tolist(), *x_low[::-1].tolist()],
-             y=[*y_up.tolist(), *y_low[::-1].tolist()], mode="lines", line=dict(width=0),
-             fill="toself", fillcolor=_rgba(color, 0.13), hoverinfo="skip", showlegend=False,
+        dict(type="scatter", x=np.r_[x, x[-1], x[::-1]].tolist(),
+             y=np.r_[upper, lower[::-1], lower[0]].tolist(), mode="lines",
+             line=dict(width=0, shape="hv"), fill="toself", fillcolor=_rgba(color, 0.13), hoverinfo="skip", showlegend=False,
              legendgroup=label, xaxis=axes[0], yaxis=axes[1]),
         dict(type="scatter", x=x.tolist(), y=est.tolist(), mode="lines", name=label,
              legendgroup=label, line=dict(color=color, width=2.5, shape="hv", dash=dash),

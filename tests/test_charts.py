@@ -4,8 +4,10 @@ same JSON as the unvalidated figure the pages send (so skipping validation chang
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -138,3 +140,23 @@ def test_the_top_margin_holds_a_legend_above_the_plot(height: int, y: float, gro
     data = [dict(type="scatter", name="SMART101 median (IQR)")]
     layout = dict(height=height, legend=dict(orientation="h", y=y, x=0))
     assert grown <= charts.room_for_labels(data, layout)["t"] <= grown + 5
+
+
+def test_a_band_outline_holds_each_limit_from_its_time_to_the_next() -> None:
+    """The 95% band is one filled outline drawn horizontal-first ("hv"): between two times,
+    its edges must be the limits of the earlier time, above and below."""
+    x = np.array([0.0, 10.0, 25.0, 40.0])
+    block = dict(group=np.array(["SMART101"] * 4), time=x,
+                 estimate=np.array([1.0, 0.9, 0.7, 0.6]),
+                 lower=np.array([1.0, 0.75, np.nan, 0.4]),  # undefined: drawn at the estimate
+                 upper=np.array([1.0, 0.97, 0.85, 0.78]))
+    band = charts._curve_traces("SMART101", block)[0]
+    assert band["fill"] == "toself" and band["line"]["shape"] == "hv"
+    points = list(zip(band["x"], band["y"], strict=True))
+    # "hv": from each point, a horizontal run at its height to the next point's time.
+    runs = [(min(a[0], b[0]), max(a[0], b[0]), a[1]) for a, b in pairwise(points)]
+    for start, end, low, high in [(0, 10, 1.0, 1.0), (10, 25, 0.75, 0.97),
+                                  (25, 40, 0.7, 0.85)]:
+        middle = (start + end) / 2
+        heights = sorted(h for a, b, h in runs if a < middle < b)
+        assert heights == [low, high], (start, end)
