@@ -5,9 +5,9 @@ palette, readable with colour-blindness).
 
 Figures are written, kept and drawn as plain dictionaries (traces and layout, as Plotly's JSON
 has them): `with_footer` is their last step. Never made into a `go.Figure` on the way to the
-browser: even unvalidated, building one costs about 9 ms a figure, half a GvHD page's server
-time, and its validation 10-30 ms more, for the same JSON (tests/test_charts.py checks that the
-validated figure gives it). `figure_of` makes one for reading a chart in Python.
+browser: even unvalidated, building them cost 12-15 ms of a GvHD or survival build, and
+validation costs 10-30 ms a figure more, for the same JSON (tests/test_charts.py checks that
+the validated figure gives it). `figure_of` makes one for reading a chart in Python.
 """
 
 from __future__ import annotations
