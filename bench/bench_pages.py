@@ -9,8 +9,10 @@ writes docs/performance.md).
 
 Server time: `runner.build_panel` for the page's panel, as the dsmb role (every item), with the
 query cache cleared: "first view" with no filter, "filter change" over five filters in turn.
-Browser time: from the click on an Arm choice until the server's last message of the rerun
-arrives (then the page is checked idle with every chart's SVG drawn); medians of R clicks. The trivial page (bench/trivial_app.py: a radio and
+Browser time: from the click on an Arm choice until the page has finished rendering, on the
+page's own clock: the click event to the page's last change (a MutationObserver on the whole
+document, charts' SVG included), once the script is idle, every chart is drawn and nothing has
+changed for QUIET_MS; medians of R clicks. The trivial page (bench/trivial_app.py: a radio and
 one chart) is the framework's own floor.
 """
 
@@ -134,49 +136,53 @@ def settle(tab: object) -> None:
         charts.nth(i).locator(".main-svg").first.wait_for(state="visible", timeout=60_000)
 
 
-QUIET_MS = 150  # no message from the server for this long after the last: the run is over
+# Kept in the page from its first load: when the last click happened and when the page last
+# changed (any node or attribute, a chart's SVG included), on the page's own clock.
+WATCH_PAGE = """(() => {
+  const m = window.__smart101_bench = {click: 0, changed: 0};
+  addEventListener("click", () => { m.click = performance.now(); m.changed = 0; }, true);
+  new MutationObserver(() => { m.changed = performance.now(); }).observe(
+    document, {subtree: true, childList: true, attributes: true, characterData: true});
+})();"""
+# The page is finished when the script is idle, every chart has its SVG, and nothing has
+# changed for QUIET_MS: a rerun's elements arrive and are drawn within far less.
+QUIET_MS = 400
+FINISHED = """(quiet) => {
+  const m = window.__smart101_bench;
+  const idle = document.querySelector("[data-testid=stApp][data-test-script-state=notRunning]");
+  const charts = document.querySelectorAll("[data-testid=stPlotlyChart]");
+  const drawn = [...charts].every((c) => c.querySelector(".main-svg"));
+  const now = performance.now();
+  return idle && drawn && m.changed > m.click && now - m.changed >= quiet
+    ? m.changed - m.click : null;
+}"""
 
 
-def click_ms(tab: object, frames: list[float], runs: int) -> tuple[float, float]:
-    """Time from an Arm click until the server's last message of the rerun arrived (the page
-    is then checked idle, with every chart drawn): the mean of the first click on each arm
-    (a new filter: the panel is built) and the median of the later ones (a choice made
-    before: the panel's result is cached, the rerun still draws the whole page).
-
-    Streamlit may never show a fast rerun as "running" in the page (React batches the two
-    states), so the end is read from the WebSocket: the last message before a quiet spell of
-    QUIET_MS. Drawing after that last message is not counted.
-    """
-    times = clicks(tab, frames, max(runs, 3))
+def click_ms(tab: object, runs: int) -> tuple[float, float]:
+    """Time from an Arm click until the page has finished rendering: the mean of the first
+    click on each arm (a new filter: the panel is built) and the median of the later ones (a
+    choice made before: the panel's result is cached, the rerun still draws the whole page)."""
+    times = clicks(tab, max(runs, 3))
     return statistics.mean(times[:2]), statistics.median(times[2:])
 
 
-def clicks(tab: object, frames: list[float], n: int) -> list[float]:
+def clicks(tab: object, n: int) -> list[float]:
     """The times of `n` clicks alternating between the two arms."""
-    return [after(tab, frames, lambda i=i: arm_radio(tab).locator("label").filter(
+    return [after(tab, lambda i=i: arm_radio(tab).locator("label").filter(
         has_text=ARMS[i % 2]).first.click()) for i in range(n)]
 
 
-def after(tab: object, frames: list[float], action: Callable[[], object]) -> float:
-    """Do `action`; return the ms until the server's last message before a quiet spell,
-    once the page is idle and drawn."""
-    frames.clear()
-    start = time.perf_counter()
+def after(tab: object, action: Callable[[], object]) -> float:
+    """Do `action` (a click); return the ms, on the page's clock, from the click event to the
+    page's last change once the page has finished rendering: the script idle, every chart
+    drawn, then nothing changing for QUIET_MS."""
     action()
-    while not frames or time.perf_counter() - frames[-1] < QUIET_MS / 1000:
-        if time.perf_counter() - start > 60:
-            raise RuntimeError("no message from the server within 60 s of the action")
-        tab.wait_for_timeout(10)
-    settle(tab)  # a check: idle and drawn (the quiet spell has let the rerun finish)
-    return (frames[-1] - start) * 1000
-
-
-def listen(tab: object) -> list[float]:
-    """The arrival times of the server's WebSocket messages, kept as they come."""
-    frames: list[float] = []
-    tab.on("websocket", lambda ws: ws.on("framereceived",
-                                         lambda _: frames.append(time.perf_counter())))
-    return frames
+    start = time.perf_counter()
+    while (finished := tab.evaluate(FINISHED, QUIET_MS)) is None:
+        if time.perf_counter() - start > 120:
+            raise RuntimeError("the page did not finish rendering within 120 s of the click")
+        tab.wait_for_timeout(25)
+    return float(finished)
 
 
 def arm_radio(tab: object) -> object:
@@ -193,9 +199,9 @@ def server_rss_mib(process: subprocess.Popen) -> float:
 
 @contextmanager
 def served(script: Path, env: dict[str, str]
-           ) -> Iterator[tuple[object, list[float], str, subprocess.Popen]]:
+           ) -> Iterator[tuple[object, str, subprocess.Popen]]:
     """A Streamlit server on `script` and a Chromium tab (tall: Plotly draws a chart only once
-    it is scrolled into view), with the arrival times of the server's messages."""
+    it is scrolled into view) that keeps the times of clicks and of the page's changes."""
     from playwright.sync_api import sync_playwright
 
     process, url = start(script, env)
@@ -204,8 +210,8 @@ def served(script: Path, env: dict[str, str]
             browser = p.chromium.launch(executable_path=CHROMIUM, args=[
                 "--headless", "--no-sandbox", "--disable-gpu"])
             tab = browser.new_page(viewport={"width": 1400, "height": 8000})
-            frames = listen(tab)
-            yield tab, frames, url, process
+            tab.add_init_script(WATCH_PAGE)
+            yield tab, url, process
             browser.close()
     finally:
         process.terminate()
@@ -218,16 +224,16 @@ def browser_times(export: Path, runs: int
     the server's peak memory."""
     times: dict[str, tuple[float, float]] = {}
     env = {"SMART101_DATA_DIR": str(export), "SMART101_AUDIT_DIR": str(CACHE / "audit")}
-    with served(ROOT / "app.py", env) as (tab, frames, url, process):
+    with served(ROOT / "app.py", env) as (tab, url, process):
         start_time = time.perf_counter()
         tab.goto(url)
         settle(tab)
         first_page_ms = (time.perf_counter() - start_time) * 1000
         for panel in PANELS:
-            after(tab, frames, lambda title=panel.title: tab.locator(
+            after(tab, lambda title=panel.title: tab.locator(
                 "[data-testid=stSidebarNavLink]", has_text=title).first.click())
-            times[panel.key] = click_ms(tab, frames, runs)
-            after(tab, frames, lambda: arm_radio(tab).locator("label").filter(
+            times[panel.key] = click_ms(tab, runs)
+            after(tab, lambda: arm_radio(tab).locator("label").filter(
                 has_text="Both arms").first.click())
         rss = server_rss_mib(process)
     return times, first_page_ms, rss
@@ -237,11 +243,11 @@ def trivial_ms(runs: int, env: dict[str, str] | None = None) -> float:
     """The trivial page's click: every click is the same work there. Two clicks first, as the
     app's pages get (the page link and "Both arms"): a page's first clicks cost the browser
     more. It is served with the app's .streamlit/config.toml; `env` may override it."""
-    with served(ROOT / "bench" / "trivial_app.py", env or {}) as (tab, frames, url, _):
+    with served(ROOT / "bench" / "trivial_app.py", env or {}) as (tab, url, _):
         tab.goto(url)
         settle(tab)
-        clicks(tab, frames, 2)  # ends on the second arm: the next click changes the choice
-        return statistics.median(clicks(tab, frames, runs))
+        clicks(tab, 2)  # ends on the second arm: the next click changes the choice
+        return statistics.median(clicks(tab, runs))
 
 
 def main() -> None:
