@@ -133,3 +133,29 @@ def headers(columns: list[str], names: dict[str, str]) -> dict[str, str]:
     labels = {c: column_label(c, names) for c in columns}
     taken = [label for label in labels.values()]
     return {c: label if taken.count(label) == 1 else c for c, label in labels.items()}
+
+
+P_VALUE = "p"  # a p-value's format: 4 places, and "<0.0001" below that
+MEASURE_COLUMNS = ("median", "q1", "q3", "cd4_median", "cd4_q1", "cd4_q3")  # cells/µL
+
+
+def number_format(name: str, values: pd.Series, columns: tuple[str, ...] = ()) -> str | None:
+    """A column's one number format (printf style, or P_VALUE), the grid's and the plain
+    tables': p-values to 4 places, percents (and their intervals) to 1, days whole, ages and
+    CD4+ counts to 1, other estimates to 3, counts whole; None for a column that is not
+    numbers. `columns`: the table's columns (an interval's limits go with its percent)."""
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return None
+    if pd.api.types.is_integer_dtype(values):
+        return "%d"
+    if name.endswith(("p_value", "_p")):
+        return P_VALUE
+    prefix, _, limit = name.rpartition("_")
+    if "pct" in name or "percent" in name or name.endswith("%") or \
+            (limit in ("lower", "upper") and f"{prefix}_percent" in columns):
+        return "%.1f"
+    if name in ("day", "time") or name.endswith("_day"):
+        return "%.0f"
+    if name.endswith("_years") or name in MEASURE_COLUMNS:
+        return "%.1f"
+    return "%.3f"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import json
+import numbers
 import os
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
@@ -37,7 +39,7 @@ from smart101_dash.access import Permission, Viewer
 from smart101_dash.config import SETTINGS, Settings
 from smart101_dash.export_files import resolved
 from smart101_dash.filters import Filters
-from smart101_dash.labels import group_names, with_headers
+from smart101_dash.labels import P_VALUE, group_names, with_headers
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.runner import build_panel
@@ -201,32 +203,44 @@ def _item(anchor: str, item: PanelItem, names: dict[str, str]) -> str:
 
 
 def table_html(data: pd.DataFrame, links: dict[int, Callable[[str], str]] | None = None,
-               names: list[str] | None = None) -> str:
+               names: list[str] | None = None, formats: dict[int, str] | None = None) -> str:
     """The whole table, every row and column, text escaped; empty cells for missing values.
     `links`: by column position, the address a cell's text links to (a patient's page);
-    `names`: the columns' names when the headers are words (kept as data-column)."""
+    `names`: the columns' names when the headers are words (kept as data-column);
+    `formats`: by column position, the number format of a column of numbers (right-aligned)."""
     e = html.escape
-    head = "".join(f'<th data-column="{e(str(n))}">{e(str(c))}</th>' if names else
-                   f"<th>{e(str(c))}</th>" for c, n in zip(data.columns, names or data.columns,
-                                                         strict=True))
+    formats = formats or {}
+    heads = []
+    for position, (header, name) in enumerate(zip(data.columns, names or data.columns,
+                                                  strict=True)):
+        attributes = ' class="num"' if position in formats else ""
+        attributes += f' data-column="{e(str(name))}"' if names else ""
+        heads.append(f"<th{attributes}>{e(str(header))}</th>")
+    head = "".join(heads)
     rows = []
     for row in data.itertuples(index=False):
         cells = []
         for position, value in enumerate(row):
-            text = e(cell_text(value))
+            text = e(cell_text(value, formats.get(position)))
             if links and position in links and text:
                 text = f'<a href="{e(links[position](cell_text(value)))}" target="_blank">{text}</a>'
-            cells.append(f"<td>{text}</td>")
+            cells.append('<td class="num">' + text + "</td>" if position in formats else
+                         f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<table class="data" data-rows="{len(data)}"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def cell_text(value: object) -> str:
-    """A table cell as printed: empty when missing, 4 significant digits for a fraction, a
-    date without its midnight."""
+def cell_text(value: object, number_format: str | None = None) -> str:
+    """A table cell as printed: empty when missing; a number in its column's format when one
+    is given, else 4 significant digits for a fraction; a date without its midnight."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
         return ""
+    if number_format is not None and isinstance(value, numbers.Real) \
+            and not isinstance(value, bool | np.bool_):
+        if number_format == P_VALUE:
+            return "<0.0001" if value < 0.0001 else f"{value:.4f}"
+        return number_format % value
     if isinstance(value, pd.Timestamp) and value == value.normalize():
         return value.date().isoformat()
     if isinstance(value, float):

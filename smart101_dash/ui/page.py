@@ -26,7 +26,7 @@ from smart101_dash.contract import AGE_GROUPS, COHORTS
 from smart101_dash.cuts import CutFolder, find_cuts
 from smart101_dash.files import context_rows, csv_bytes, file_stem, xlsx_bytes
 from smart101_dash.filters import Filters
-from smart101_dash.labels import group_names, with_headers
+from smart101_dash.labels import group_names
 from smart101_dash.panels.base import (
     Level,
     PanelItem,
@@ -493,11 +493,9 @@ def draw_item(result: PanelResult, item: PanelItem, context: PageContext) -> Non
         # would add a template, and with it a second drawing of every chart from scratch.
         st.plotly_chart(AsDrawn(item.chart), key=f"chart_{item.key}", theme=None,
                         width=paper.FIGURE_WIDTH if context.print_view else "stretch")
-    elif context.print_view:
-        paper.print_table(with_headers(item.data, names), names=list(map(str, item.data.columns)))
-    else:
-        draw_table(item.data, names, f"table_{item.key}",
-                   links=context.viewer.can(Permission.SUBJECT_LEVEL))
+    else:  # the print view: every row, as printed (no links on paper)
+        draw_table(item.data, names, f"table_{item.key}", whole=context.print_view,
+                   links=context.viewer.can(Permission.SUBJECT_LEVEL) and not context.print_view)
     if item.caption:
         st.caption(escape_markdown(item.caption))
     if item.link is not None:

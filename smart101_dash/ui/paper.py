@@ -25,10 +25,11 @@ from smart101_dash.store import ExportCut
 PRINT_KEY = "f_print"
 PRINT_CSS = """
 <style>
-.smart101-print-table table { border-collapse: collapse; width: 100%; font-size: 0.8rem; }
+.smart101-print-table table { border-collapse: collapse; font-size: 0.8rem; }
 .smart101-print-table th, .smart101-print-table td { border: 1px solid #ccc;
   padding: 2px 4px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 .smart101-print-table th { background: #f2f2f2; }
+.smart101-print-table .num { text-align: right; font-variant-numeric: tabular-nums; }
 .smart101-print-table.long-words td { overflow-wrap: anywhere; }
 @media print {
   @page { size: A4; margin: 14mm 10mm; }
@@ -70,13 +71,21 @@ def print_view_toggle() -> bool:
 
 
 def print_table(data: pd.DataFrame, links: dict[int, Callable[[str], str]] | None = None,
-                names: list[str] | None = None, long_words: bool = False) -> None:
+                names: list[str] | None = None, long_words: bool = False,
+                formats: dict[int, str] | None = None) -> None:
+    """A table as printed (`table_block`)."""
+    st.html(table_block(data, links, names, long_words, formats))
+
+
+def table_block(data: pd.DataFrame, links: dict[int, Callable[[str], str]] | None = None,
+                names: list[str] | None = None, long_words: bool = False,
+                formats: dict[int, str] | None = None) -> str:
     """A table as printed: every row and column, text escaped, wrapped to the page's width
     (also a wide table on screen: no column is cut at 1280 pixels). `names`: the columns'
     names under headers in words; `long_words`: cells may break inside a word (addresses,
-    times) rather than widen the table."""
+    times) rather than widen the table; `formats`: by position, a column's number format."""
     css = "smart101-print-table long-words" if long_words else "smart101-print-table"
-    st.html(f'<div class="{css}">{table_html(data, links, names)}</div>')
+    return f'<div class="{css}">{table_html(data, links, names, formats)}</div>'
 
 
 def report_downloads(cut: ExportCut, viewer: Viewer) -> None:

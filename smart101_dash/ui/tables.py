@@ -1,81 +1,115 @@
 """A table on screen: every row shown, headers in words, blanks for missing values, one number
-format per column, subject IDs linked to the patient's page; a table too wide for the grid at
-1280 pixels drawn whole as a wrapped table (the one paper and the report use), up to
-SCROLL_ROWS rows."""
+format per column, subject IDs linked to the patient's page.
+
+A table of results (counts, estimates, tests: no subject column) is drawn as a DSMB report
+prints it: a plain table, every row, numbers right-aligned in their column's format. A listing
+(a row per subject or event) is drawn in the interactive grid, to be sorted and searched,
+unless it is too wide for the grid at 1280 pixels. Past SCROLL_ROWS rows any table is the
+grid, which draws only the rows in view.
+
+Why not the grid for everything: on a filter click the browser drew a page's grids again,
+and they were most of its time (the overview page 590 ms a click with its three grids, 290 ms
+with them as plain tables; docs/performance.md).
+"""
 
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
-from smart101_dash.labels import for_reading, headers, with_headers
+from smart101_dash.labels import P_VALUE, for_reading, headers, number_format, with_headers
 from smart101_dash.ui import paper
 
 SCROLL_ROWS = 500  # past this many rows a table scrolls (the download has them all)
+SUBJECT_COLUMNS = ("USUBJID", "usubjid")
 
 
-def draw_table(data: pd.DataFrame, names: dict[str, str], key: str, links: bool) -> None:
+@dataclass(frozen=True)
+class OnScreen:
+    """How a table is drawn: a plain table (`html`), or the grid's frame and column settings."""
+
+    html: str | None = None
+    shown: pd.DataFrame | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def draw_table(data: pd.DataFrame, names: dict[str, str], key: str, links: bool,
+               whole: bool = False) -> None:
     """A table with every row shown (no inner scrollbar up to SCROLL_ROWS), headers in words,
     missing values blank, one number format per column, and each subject ID a link to the
-    patient's page for a viewer allowed subject-level data."""
-    wrapped, shown, config = on_screen(data, names, links)
-    if wrapped:
-        # Too wide for the grid at 1280 pixels: a plain table that wraps, every row shown.
-        # Not past SCROLL_ROWS: the browser lays out every row of a plain table (a registry's
-        # 30,000 deaths took it 30 s), while the grid draws only the rows in view.
-        subjects = [c for c in ("USUBJID", "usubjid") if links and c in data.columns]
-        paper.print_table(with_headers(data, names),
-                          {list(data.columns).index(c): patient_link for c in subjects},
-                          list(map(str, data.columns)))
+    patient's page for a viewer allowed subject-level data. `whole`: a plain table whatever
+    its length (the print view)."""
+    drawn = on_screen(data, names, links, whole)
+    if drawn.html is not None:
+        st.html(drawn.html)
         return
+    shown = drawn.shown
+    assert shown is not None
     # Past SCROLL_ROWS the rows come from the server as the grid scrolls (lazy): a registry's
     # 50,000 SAEs were 5.5 MB sent and decoded on every click. The grid's own search and CSV
     # button go with it; the page's downloads hold every row.
     st.dataframe(shown, hide_index=True, key=key, height=table_height(shown),
-                 column_config=config, lazy=len(shown) > SCROLL_ROWS)
+                 column_config=drawn.config, lazy=len(shown) > SCROLL_ROWS)
     if len(shown) > SCROLL_ROWS:
         st.caption(f"{len(shown):,} rows: the table scrolls (sideways too, if it is wide); "
                    "the download holds them all.")
 
 
-# The grid's frame and column settings of each table drawn, kept while its panel result is
-# (weakly, by the table's identity): a rerun that draws a cached result again re-made them,
-# 330 ms a click for the AE page's listings at 100,000 controls.
-_ON_SCREEN: dict[tuple, tuple[weakref.ref, tuple[bool, pd.DataFrame, dict[str, Any]]]] = {}
+# How each table drawn is drawn, kept while its panel result is (weakly, by the table's
+# identity): a rerun that draws a cached result again re-made it, 330 ms a click for the AE
+# page's listings at 100,000 controls.
+_ON_SCREEN: dict[tuple, tuple[weakref.ref, OnScreen]] = {}
 
 
-def on_screen(data: pd.DataFrame, names: dict[str, str], links: bool
-              ) -> tuple[bool, pd.DataFrame, dict[str, Any]]:
-    """Whether `data` is drawn as a wrapped table; else the frame and column settings the
-    grid shows."""
-    key = (id(data), tuple(sorted(names.items())), links)
+def on_screen(data: pd.DataFrame, names: dict[str, str], links: bool,
+              whole: bool = False) -> OnScreen:
+    """How `data` is drawn (made once per table, names, links and `whole`)."""
+    key = (id(data), tuple(sorted(names.items())), links, whole)
     kept = _ON_SCREEN.get(key)
     if kept is not None and kept[0]() is data:
         return kept[1]
-    made = _made_on_screen(data, names, links)
+    made = _made_on_screen(data, names, links, whole)
     _ON_SCREEN[key] = (weakref.ref(data, lambda _, key=key: _ON_SCREEN.pop(key, None)), made)
     return made
 
 
-def _made_on_screen(data: pd.DataFrame, names: dict[str, str], links: bool
-                    ) -> tuple[bool, pd.DataFrame, dict[str, Any]]:
+def _made_on_screen(data: pd.DataFrame, names: dict[str, str], links: bool,
+                    whole: bool) -> OnScreen:
     words = headers(list(map(str, data.columns)), names)
-    if natural_width(data, words) > SCREEN_WIDTH and len(data) <= SCROLL_ROWS:
-        return True, pd.DataFrame(), {}  # drawn from `data` itself (kept here, never let go)
+    listing = any(c in data.columns for c in SUBJECT_COLUMNS)
+    # Not a plain table past SCROLL_ROWS: the browser lays out every row of one (a
+    # registry's 30,000 deaths took it 30 s), while the grid draws only the rows in view.
+    if whole or (len(data) <= SCROLL_ROWS and
+                 (not listing or natural_width(data, words) > SCREEN_WIDTH)):
+        return OnScreen(html=plain_table(data, names, links))
     shown = for_reading(data, names)
-    config: dict[str, Any] = {name: column_config(name, words[name], shown[name])
+    columns = tuple(words)
+    config: dict[str, Any] = {name: column_config(name, words[name], shown[name], columns)
                               for name in words}
-    for subject in (c for c in ("USUBJID", "usubjid") if links and c in data.columns):
+    for subject in (c for c in SUBJECT_COLUMNS if links and c in data.columns):
         shown[subject] = [patient_link(v) if isinstance(v, str) and v else None
                           for v in data[subject]]
         config[subject] = st.column_config.LinkColumn(
             words[subject], display_text=r"subject=(.*)$", pinned=True,
             help="Opens the patient's page (in a new tab)")
-    return False, shown, config
+    return OnScreen(shown=shown, config=config)
+
+
+def plain_table(data: pd.DataFrame, names: dict[str, str], links: bool) -> str:
+    """`data` as a plain HTML table: headers in words, each column's number format, subject
+    IDs linked for a viewer allowed them."""
+    shown = with_headers(data, names)
+    columns = list(map(str, data.columns))
+    formats = {i: fmt for i, name in enumerate(columns)
+               if (fmt := number_format(name, shown.iloc[:, i], tuple(columns))) is not None}
+    subjects = {columns.index(c): patient_link for c in SUBJECT_COLUMNS
+                if links and c in columns}
+    return paper.table_block(shown, subjects, columns, formats=formats)
 
 
 SCREEN_WIDTH = 820  # pixels: the main column at a 1280-pixel window with the sidebar open
@@ -94,23 +128,14 @@ def natural_width(data: pd.DataFrame, words: dict[str, str]) -> int:
     return total
 
 
-def column_config(name: str, header: str, values: pd.Series) -> Any:
-    """A column's width and number format: p-values to 4 places, estimates to 3, percents
-    to 1, counts as whole numbers."""
+def column_config(name: str, header: str, values: pd.Series, columns: tuple[str, ...] = ()
+                  ) -> Any:
+    """A column's header and number format (labels.number_format) in the grid."""
+    fmt = number_format(name, values, columns)
+    if fmt is not None:
+        return st.column_config.NumberColumn(header, format="%.4f" if fmt == P_VALUE else fmt)
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
         return st.column_config.Column(header)
-    if pd.api.types.is_numeric_dtype(values):
-        if pd.api.types.is_integer_dtype(values):
-            fmt = "%d"
-        elif name.endswith(("p_value", "_p")) or name == "p_value":
-            fmt = "%.4f"
-        elif "pct" in name or "percent" in name or name.endswith("%"):
-            fmt = "%.1f"
-        elif name in ("day", "time") or name.endswith(("_day", "_days")):
-            fmt = "%.0f"
-        else:
-            fmt = "%.3f"
-        return st.column_config.NumberColumn(header, format=fmt)
     return st.column_config.TextColumn(header)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from smart101_dash.labels import for_reading
+from smart101_dash.labels import for_reading, number_format
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.report import cell_text
 
@@ -100,8 +100,11 @@ def _numbers(column: pd.Series) -> pd.Series:
 
 
 def as_printed(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
-    """A panel's frame as a wide table prints it and `page_tables` reads it back."""
+    """A panel's frame as a plain table prints it (each column's number format) and
+    `page_tables` reads it back."""
     shown = for_reading(frame, names)
-    text = pd.DataFrame([[cell_text(v) for v in row] for row in shown.itertuples(index=False)],
-                        columns=list(map(str, frame.columns)))
+    columns = list(map(str, frame.columns))
+    formats = [number_format(c, shown.iloc[:, i], tuple(columns)) for i, c in enumerate(columns)]
+    text = pd.DataFrame([[cell_text(v, f) for v, f in zip(row, formats, strict=True)]
+                         for row in shown.itertuples(index=False)], columns=columns)
     return text.apply(_numbers)

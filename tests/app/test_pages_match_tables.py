@@ -63,7 +63,7 @@ def test_page_tables_equal_panel_tables(monkeypatch: pytest.MonkeyPatch, databas
             # On the page: cohort codes named after the arm chosen, subject IDs as links.
             pd.testing.assert_frame_equal(normalise(unlinked(on_page)),
                                           normalise(for_reading(written, names)))
-        else:  # a wide table, printed whole: headers in words, cells as text
+        else:  # a plain table: headers in words, cells as printed in their formats
             pd.testing.assert_frame_equal(on_page, as_printed(written, names),
                                           check_dtype=False)
 

@@ -59,7 +59,7 @@ def test_an_anonymous_visitor_gets_the_sign_in_page_only(export: Path) -> None:
     assert not at.exception
     assert [t.value for t in at.title] == ["Smart-101 outcomes"]
     assert [b.label for b in at.button] == ["Sign in"]
-    assert not at.dataframe and not at.get("plotly_chart")
+    assert not page_tables(at) and not at.get("plotly_chart")
     for page in PAGES:
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(page).run()
@@ -69,7 +69,7 @@ def test_a_user_without_a_role_gets_no_access(export: Path) -> None:
     at = signed_in("someone@elsewhere.example")
     assert [t.value for t in at.title] == ["No access"]
     assert "someone@elsewhere.example" in plain(at.error[0].value)
-    assert not at.dataframe
+    assert not page_tables(at)
 
 
 @pytest.mark.parametrize("role", ["dsmb", "analyst"])
@@ -163,6 +163,6 @@ def test_no_data_is_shown_without_an_audit_trail(export: Path, tmp_path: Path,
     at = signed_in(USERS["dsmb"])
     assert not at.exception
     assert "The audit trail cannot be written, so no data is shown" in plain(at.error[0].value)
-    assert not at.dataframe and not at.get("plotly_chart")
+    assert not page_tables(at) and not at.get("plotly_chart")
     assert sorted(p.name for p in export.iterdir()) == [
         "adae.parquet", "adgvhd.parquet", "adinf.parquet", "adlb.parquet", "adsl.parquet"]

@@ -1,57 +1,92 @@
-"""A wide table is drawn wrapped while the browser can lay it out whole, in the scrolling grid
-past SCROLL_ROWS rows (a registry's 30,000 deaths took Chromium 30 s as a plain table)."""
+"""Tables on screen: results as plain tables, listings in the grid unless too wide for it, and
+any table past SCROLL_ROWS in the grid (a registry's 30,000 deaths took Chromium 30 s as a
+plain table); each column in its one number format."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
+from conftest import page_tables
 from streamlit.testing.v1 import AppTest
 
 
-def draw(rows: int) -> AppTest:
-    def script(rows: int) -> None:
+def draw(kind: str, rows: int) -> AppTest:
+    def script(kind: str, rows: int) -> None:
         import pandas as pd
 
         from smart101_dash.ui.tables import draw_table
 
-        wide = pd.DataFrame({f"cause_of_death_{i}": ["a long text that needs room"] * rows
-                             for i in range(6)})
-        draw_table(wide, {}, key="wide", links=False)
+        data = {"wide listing": pd.DataFrame(
+                    {"USUBJID": [f"T-{i}" for i in range(rows)],
+                     **{f"cause_of_death_{i}": ["a long text that needs room"] * rows
+                        for i in range(6)}}),
+                "narrow listing": pd.DataFrame({"USUBJID": [f"T-{i}" for i in range(rows)],
+                                                "day": range(rows)}),
+                "results": pd.DataFrame({"group": ["SMART101"] * rows,
+                                         "estimate": [0.5] * rows})}[kind]
+        draw_table(data, {}, key="table", links=True)
 
-    return AppTest.from_function(script, kwargs={"rows": rows}, default_timeout=30).run()
+    return AppTest.from_function(script, kwargs={"kind": kind, "rows": rows},
+                                 default_timeout=30).run()
 
 
-@pytest.mark.parametrize(("rows", "grids", "wrapped"), [(40, 0, 1), (501, 1, 0)])
-def test_a_wide_table_wraps_until_it_is_long(rows: int, grids: int, wrapped: int) -> None:
-    at = draw(rows)
+@pytest.mark.parametrize(("kind", "rows", "grids"), [
+    ("wide listing", 40, 0), ("wide listing", 501, 1), ("narrow listing", 40, 1),
+    ("results", 40, 0), ("results", 501, 1)])
+def test_results_and_wide_listings_are_plain_tables_until_long(kind: str, rows: int,
+                                                                grids: int) -> None:
+    at = draw(kind, rows)
     assert not at.exception
     assert len(at.dataframe) == grids
-    html = [m for m in at.markdown if "smart101-print-table" in m.value] + \
-        [h for h in at.get("html") if "smart101-print-table" in str(h.proto)]
-    assert len(html) == wrapped
-    if grids:
-        assert len(at.dataframe[0].value) == rows
-        assert "501 rows: the table scrolls" in at.caption[0].value
+    tables = page_tables(at)
+    assert len(tables) == 1 and len(tables[0]) == rows
+    assert bool(tables[0].attrs.get("printed")) == (not grids)
+    if rows > 500:
+        assert f"{rows} rows: the table scrolls" in at.caption[0].value
+
+
+def test_a_plain_table_shows_each_column_in_its_format() -> None:
+    from smart101_dash.ui.tables import plain_table
+
+    data = pd.DataFrame({"USUBJID": ["T-A1", None], "n": [3, 12], "estimate": [0.85234, None],
+                         "p_value": [0.000123, 0.00001], "any_pct": [45.678, 100.0],
+                         "day": [100.4, 7.0], "rate_per_100_patient_days": [0.3234, 0.0],
+                         "SMART101_percent": [85.71, 5.0], "SMART101_lower": [69.66, 1.04],
+                         "age_median_years": [17.0, 2.25]})
+    html = plain_table(data, {}, links=True)
+    rows = [row.split("</tr>")[0] for row in html.split("<tbody>")[1].split("<tr>")[1:]]
+    assert rows[0] == ('<td><a href="patient?subject=T-A1" target="_blank">T-A1</a></td>'
+                       '<td class="num">3</td><td class="num">0.852</td>'
+                       '<td class="num">0.0001</td><td class="num">45.7</td>'
+                       '<td class="num">100</td><td class="num">0.323</td>'
+                       '<td class="num">85.7</td><td class="num">69.7</td>'
+                       '<td class="num">17.0</td>')
+    assert rows[1] == ('<td></td><td class="num">12</td><td class="num"></td>'
+                       '<td class="num">&lt;0.0001</td><td class="num">100.0</td>'
+                       '<td class="num">7</td><td class="num">0.000</td>'
+                       '<td class="num">5.0</td><td class="num">1.0</td>'
+                       '<td class="num">2.2</td>')
+    assert '<th class="num" data-column="p_value">' in html
+    assert '<th data-column="USUBJID">' in html
 
 
 def test_a_table_drawn_again_is_not_made_again_and_is_let_go_with_its_result() -> None:
     import gc
 
-    import pandas as pd
-
     from smart101_dash.ui import tables
 
-    wide = pd.DataFrame({f"cause_of_death_{i}": ["a long text that needs room"] * 3
-                         for i in range(6)})
-    assert tables.on_screen(wide, {}, links=False)[0]  # drawn wrapped, from itself
-    wide_key = next(k for k in tables._ON_SCREEN if k[0] == id(wide))
+    results = pd.DataFrame({"group": ["SMART101"], "estimate": [0.5]})
+    assert tables.on_screen(results, {}, links=False).html  # a plain table
+    results_key = next(k for k in tables._ON_SCREEN if k[0] == id(results))
     data = pd.DataFrame({"USUBJID": ["T-A1", "C-1"], "day": [3, 7]})
     first = tables.on_screen(data, {}, links=True)
+    assert first.html is None  # a listing: the grid
     assert tables.on_screen(data, {}, links=True) is first  # a rerun: kept
-    shown = first[1]
-    assert list(shown["USUBJID"]) == ["patient?subject=T-A1", "patient?subject=C-1"]
+    assert list(first.shown["USUBJID"]) == ["patient?subject=T-A1", "patient?subject=C-1"]
     assert tables.on_screen(data, {}, links=False) is not first  # another viewer's links
+    assert tables.on_screen(data, {}, links=True, whole=True).html  # the print view
     keys = [k for k in tables._ON_SCREEN if k[0] == id(data)]
-    assert len(keys) == 2
-    del data, wide
+    assert len(keys) == 3
+    del data, results
     gc.collect()
-    assert not any(k in tables._ON_SCREEN for k in [*keys, wide_key])  # gone with the table
+    assert not any(k in tables._ON_SCREEN for k in [*keys, results_key])  # gone with the table
