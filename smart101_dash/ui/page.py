@@ -316,7 +316,12 @@ def draw_subject_slice(context: PageContext) -> None:
     cut, filters, settings = context.cut, context.filters, context.settings
     view = query_string(st.session_state.get(shared_view.WRITTEN) or {})
     stem = file_stem(SUBJECTS_KEY, cut, filters, start.short())
-    with st.expander("Subjects behind this view: download one row per subject"):
+    # Drawn only while open, as "Show query": its note and buttons were drawn on every click.
+    subjects = st.expander("Subjects behind this view: download one row per subject",
+                           key="subjects_behind_view", on_change="rerun")
+    if not subjects.open:
+        return
+    with subjects:
         st.caption(escape_markdown(SUBJECTS_NOTE))
 
         def frame() -> tuple[pd.DataFrame, Any]:
@@ -479,9 +484,8 @@ def draw_panel(result: PanelResult, context: PageContext) -> None:
     for item in result.items:
         draw_item(result, item, context)
     if result.definitions:
-        with st.expander("Definitions in force"):
-            for line in result.definitions:
-                st.markdown("- " + escape_markdown(line))
+        with st.expander("Definitions in force"):  # one message, not one per line
+            st.markdown("\n".join("- " + escape_markdown(line) for line in result.definitions))
     st.caption(escape_markdown(result.footer))
 
 

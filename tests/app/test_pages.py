@@ -217,3 +217,20 @@ def test_a_query_is_drawn_when_its_expander_is_opened(tiny: Path,
     sql = [c.value for c in at.code if c.language == "sql"]
     assert len(sql) >= 1 and all("SELECT" in s.upper() for s in sql)
     assert any("$cohorts = " in c.value for c in at.code if c.language == "text")  # bound
+
+
+def test_the_subjects_behind_a_view_are_offered_when_opened(tiny: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """The subject slice's note and buttons are drawn only while its expander is open (they
+    were drawn on every click); opened, both downloads are there for the local role (dsmb)."""
+    at = app(tiny, monkeypatch).run()
+    at.switch_page(OVERVIEW).run()
+    labels = [b.label for b in at.get("download_button")]
+    assert not at.exception and labels and not any(lbl.startswith("Subjects") for lbl in labels)
+    at.session_state["subjects_behind_view"] = True  # as a click on the expander does
+    at.run()
+    labels = [b.label for b in at.get("download_button")]
+    assert [lbl for lbl in labels if lbl.startswith("Subjects")] == ["Subjects (CSV)",
+                                                                      "Subjects (XLSX)"]
+    assert any("<ENDPOINT>_status: 0 censored" in plain(c.value) for c in at.caption)

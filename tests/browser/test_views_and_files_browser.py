@@ -136,7 +136,8 @@ def test_the_subjects_behind_a_view_download_whole(page: object, export: Path) -
     wait_idle(page)
     page.get_by_text("Group B (pediatric)", exact=True).first.click()
     wait_idle(page)
-    page.get_by_text("Subjects behind this view").click()
+    page.get_by_text("Subjects behind this view").click()  # drawn once open: a rerun
+    wait_idle(page)
     name, raw = download(page, "Subjects (CSV)")
     assert name.startswith("smart101_subjects_") and "_GroupB_" in name
     subjects = pd.read_csv(io.BytesIO(raw))
