@@ -1,15 +1,14 @@
 """A table on screen: every row shown, headers in words, blanks for missing values, one number
 format per column, subject IDs linked to the patient's page.
 
-A table of results (counts, estimates, tests: no subject column) is drawn as a DSMB report
-prints it: a plain table, every row, numbers right-aligned in their column's format. A listing
-(a row per subject or event) is drawn in the interactive grid, to be sorted and searched,
-unless it is too wide for the grid at 1280 pixels. Past SCROLL_ROWS rows any table is the
-grid, which draws only the rows in view.
+Up to SCROLL_ROWS rows a table is drawn as a DSMB report prints it: a plain table, every row,
+numbers right-aligned in their column's format, wrapped to the page's width (no column cut at
+1280 pixels). Past SCROLL_ROWS it is the interactive grid, which lays out only the rows in view
+(a registry's 30,000 deaths took Chromium 30 s as a plain table).
 
-Why not the grid for everything: on a filter click the browser drew a page's grids again,
-and they were most of its time (the overview page 590 ms a click with its three grids, 290 ms
-with them as plain tables; docs/performance.md).
+Why not the grid for every table: on a filter click the browser drew each grid again, about
+300 ms a grid on this machine, against a few milliseconds for a plain table of the same rows
+(docs/performance.md). Sorting goes with it; the downloads hold every row.
 """
 
 from __future__ import annotations
@@ -40,10 +39,10 @@ class OnScreen:
 
 def draw_table(data: pd.DataFrame, names: dict[str, str], key: str, links: bool,
                whole: bool = False) -> None:
-    """A table with every row shown (no inner scrollbar up to SCROLL_ROWS), headers in words,
-    missing values blank, one number format per column, and each subject ID a link to the
-    patient's page for a viewer allowed subject-level data. `whole`: a plain table whatever
-    its length (the print view)."""
+    """A table with every row shown (a plain table up to SCROLL_ROWS rows, then the grid),
+    headers in words, missing values blank, one number format per column, and each subject ID
+    a link to the patient's page for a viewer allowed subject-level data. `whole`: a plain
+    table whatever its length (the print view)."""
     drawn = on_screen(data, names, links, whole)
     if drawn.html is not None:
         st.html(drawn.html)
@@ -80,13 +79,9 @@ def on_screen(data: pd.DataFrame, names: dict[str, str], links: bool,
 
 def _made_on_screen(data: pd.DataFrame, names: dict[str, str], links: bool,
                     whole: bool) -> OnScreen:
-    words = headers(list(map(str, data.columns)), names)
-    listing = any(c in data.columns for c in SUBJECT_COLUMNS)
-    # Not a plain table past SCROLL_ROWS: the browser lays out every row of one (a
-    # registry's 30,000 deaths took it 30 s), while the grid draws only the rows in view.
-    if whole or (len(data) <= SCROLL_ROWS and
-                 (not listing or natural_width(data, words) > SCREEN_WIDTH)):
+    if whole or len(data) <= SCROLL_ROWS:
         return OnScreen(html=plain_table(data, names, links))
+    words = headers(list(map(str, data.columns)), names)
     shown = for_reading(data, names)
     columns = tuple(words)
     config: dict[str, Any] = {name: column_config(name, words[name], shown[name], columns)
@@ -112,20 +107,8 @@ def plain_table(data: pd.DataFrame, names: dict[str, str], links: bool) -> str:
     return paper.table_block(shown, subjects, columns, formats=formats)
 
 
-SCREEN_WIDTH = 820  # pixels: the main column at a 1280-pixel window with the sidebar open
-
-
 def patient_link(subject: str) -> str:
     return "patient?" + urlencode({"subject": subject})
-
-
-def natural_width(data: pd.DataFrame, words: dict[str, str]) -> int:
-    """About how wide the grid must be to show every header and value whole (pixels)."""
-    total = 0
-    for name, header in words.items():
-        longest = data[name].astype(str).str.len().fillna(0).max() if len(data) else 0
-        total += 16 + 7 * min(max(len(header), int(longest)), 60)
-    return total
 
 
 def column_config(name: str, header: str, values: pd.Series, columns: tuple[str, ...] = ()

@@ -1,6 +1,5 @@
-"""Tables on screen: results as plain tables, listings in the grid unless too wide for it, and
-any table past SCROLL_ROWS in the grid (a registry's 30,000 deaths took Chromium 30 s as a
-plain table); each column in its one number format."""
+"""Tables on screen: plain tables up to SCROLL_ROWS rows, the grid past them (a registry's
+30,000 deaths took Chromium 30 s as a plain table); each column in its one number format."""
 
 from __future__ import annotations
 
@@ -31,18 +30,21 @@ def draw(kind: str, rows: int) -> AppTest:
 
 
 @pytest.mark.parametrize(("kind", "rows", "grids"), [
-    ("wide listing", 40, 0), ("wide listing", 501, 1), ("narrow listing", 40, 1),
-    ("results", 40, 0), ("results", 501, 1)])
-def test_results_and_wide_listings_are_plain_tables_until_long(kind: str, rows: int,
-                                                                grids: int) -> None:
+    ("wide listing", 40, 0), ("wide listing", 501, 1), ("narrow listing", 500, 0),
+    ("narrow listing", 501, 1), ("results", 40, 0), ("results", 501, 1)])
+def test_a_table_is_plain_until_it_is_long(kind: str, rows: int, grids: int) -> None:
     at = draw(kind, rows)
     assert not at.exception
     assert len(at.dataframe) == grids
     tables = page_tables(at)
     assert len(tables) == 1 and len(tables[0]) == rows
     assert bool(tables[0].attrs.get("printed")) == (not grids)
-    if rows > 500:
+    if grids:
         assert f"{rows} rows: the table scrolls" in at.caption[0].value
+    if kind != "results":  # each subject ID links to the patient's page, plain or grid
+        subjects = tables[0]["USUBJID"]
+        assert list(subjects[:2]) == (["T-0", "T-1"] if not grids else
+                                      ["patient?subject=T-0", "patient?subject=T-1"])
 
 
 def test_a_plain_table_shows_each_column_in_its_format() -> None:
@@ -75,18 +77,18 @@ def test_a_table_drawn_again_is_not_made_again_and_is_let_go_with_its_result() -
 
     from smart101_dash.ui import tables
 
-    results = pd.DataFrame({"group": ["SMART101"], "estimate": [0.5]})
-    assert tables.on_screen(results, {}, links=False).html  # a plain table
-    results_key = next(k for k in tables._ON_SCREEN if k[0] == id(results))
-    data = pd.DataFrame({"USUBJID": ["T-A1", "C-1"], "day": [3, 7]})
+    short = pd.DataFrame({"group": ["SMART101"], "estimate": [0.5]})
+    assert tables.on_screen(short, {}, links=False).html  # a plain table
+    short_key = next(k for k in tables._ON_SCREEN if k[0] == id(short))
+    data = pd.DataFrame({"USUBJID": [f"T-{i}" for i in range(501)], "day": range(501)})
     first = tables.on_screen(data, {}, links=True)
-    assert first.html is None  # a listing: the grid
+    assert first.html is None  # long: the grid
     assert tables.on_screen(data, {}, links=True) is first  # a rerun: kept
-    assert list(first.shown["USUBJID"]) == ["patient?subject=T-A1", "patient?subject=C-1"]
+    assert list(first.shown["USUBJID"][:2]) == ["patient?subject=T-0", "patient?subject=T-1"]
     assert tables.on_screen(data, {}, links=False) is not first  # another viewer's links
     assert tables.on_screen(data, {}, links=True, whole=True).html  # the print view
     keys = [k for k in tables._ON_SCREEN if k[0] == id(data)]
     assert len(keys) == 3
-    del data, results
+    del data, short
     gc.collect()
-    assert not any(k in tables._ON_SCREEN for k in [*keys, results_key])  # gone with the table
+    assert not any(k in tables._ON_SCREEN for k in [*keys, short_key])  # gone with the table
