@@ -181,8 +181,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   f"any event. {population_text}"),
         PanelItem("ae_by_term", f"Worst grade by system organ class and preferred term, "
                   f"{window_text}", by_term, None, (q_n, q_terms),
-                  "Patients with the term at any grade and at grade 3 or worse; click a column "
-                  f"heading to sort. {population_text}"),
+                  "Patients with the term at any grade and at grade 3 or worse, each class "
+                  f"with its terms under it (the downloads can be sorted). {population_text}"),
         causes,
     ]
     if subject_level:
