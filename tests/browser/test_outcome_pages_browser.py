@@ -9,6 +9,7 @@ user those very rows (spreadsheet-safe, as every file is).
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -20,6 +21,7 @@ from viewers import DSMB
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import PanelResult
+from smart101_dash.panels.registry import PANELS
 from smart101_dash.panels.registry import panel as find_panel
 from smart101_dash.runner import build_panel
 from smart101_dash.safe_text import spreadsheet_safe
@@ -77,6 +79,10 @@ def open_page(page: object, title: str) -> None:
     # screenshot shows only what fits in the viewport.
     page.set_viewport_size({"width": 1400, "height": 7000})
     page.locator("[data-testid=stSidebarNavLink]", has_text=title).first.click()
+    # The address changes when the page's run begins: wait_idle alone could see the page
+    # before still idle, under load (a run that began later than its 300 ms).
+    key = next(p.key for p in PANELS if p.title == title)
+    page.wait_for_url(re.compile(rf"/{key}(\?|$)"), timeout=60_000)
     wait_idle(page)
 
 
