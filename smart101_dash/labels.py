@@ -139,6 +139,14 @@ P_VALUE = "p"  # a p-value's format: 4 places, and "<0.0001" below that
 MEASURE_COLUMNS = ("median", "q1", "q3", "cd4_median", "cd4_q1", "cd4_q3")  # cells/µL
 
 
+def column_formats(frame: pd.DataFrame, readable: pd.DataFrame) -> dict[int, str]:
+    """By position, the number format of each column of numbers of `frame`, given the same
+    table as read (`for_reading` or `with_headers`): the screen's and the report's."""
+    columns = tuple(map(str, frame.columns))
+    return {i: fmt for i, name in enumerate(columns)
+            if (fmt := number_format(name, readable.iloc[:, i], columns)) is not None}
+
+
 def number_format(name: str, values: pd.Series, columns: tuple[str, ...] = ()) -> str | None:
     """A column's one number format (printf style, or P_VALUE), the grid's and the plain
     tables': p-values to 4 places, percents (and their intervals) to 1, days whole, ages and

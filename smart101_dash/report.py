@@ -39,7 +39,7 @@ from smart101_dash.access import Permission, Viewer
 from smart101_dash.config import SETTINGS, Settings
 from smart101_dash.export_files import resolved
 from smart101_dash.filters import Filters
-from smart101_dash.labels import P_VALUE, group_names, with_headers
+from smart101_dash.labels import P_VALUE, column_formats, group_names, with_headers
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.runner import build_panel
@@ -197,7 +197,8 @@ def _item(anchor: str, item: PanelItem, names: dict[str, str]) -> str:
                      '{"staticPlot": true, "displayModeBar": false}); })();</script>')
     if item.caption:
         parts.append(f'<p class="caption">{e(item.caption)}</p>')
-    parts.append(table_html(with_headers(item.data, names)))  # headers in words, as on screen
+    shown = with_headers(item.data, names)  # headers in words and numbers' formats, as on screen
+    parts.append(table_html(shown, formats=column_formats(item.data, shown)))
     parts.append("</div>")
     return "".join(parts)
 
@@ -286,6 +287,7 @@ table.data { width: 100%; font-size: 8.5pt; table-layout: auto; }
 table.data th, table.data td { border: 1px solid #ccc; padding: 2px 4px; text-align: left;
   vertical-align: top; overflow-wrap: anywhere; }
 table.data th { background: #f2f2f2; }
+table.data .num { text-align: right; font-variant-numeric: tabular-nums; }
 table.facts th { text-align: left; padding-right: 16px; font-weight: 600; }
 .caption, .footer, .n { color: #555; font-size: 9pt; }
 .message { padding: 4px 8px; border-left: 4px solid #999; background: #f7f7f7; }

@@ -71,10 +71,9 @@ def print_view_toggle() -> bool:
 
 
 def print_table(data: pd.DataFrame, links: dict[int, Callable[[str], str]] | None = None,
-                names: list[str] | None = None, long_words: bool = False,
-                formats: dict[int, str] | None = None) -> None:
+                names: list[str] | None = None, long_words: bool = False) -> None:
     """A table as printed (`table_block`)."""
-    st.html(table_block(data, links, names, long_words, formats))
+    st.html(table_block(data, links, names, long_words))
 
 
 def table_block(data: pd.DataFrame, links: dict[int, Callable[[str], str]] | None = None,

@@ -21,7 +21,14 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from smart101_dash.labels import P_VALUE, for_reading, headers, number_format, with_headers
+from smart101_dash.labels import (
+    P_VALUE,
+    column_formats,
+    for_reading,
+    headers,
+    number_format,
+    with_headers,
+)
 from smart101_dash.ui import paper
 
 SCROLL_ROWS = 500  # past this many rows a table scrolls (the download has them all)
@@ -100,11 +107,9 @@ def plain_table(data: pd.DataFrame, names: dict[str, str], links: bool) -> str:
     IDs linked for a viewer allowed them."""
     shown = with_headers(data, names)
     columns = list(map(str, data.columns))
-    formats = {i: fmt for i, name in enumerate(columns)
-               if (fmt := number_format(name, shown.iloc[:, i], tuple(columns))) is not None}
     subjects = {columns.index(c): patient_link for c in SUBJECT_COLUMNS
                 if links and c in columns}
-    return paper.table_block(shown, subjects, columns, formats=formats)
+    return paper.table_block(shown, subjects, columns, formats=column_formats(data, shown))
 
 
 def patient_link(subject: str) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from smart101_dash.labels import for_reading, number_format
+from smart101_dash.labels import column_formats, for_reading
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.report import cell_text
 
@@ -103,8 +103,8 @@ def as_printed(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     """A panel's frame as a plain table prints it (each column's number format) and
     `page_tables` reads it back."""
     shown = for_reading(frame, names)
-    columns = list(map(str, frame.columns))
-    formats = [number_format(c, shown.iloc[:, i], tuple(columns)) for i, c in enumerate(columns)]
-    text = pd.DataFrame([[cell_text(v, f) for v, f in zip(row, formats, strict=True)]
-                         for row in shown.itertuples(index=False)], columns=columns)
+    formats = column_formats(frame, shown)
+    text = pd.DataFrame([[cell_text(v, formats.get(i)) for i, v in enumerate(row)]
+                         for row in shown.itertuples(index=False)],
+                        columns=list(map(str, frame.columns)))
     return text.apply(_numbers)
