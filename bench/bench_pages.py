@@ -12,8 +12,11 @@ query cache cleared: "first view" with no filter, "filter change" over five filt
 Browser time: from the click on an Arm choice until the page has finished rendering, on the
 page's own clock: the click event to the page's last change (a MutationObserver on the whole
 document, charts' SVG included), once the script is idle, every chart is drawn and nothing has
-changed for QUIET_MS; medians of R clicks. The trivial page (bench/trivial_app.py: a radio and
-one chart) is the framework's own floor.
+changed for QUIET_MS; medians of R clicks. A page with sections (tabs) draws only the open
+one: it is measured on the section it opens on, and on each other section (the slowest is
+reported). The trivial page (bench/trivial_app.py: a radio and one chart) is the framework's own
+floor; bench/chrome_app.py puts the same chart in a copy of the app's frame (sidebar, title,
+banner), the floor of any page of the app.
 """
 
 from __future__ import annotations
@@ -219,10 +222,11 @@ def served(script: Path, env: dict[str, str]
 
 
 def browser_times(export: Path, runs: int
-                  ) -> tuple[dict[str, tuple[float, float]], float, float]:
-    """Per page, the Arm-click times (new filter, repeated choice); the first page's time;
-    the server's peak memory."""
-    times: dict[str, tuple[float, float]] = {}
+                  ) -> tuple[dict[str, tuple[float, float, str, float]], float, float]:
+    """Per page, the Arm-click times on the section it opens on (new filter, repeated
+    choice) and, on a page with sections, the slowest other section (its title and the
+    median of repeated choices); the first page's time; the server's peak memory."""
+    times: dict[str, tuple[float, float, str, float]] = {}
     env = {"SMART101_DATA_DIR": str(export), "SMART101_AUDIT_DIR": str(CACHE / "audit")}
     with served(ROOT / "app.py", env) as (tab, url, process):
         start_time = time.perf_counter()
@@ -232,18 +236,29 @@ def browser_times(export: Path, runs: int
         for panel in PANELS:
             after(tab, lambda title=panel.title: tab.locator(
                 "[data-testid=stSidebarNavLink]", has_text=title).first.click())
-            times[panel.key] = click_ms(tab, runs)
+            new, again = click_ms(tab, runs)
+            slowest = ("", float("nan"))
+            for title in tab.locator("[data-testid=stMain] [role=tab]").all_inner_texts()[1:]:
+                after(tab, lambda title=title: tab.get_by_role(
+                    "tab", name=title, exact=True).click())
+                # Both arms' results are cached by now: the browser's drawing of the section.
+                ms = statistics.median(clicks(tab, runs))
+                if not ms <= slowest[1]:
+                    slowest = (title, ms)
+            times[panel.key] = (new, again, *slowest)
             after(tab, lambda: arm_radio(tab).locator("label").filter(
                 has_text="Both arms").first.click())
         rss = server_rss_mib(process)
     return times, first_page_ms, rss
 
 
-def trivial_ms(runs: int, env: dict[str, str] | None = None) -> float:
+def trivial_ms(runs: int, env: dict[str, str] | None = None,
+               script: str = "trivial_app.py") -> float:
     """The trivial page's click: every click is the same work there. Two clicks first, as the
     app's pages get (the page link and "Both arms"): a page's first clicks cost the browser
-    more. It is served with the app's .streamlit/config.toml; `env` may override it."""
-    with served(ROOT / "bench" / "trivial_app.py", env or {}) as (tab, url, _):
+    more. It is served with the app's .streamlit/config.toml; `env` may override it;
+    `script`: chrome_app.py for the app's frame around the same chart."""
+    with served(ROOT / "bench" / script, env or {}) as (tab, url, _):
         tab.goto(url)
         settle(tab)
         clicks(tab, 2)  # ends on the second arm: the next click changes the choice
@@ -278,33 +293,39 @@ def main() -> None:
         # The ratios are to the trivial page served as the app is (no garbage collection after
         # each run, .streamlit/config.toml); Streamlit's default collects after every run.
         collected = trivial_ms(args.runs, {"STREAMLIT_RUNNER_POST_SCRIPT_GC": "true"})
+        frame = trivial_ms(args.runs, script="chrome_app.py")
         say(f"Trivial Streamlit page (one radio, one chart): a click takes {trivial:.0f} ms in "
             f"the browser served with the app's settings (the ratios below are to this), "
             f"{collected:.0f} ms with Streamlit's default of a garbage collection after every "
-            "run.\n")
+            f"run. The same chart in a copy of the app's frame (bench/chrome_app.py: the "
+            f"sidebar's 14 pages and 9 widgets, the title and banner, no panel): {frame:.0f} "
+            f"ms, {frame / trivial:.1f} times the trivial page.\n")
     for name, export in exports.items():
         server = server_times(export, args.runs)
         say(f"### {name}\n\nLoading a new cut (checks, views, analysis tables): {cut_load_ms(export):.0f} ms")
         header = ("| page | server, first view | server, filter change | floor | "
                   "ratio to the floor |")
         rule = "|---|---|---|---|---|"
-        browser: dict[str, float] = {}
+        browser: dict[str, tuple[float, float, str, float]] = {}
         if not args.no_browser:
             browser, first_page, rss = browser_times(export, args.runs)
             say(f"First page in the browser after start: {first_page:.0f} ms; server peak "
                   f"memory after every page: {rss:.0f} MiB")
             header += (" browser, new filter | ratio to the trivial page | browser, a choice "
-                       "made before | ratio to the trivial page |")
-            rule += "---|---|---|---|"
+                       "made before | ratio to the trivial page | slowest other section, a "
+                       "choice made before | ratio |")
+            rule += "---|---|---|---|---|---|"
         say(f"\n{header}\n{rule}")
         for key, (first, change, direct) in server.items():
             floor = ("- | - |" if direct is None else
                      f"{direct:.0f} ms | {change / direct:.1f} |")
             row = f"| {key} | {first:.0f} ms | {change:.0f} ms | {floor}"
             if browser:
-                new, again = browser[key]
+                new, again, section, other = browser[key]
                 row += (f" {new:.0f} ms | {new / trivial:.1f} | {again:.0f} ms | "
                         f"{again / trivial:.1f} |")
+                row += (f" {section}: {other:.0f} ms | {other / trivial:.1f} |" if section
+                        else " - | - |")
             say(row)
         say()
     if args.write:

@@ -27,7 +27,7 @@ LIST_FILTERS = {"cohort": "cohorts", "age": "age_groups", "diag": "diagnoses",
 FILTER_LABELS = {"cohort": "cohort", "age": "age group", "diag": "diagnosis",
                  "disstat": "disease status", "donor": "donor type"}
 # Every parameter that is not a page option; no panel may name an option so (a test checks).
-RESERVED = frozenset({*LIST_FILTERS, "arm", "from", "to", "cut", "print"})
+RESERVED = frozenset({*LIST_FILTERS, "arm", "from", "to", "cut", "print", "section"})
 
 Query = dict[str, list[str]]
 
@@ -47,8 +47,9 @@ def parse_query(text: str) -> tuple[str | None, Query]:
 
 def view_query(filters: Filters, options: Mapping[str, Any] | None = None,
                cut: str | None = None, defaults: Mapping[str, Any] | None = None,
-               print_view: bool = False) -> Query:
-    """The query parameters of a view: only what differs from the defaults."""
+               print_view: bool = False, section: str | None = None) -> Query:
+    """The query parameters of a view: only what differs from the defaults (`section`: the
+    key of the open section, when it is not the page's first)."""
     query: Query = {}
     if cut:
         query["cut"] = [cut]
@@ -66,6 +67,8 @@ def view_query(filters: Filters, options: Mapping[str, Any] | None = None,
     for name, value in (options or {}).items():
         if name not in defaults or value != defaults[name]:
             query[name] = [option_text(value)]
+    if section:
+        query["section"] = [section]
     if print_view:
         query["print"] = ["1"]
     return query
@@ -147,6 +150,19 @@ def read_options(panel: Panel, query: Query, settings: Settings, cut: Any = None
         except ValueError as exc:
             problems.append(f"The link's option {option.label!r}: {exc}; the default is used.")
     return values, problems
+
+
+def read_section(panel: Panel, query: Query, sections: Iterable[Any]) -> tuple[Any, list[str]]:
+    """The section a query opens, among `sections` (the viewer's): None for the first."""
+    key = _last(query, "section")
+    if key is None:
+        return None, []
+    for section in sections:
+        if section.key == key:
+            return section, []
+    problem = (f"The link's section {key!r} is not on the {panel.title} page for this role; "
+               "its first section is shown.")
+    return None, [problem]
 
 
 def parse_option(option: Option, text: str, settings: Settings, cut: Any = None) -> Any:

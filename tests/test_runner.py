@@ -30,6 +30,14 @@ def run(setup: tuple, key: str, viewer: Viewer, **options: object) -> PanelResul
 
 
 @pytest.mark.parametrize("key", [p.key for p in PANELS])
+def test_a_panel_has_sections_for_every_item_or_for_none(key: str) -> None:
+    sections = [spec.section for spec in panel(key).items]
+    assert all(sections) or not any(sections)
+    distinct = set(filter(None, sections))
+    assert len({s.key for s in distinct}) == len({s.title for s in distinct}) == len(distinct)
+
+
+@pytest.mark.parametrize("key", [p.key for p in PANELS])
 def test_every_panel_builds_only_what_each_role_may_see(setup: tuple, key: str) -> None:
     for viewer in (DSMB, ANALYST, SPONSOR):
         result = run(setup, key, viewer)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from viewers import DSMB, SPONSOR
+
 from smart101_dash.config import SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import PANELS
@@ -15,6 +17,7 @@ from smart101_dash.views import (
     query_string,
     read_filters,
     read_options,
+    read_section,
     view_query,
 )
 
@@ -74,3 +77,17 @@ def test_a_subject_level_option_in_a_link_is_refused_to_a_role_without_it() -> N
 def test_no_page_option_is_named_like_a_filter() -> None:
     for panel in PANELS:
         assert not {o.name for o in panel.options} & RESERVED, panel.key
+
+
+def test_the_open_section_is_in_the_link_and_an_unknown_one_is_said() -> None:
+    gvhd = find_panel("gvhd")
+    query = view_query(Filters(), section="chronic")
+    assert query == {"section": ["chronic"]}
+    section, problems = read_section(gvhd, query, gvhd.sections(DSMB))
+    assert section.title == "Chronic GvHD" and not problems
+    assert read_section(gvhd, {}, gvhd.sections(DSMB)) == (None, [])
+    section, problems = read_section(gvhd, {"section": ["nope"]}, gvhd.sections(DSMB))
+    assert section is None and "'nope' is not on the GvHD page" in problems[0]
+    ae = find_panel("adverse_events")  # the SAE listing's section is subject-level
+    assert read_section(ae, {"section": ["serious"]}, ae.sections(DSMB))[0].key == "serious"
+    assert read_section(ae, {"section": ["serious"]}, ae.sections(SPONSOR))[0] is None

@@ -26,7 +26,7 @@ from smart101_dash.filters import Filters, with_population
 from smart101_dash.labels import group_names
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.common import as_count_table, causes_of_death_table, count_and_percent
-from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
 
 TITLE = "Adverse events"
@@ -387,14 +387,19 @@ def worst_grade_figure(distribution: pd.DataFrame, window_text: str) -> Spec:
         grade_colors=GRADE_COLORS, x_title=f"% of patients (worst grade, {window_text})")
 
 
+EVENTS = Section("events", "Adverse events")
+DEATHS = Section("deaths", "Deaths")
 PANEL = Panel(
     key="adverse_events", title="Adverse events", icon=":material/warning:",
     # adae is read when usable: without it the page still shows the deaths (adsl only).
     datasets=("adsl",),
-    items=(ItemSpec("ae_summary", Kind.TABLE), ItemSpec("ae_worst_grade", Kind.FIGURE),
-           ItemSpec("ae_by_term", Kind.TABLE), ItemSpec("causes_of_death", Kind.TABLE),
-           ItemSpec("sae_listing", Kind.TABLE, subject_level=True),
-           ItemSpec("death_listing", Kind.TABLE, subject_level=True)),
+    items=(ItemSpec("ae_summary", Kind.TABLE, section=EVENTS),
+           ItemSpec("ae_worst_grade", Kind.FIGURE, section=EVENTS),
+           ItemSpec("ae_by_term", Kind.TABLE, section=EVENTS),
+           ItemSpec("causes_of_death", Kind.TABLE, section=DEATHS),
+           ItemSpec("sae_listing", Kind.TABLE, subject_level=True,
+                    section=Section("serious", "Serious adverse events")),
+           ItemSpec("death_listing", Kind.TABLE, subject_level=True, section=DEATHS)),
     options=(Option(
         "window_days", "Window", Widget.RADIO, lambda s: s.endpoints.ae_window_days,
         choices=lambda s: (

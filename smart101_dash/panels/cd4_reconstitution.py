@@ -42,7 +42,7 @@ from smart101_dash.panels.curves import (
     with_groups,
 )
 from smart101_dash.panels.datasets import subjects
-from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget
 from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
@@ -338,14 +338,19 @@ def _percent(value: object) -> str:
     return "not estimable" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
 
 
+COUNTS = Section("cd4_counts", "CD4+ T cells")
+RECONSTITUTION = Section("reconstitution", "CD4+ reconstitution")
+SUBSETS = Section("other_subsets", "Other subsets")
 PANEL = Panel(
     key="cd4_reconstitution", title="CD4+ reconstitution", icon=":material/monitoring:",
     datasets=("adsl", "adlb"),
-    items=(ItemSpec("cd4_by_visit", Kind.TABLE), ItemSpec("cd4_over_time", Kind.FIGURE),
-           ItemSpec("cd4_trajectories", Kind.FIGURE, subject_level=True),
-           ItemSpec("cd4_day100", Kind.TABLE), ItemSpec("cd4_cumulative_incidence", Kind.FIGURE),
-           ItemSpec("cd4_other_subsets", Kind.TABLE),
-           ItemSpec("cd4_other_subsets_chart", Kind.FIGURE)),
+    items=(ItemSpec("cd4_by_visit", Kind.TABLE, section=COUNTS),
+           ItemSpec("cd4_over_time", Kind.FIGURE, section=COUNTS),
+           ItemSpec("cd4_trajectories", Kind.FIGURE, subject_level=True, section=COUNTS),
+           ItemSpec("cd4_day100", Kind.TABLE, section=RECONSTITUTION),
+           ItemSpec("cd4_cumulative_incidence", Kind.FIGURE, section=RECONSTITUTION),
+           ItemSpec("cd4_other_subsets", Kind.TABLE, section=SUBSETS),
+           ItemSpec("cd4_other_subsets_chart", Kind.FIGURE, section=SUBSETS)),
     options=(
         Option("threshold_cells_per_ul", "CD4+IR threshold (cells/uL)", Widget.NUMBER,
                lambda s: float(s.endpoints.cd4_threshold_cells_per_ul), minimum=0.0,

@@ -28,7 +28,7 @@ from smart101_dash.panels.curves import (
     landmark_rows,
     present_groups,
 )
-from smart101_dash.panels.spec import ItemSpec, Kind, Panel
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section
 from smart101_dash.panels.start import ENROLLED, START_OPTIONS, read_messages, start_of
 from smart101_dash.store import Database, ExportCut
 
@@ -178,13 +178,17 @@ def graft_failure_counts(by_type: pd.DataFrame, n_per_group: dict[str, int]) -> 
     return pd.DataFrame(rows, columns=GF_COLUMNS)
 
 
+ENGRAFTMENT = Section("engraftment", "Engraftment")
+FAILURE = Section("graft_failure", "Graft failure")
 PANEL = Panel(
     key="engraftment", title="Engraftment and graft failure", icon=":material/bloodtype:",
     datasets=("adsl",),
-    items=tuple(ItemSpec(key, kind) for key, kind in (
-        ("engraftment_incidence", Kind.FIGURE), ("engraftment_estimates", Kind.TABLE),
-        ("engraftment_days", Kind.TABLE), ("graft_failure", Kind.TABLE),
-        ("graft_failure_incidence", Kind.FIGURE), ("graft_failure_estimates", Kind.TABLE),
-        ("engraftment_tests", Kind.TABLE))),
+    items=tuple(ItemSpec(key, kind, section=section) for key, kind, section in (
+        ("engraftment_incidence", Kind.FIGURE, ENGRAFTMENT),
+        ("engraftment_estimates", Kind.TABLE, ENGRAFTMENT),
+        ("engraftment_days", Kind.TABLE, ENGRAFTMENT), ("graft_failure", Kind.TABLE, FAILURE),
+        ("graft_failure_incidence", Kind.FIGURE, FAILURE),
+        ("graft_failure_estimates", Kind.TABLE, FAILURE),
+        ("engraftment_tests", Kind.TABLE, Section("tests", "Tests between cohorts")))),
     options=START_OPTIONS,
     build=build)

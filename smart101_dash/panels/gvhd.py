@@ -36,7 +36,7 @@ from smart101_dash.panels.curves import (
     present_groups,
     risk_table,
 )
-from smart101_dash.panels.spec import ItemSpec, Kind, Panel
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section
 from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
@@ -235,12 +235,17 @@ def _messages(n_per_group: dict[str, int], grades: pd.DataFrame,
     return messages
 
 
+MAXIMUM = Section("maximum_grade", "Maximum grade")
+ACUTE = Section("acute", "Acute GvHD")
+CHRONIC = Section("chronic", "Chronic GvHD")
 PANEL = Panel(
     key="gvhd", title="GvHD", icon=":material/healing:", datasets=("adsl", "adgvhd"),
-    items=tuple(ItemSpec(key, kind) for key, kind in (
-        ("gvhd_max_grade_chart", Kind.FIGURE), ("gvhd_max_grade", Kind.TABLE),
-        ("gvhd_acute_incidence", Kind.FIGURE), ("gvhd_acute_estimates", Kind.TABLE),
-        ("gvhd_organ_involvement", Kind.TABLE), ("gvhd_chronic_incidence", Kind.FIGURE),
-        ("gvhd_chronic_estimates", Kind.TABLE), ("gvhd_tests", Kind.TABLE))),
+    items=tuple(ItemSpec(key, kind, section=section) for key, kind, section in (
+        ("gvhd_max_grade_chart", Kind.FIGURE, MAXIMUM), ("gvhd_max_grade", Kind.TABLE, MAXIMUM),
+        ("gvhd_acute_incidence", Kind.FIGURE, ACUTE), ("gvhd_acute_estimates", Kind.TABLE, ACUTE),
+        ("gvhd_organ_involvement", Kind.TABLE, ACUTE),
+        ("gvhd_chronic_incidence", Kind.FIGURE, CHRONIC),
+        ("gvhd_chronic_estimates", Kind.TABLE, CHRONIC),
+        ("gvhd_tests", Kind.TABLE, Section("tests", "Tests between cohorts")))),
     options=START_OPTIONS,
     build=build)

@@ -36,7 +36,7 @@ from smart101_dash.panels.curves import (
     risk_table,
     sort_groups,
 )
-from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget
 from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
@@ -283,14 +283,18 @@ def viral_reactivations(reactivations: pd.DataFrame, n_per_group: dict[str, int]
     return pd.DataFrame(rows, columns=columns)
 
 
+EPISODES = Section("episodes", "Episodes")
+FIRST = Section("first_infection", "First infection")
 PANEL = Panel(
     key="infections", title="Infections", icon=":material/coronavirus:",
     datasets=("adsl", "adinf"),
-    items=tuple(ItemSpec(key, kind) for key, kind in (
-        ("inf_episodes_by_grade", Kind.TABLE), ("inf_patients", Kind.TABLE),
-        ("inf_density", Kind.TABLE), ("inf_first_infection_cif", Kind.FIGURE),
-        ("inf_first_infection_landmarks", Kind.TABLE), ("inf_mcc", Kind.FIGURE),
-        ("inf_viral_reactivations", Kind.TABLE))),
+    items=tuple(ItemSpec(key, kind, section=section) for key, kind, section in (
+        ("inf_episodes_by_grade", Kind.TABLE, EPISODES), ("inf_patients", Kind.TABLE, EPISODES),
+        ("inf_density", Kind.TABLE, EPISODES),
+        ("inf_first_infection_cif", Kind.FIGURE, FIRST),
+        ("inf_first_infection_landmarks", Kind.TABLE, FIRST),
+        ("inf_mcc", Kind.FIGURE, Section("recurrent", "Recurrent infections")),
+        ("inf_viral_reactivations", Kind.TABLE, Section("viral", "Viral reactivations")))),
     options=(Option("category", "First infection: category", Widget.SELECT, lambda s: "ALL",
                     choices=lambda s: tuple((c, c) for c in CATEGORIES),
                     help="The category of the cumulative-incidence curve; the tables cover "

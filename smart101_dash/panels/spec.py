@@ -33,12 +33,23 @@ class Widget(StrEnum):
 
 
 @dataclass(frozen=True)
+class Section:
+    """Items shown together: on screen a page with sections shows one at a time, as tabs (a
+    filter click then redraws one section, not every chart of the page); the print view, the
+    report and the `tables` command show every item. `key` names the section in a link."""
+
+    key: str
+    title: str
+
+
+@dataclass(frozen=True)
 class ItemSpec:
     """One table or chart of a panel; `subject_level` items hold rows about single subjects."""
 
     key: str
     kind: Kind
     subject_level: bool = False
+    section: Section | None = None  # in a panel with sections, every item has one
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,15 @@ class Panel:
     def allowed_items(self, viewer: Viewer) -> tuple[ItemSpec, ...]:
         full = viewer.can(Permission.SUBJECT_LEVEL)
         return tuple(s for s in self.items if full or not s.subject_level)
+
+    def sections(self, viewer: Viewer) -> tuple[Section, ...]:
+        """The sections of the items the viewer may see, in their order (none: one page)."""
+        return tuple(dict.fromkeys(s.section for s in self.allowed_items(viewer) if s.section))
+
+    @property
+    def section_key(self) -> str:
+        """The session-state key of the page's open section (its tabs' widget)."""
+        return f"{self.key}__section"
 
     def visible_options(self, viewer: Viewer) -> tuple[Option, ...]:
         full = viewer.can(Permission.SUBJECT_LEVEL)

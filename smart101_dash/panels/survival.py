@@ -32,7 +32,7 @@ from smart101_dash.panels.curves import (
     subjects_of,
     survival_estimate,
 )
-from smart101_dash.panels.spec import ItemSpec, Kind, Panel
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section
 from smart101_dash.panels.start import ENROLLED, START_OPTIONS, read_messages, start_of
 from smart101_dash.stats import KaplanMeier, median_follow_up
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
@@ -207,12 +207,16 @@ def _days(value: object) -> str:
         f"{float(value):.0f}"
 
 
+ESTIMATES = Section("estimates", "Estimates and tests")
 PANEL = Panel(
     key="survival", title="Survival, relapse and NRM", icon=":material/timeline:",
     datasets=("adsl",),
-    items=tuple(ItemSpec(key, kind) for key, kind in (
-        ("overall_survival", Kind.FIGURE), ("disease_free_survival", Kind.FIGURE),
-        ("grfs", Kind.FIGURE), ("relapse_nrm", Kind.FIGURE), ("landmarks", Kind.TABLE), ("survival_tests", Kind.TABLE),
-        ("follow_up", Kind.TABLE))),
+    items=tuple(ItemSpec(key, kind, section=section) for key, kind, section in (
+        ("overall_survival", Kind.FIGURE, Section("os", "Overall survival")),
+        ("disease_free_survival", Kind.FIGURE, Section("dfs", "Disease-free survival")),
+        ("grfs", Kind.FIGURE, Section("grfs", "GRFS")),
+        ("relapse_nrm", Kind.FIGURE, Section("relapse_nrm", "Relapse and NRM")),
+        ("landmarks", Kind.TABLE, ESTIMATES), ("survival_tests", Kind.TABLE, ESTIMATES),
+        ("follow_up", Kind.TABLE, ESTIMATES))),
     options=START_OPTIONS,
     build=build)

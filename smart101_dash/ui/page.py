@@ -40,8 +40,9 @@ from smart101_dash.panels.common import (
     filter_choices_of,
     population_counts,
 )
+from smart101_dash.panels.registry import PANELS
 from smart101_dash.panels.registry import panel as find_panel
-from smart101_dash.panels.spec import Option, Panel, Widget
+from smart101_dash.panels.spec import Option, Panel, Section, Widget
 from smart101_dash.panels.start import start_of_options
 from smart101_dash.panels.subjects import KEY as SUBJECTS_KEY
 from smart101_dash.panels.subjects import STATUS_NOTE as SUBJECTS_NOTE
@@ -176,12 +177,10 @@ def page_start(page: str, options_follow: bool = False) -> PageContext:
 
 
 def keep_filters() -> None:
-    """Keep the sidebar filters across a page switch, and across a page that does not draw
-    them (Audit): Streamlit forgets a widget's state after a run that does not draw it, unless
-    the state is assigned again."""
-    for key in FILTER_KEYS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+    """Keep the sidebar filters, and each page's open section, across a page switch and
+    across a page that does not draw them (Audit)."""
+    for key in (*FILTER_KEYS, *(panel.section_key for panel in PANELS)):
+        keep_state(key)
 
 
 def cut_picker(cuts: list[CutFolder]) -> Path:
@@ -298,7 +297,7 @@ def panel_page(key: str) -> None:
     options = draw_options(panel, context)
     shared_view.write_url(context.filters, options,
                           {o.name: o.default(context.settings) for o in panel.options},
-                          context.print_view)
+                          context.print_view, shared_view.open_section(panel, context.viewer))
     shared_view.show_problems()
     context = PageContext(**{**context.__dict__, "options": options})
     run_panel(panel, context)
@@ -451,7 +450,7 @@ def run_panel(panel: Panel, context: PageContext) -> None:
         return
     # Recorded before drawing: a trail that cannot be written stops the page with no data shown.
     audit_view(context, rows=sum(len(item.data) for item in result.items))
-    draw_panel(result, context)
+    draw_panel(panel, result, context)
 
 
 def audit_view(context: PageContext, rows: int, detail: str = "") -> None:
@@ -476,17 +475,46 @@ def audit_visit(viewer: Viewer, page: str, state: object, **fields: Any) -> None
     record(viewer, action, page=page, **fields)
 
 
-def draw_panel(result: PanelResult, context: PageContext) -> None:
+def draw_panel(panel: Panel, result: PanelResult, context: PageContext) -> None:
     st.subheader(escape_markdown(result.title), anchor=False)
     for message in result.messages:
         {Level.INFO: st.info, Level.WARNING: st.warning, Level.ERROR: st.error}[message.level](
             escape_markdown(message.text))
-    for item in result.items:
-        draw_item(result, item, context)
+    sections = built_sections(panel, result, context.viewer)
+    if context.print_view or len(sections) < 2:  # on paper, every item
+        for item in result.items:
+            draw_item(result, item, context)
+    else:
+        # One section at a time: a filter click then redraws one section's charts and
+        # tables, not the whole page's (the browser's time grew with each chart and grid).
+        tabs = st.tabs([s.title for s in sections], key=panel.section_key, on_change="rerun")
+        for section, tab in zip(sections, tabs, strict=True):
+            if tab.open:
+                with tab:
+                    for item in section_items(panel, result, section):
+                        draw_item(result, item, context)
     if result.definitions:
         with st.expander("Definitions in force"):  # one message, not one per line
             st.markdown("\n".join("- " + escape_markdown(line) for line in result.definitions))
     st.caption(escape_markdown(result.footer))
+
+
+def built_sections(panel: Panel, result: PanelResult, viewer: Viewer) -> list[Section]:
+    """The panel's sections that hold an item of this result (a missing dataset can leave
+    one empty)."""
+    built = {panel.item(item.key).section for item in result.items}
+    return [section for section in panel.sections(viewer) if section in built]
+
+
+def section_items(panel: Panel, result: PanelResult, section: Section) -> list[PanelItem]:
+    return [item for item in result.items if panel.item(item.key).section == section]
+
+
+def keep_state(key: str) -> None:
+    """Keep a widget's state over a run that does not draw it: Streamlit forgets it after
+    such a run, unless the state is assigned again."""
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
 
 
 def draw_item(result: PanelResult, item: PanelItem, context: PageContext) -> None:

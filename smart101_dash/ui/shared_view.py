@@ -19,7 +19,7 @@ from streamlit.errors import StreamlitAPIException
 from smart101_dash.filters import Filters
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.safe_text import escape_markdown
-from smart101_dash.views import Query, read_filters, read_options, view_query
+from smart101_dash.views import Query, read_filters, read_options, read_section, view_query
 
 WRITTEN = "_view_written"  # the query last written (or read) by this session
 PENDING = "_view_pending"  # a link's query, until the page it names has drawn its options
@@ -86,13 +86,27 @@ def restore_options(panel: Any, context: Any) -> None:
     for option in panel.options:
         if option.name in values:
             st.session_state[option.widget_key(panel.key)] = values[option.name]
+    sections = panel.sections(context.viewer)
+    section, problems = read_section(panel, query, sections)
+    for problem in problems:
+        _problem(problem)
+    if sections:
+        st.session_state[panel.section_key] = (section or sections[0]).title
+
+
+def open_section(panel: Any, viewer: Any) -> str | None:
+    """The key of the page's open section for the URL; None for the first (the default)."""
+    sections = panel.sections(viewer)
+    titles = {section.title: section.key for section in sections[1:]}
+    return titles.get(st.session_state.get(panel.section_key))
 
 
 def write_url(filters: Filters, options: dict[str, Any] | None = None,
-              defaults: dict[str, Any] | None = None, print_view: bool = False) -> None:
+              defaults: dict[str, Any] | None = None, print_view: bool = False,
+              section: str | None = None) -> None:
     """The view shown, into the address bar (only when it changed)."""
     cut = st.session_state.get("f_cut") or None
-    query = view_query(filters, options or {}, cut, defaults or {}, print_view)
+    query = view_query(filters, options or {}, cut, defaults or {}, print_view, section)
     if query != url_query():  # a page switch cleared the URL: written again
         st.query_params.from_dict(query)
     st.session_state[WRITTEN] = query

@@ -11,6 +11,7 @@ import streamlit as st
 
 from smart101_dash.labels import column_formats, for_reading
 from smart101_dash.panels.registry import PANELS
+from smart101_dash.panels.registry import panel as find_panel
 from smart101_dash.report import cell_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +92,31 @@ def page_tables(at: object) -> list[pd.DataFrame]:
             frame.attrs["printed"] = True
             found.append(frame)
     return found
+
+
+def each_section(at: object, page_key: str) -> Iterator[str]:
+    """Open each section (tab) of a data page in turn, yielding its title: a page draws only
+    its open section. A page without sections is one pass, yielding ""."""
+    panel = find_panel(page_key)
+    titles = [s.title for s in dict.fromkeys(i.section for i in panel.items if i.section)]
+    shown = [t.label for t in at.tabs if t.label in titles]
+    if not shown:
+        yield ""
+        return
+    for title in shown:
+        open_section(at, page_key, title)
+        yield title
+
+
+def open_section(at: object, page_key: str, title: str) -> None:
+    """Open the section `title` of a data page (as a click on its tab)."""
+    at.session_state[find_panel(page_key).section_key] = title
+    at.run()
+
+
+def every_section_tables(at: object, page_key: str) -> list[pd.DataFrame]:
+    """Every table of a data page, section by section (`page_tables` of each)."""
+    return [frame for _ in each_section(at, page_key) for frame in page_tables(at)]
 
 
 def _numbers(column: pd.Series) -> pd.Series:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, option_key, page_tables, plain
+from conftest import ROOT, every_section_tables, open_section, option_key, plain
 from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
@@ -25,9 +25,9 @@ def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
 
 
-def frame(at: AppTest, columns: set[str]) -> pd.DataFrame:
-    """The table on the page that has these columns."""
-    return next(df for df in page_tables(at) if columns <= set(df.columns))
+def frame(at: AppTest, page_key: str, columns: set[str]) -> pd.DataFrame:
+    """The table on the page that has these columns (in whichever section holds it)."""
+    return next(df for df in every_section_tables(at, page_key) if columns <= set(df.columns))
 
 
 def definitions(at: AppTest) -> str:
@@ -36,7 +36,7 @@ def definitions(at: AppTest) -> str:
 
 def test_cd4_threshold_and_window_change_the_definition_and_counts(at: AppTest) -> None:
     at.switch_page("pages/cd4_reconstitution.py").run()
-    day100 = frame(at, {"reconstituted", "proportion"}).set_index("group")
+    day100 = frame(at, "cd4_reconstitution", {"reconstituted", "proportion"}).set_index("group")
     # > 50 twice by day 100: T-A1 (80, 150) and T-B1 (60, 70); C-3 (55, 90).
     assert day100["reconstituted"].to_dict() == {"SMART101": 2, "CONTROL": 1}
     assert "CD4 > 50 cells/uL on two consecutive measurements by day 100" in definitions(at)
@@ -44,13 +44,13 @@ def test_cd4_threshold_and_window_change_the_definition_and_counts(at: AppTest) 
     at.number_input(key=option_key("cd4_reconstitution", "threshold_cells_per_ul")).set_value(60.0).run()
     at.checkbox(key=option_key("cd4_reconstitution", "threshold_inclusive")).check().run()
     assert not at.exception
-    day100 = frame(at, {"reconstituted", "proportion"}).set_index("group")
+    day100 = frame(at, "cd4_reconstitution", {"reconstituted", "proportion"}).set_index("group")
     # >= 60 twice: T-A1 (80, 150), T-B1 (60, 70); C-3 has 55 then 90: not twice.
     assert day100["reconstituted"].to_dict() == {"SMART101": 2, "CONTROL": 0}
     assert "CD4 >= 60 cells/uL on two consecutive measurements by day 100" in definitions(at)
 
     at.number_input(key=option_key("cd4_reconstitution", "window_days")).set_value(60).run()
-    day100 = frame(at, {"reconstituted", "proportion"}).set_index("group")
+    day100 = frame(at, "cd4_reconstitution", {"reconstituted", "proportion"}).set_index("group")
     # By day 60 only T-B1 (60 on day 30, 70 on day 60) qualifies.
     assert day100["reconstituted"].to_dict() == {"SMART101": 1, "CONTROL": 0}
     assert "by day 60" in definitions(at)
@@ -58,19 +58,20 @@ def test_cd4_threshold_and_window_change_the_definition_and_counts(at: AppTest) 
 
 def test_infection_category_chooses_the_curve(at: AppTest) -> None:
     at.switch_page("pages/infections.py").run()
+    open_section(at, "infections", "First infection")
     assert any("Cumulative incidence of the first infection" in plain(m.value) for m in at.markdown)
     at.selectbox(key=option_key("infections", "category")).set_value("FUNGAL").run()
     assert not at.exception
     assert any("Cumulative incidence of the first fungal infection" in m.value
                for m in at.markdown)
     # The tables cover every category whatever the choice.
-    density = frame(at, {"rate_per_100_patient_days"})
+    density = frame(at, "infections", {"rate_per_100_patient_days"})
     assert set(density["category"]) == {"ALL", "BACTERIAL", "VIRAL", "FUNGAL", "OTHER"}
 
 
 def test_adverse_event_window(at: AppTest) -> None:
     at.switch_page("pages/adverse_events.py").run()
-    summary = frame(at, {"patients with"}).set_index("patients with")
+    summary = frame(at, "adverse_events", {"patients with"}).set_index("patients with")
     assert summary.loc["Any adverse event", "CONTROL n"] == 1  # C-2, of 3
     assert summary.loc["Any adverse event", "CONTROL %"] == 33.3
     at.radio(key=option_key("adverse_events", "window_days")).set_value(730).run()
@@ -109,7 +110,7 @@ def test_landmark_day_and_as_treated_on_the_survival_page(at: AppTest) -> None:
     assert re.search(r"overall survival[^:;]*: CONTROL 1;", said), said
     assert "From landmark day 100" in definitions(at)
     assert "SMART101 as infused (as treated" in definitions(at)
-    landmarks = frame(at, {"endpoint", "n_risk", "n_events"})
+    landmarks = frame(at, "survival", {"endpoint", "n_risk", "n_events"})
     os_rows = landmarks[(landmarks["endpoint"] == "OS") & (landmarks["day"] == 365)]
     # Controls from day 100: C-1 and C-3, both alive at 1 year.
     assert os_rows.set_index("group").loc["CONTROL", "estimate"] == 1.0

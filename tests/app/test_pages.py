@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import PAGES, ROOT, page_tables, plain
+from conftest import PAGES, ROOT, open_section, page_tables, plain
 from export_factory import adae_rows, adsl_rows, to_table, write_export
 from streamlit.testing.v1 import AppTest
 
@@ -234,3 +234,45 @@ def test_the_subjects_behind_a_view_are_offered_when_opened(tiny: Path,
     assert [lbl for lbl in labels if lbl.startswith("Subjects")] == ["Subjects (CSV)",
                                                                       "Subjects (XLSX)"]
     assert any("<ENDPOINT>_status: 0 censored" in plain(c.value) for c in at.caption)
+
+
+SURVIVAL_SECTIONS = ["Overall survival", "Disease-free survival", "GRFS", "Relapse and NRM",
+                     "Estimates and tests"]
+
+
+def test_a_page_with_sections_draws_only_the_open_one(tiny: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """One section at a time (a filter click redraws one section's charts, not the page's);
+    the open section is in the URL and kept over a page switch; the print view has every
+    item and no tabs."""
+    at = app(tiny, monkeypatch).run()
+    at.switch_page("pages/survival.py").run()
+    assert [t.label for t in at.tabs] == SURVIVAL_SECTIONS
+    assert len(at.get("plotly_chart")) == 1 and not page_tables(at)
+    assert "section" not in at.query_params  # the first section is the default
+    open_section(at, "survival", "Estimates and tests")
+    assert not at.exception and not at.get("plotly_chart") and len(page_tables(at)) == 3
+    assert at.query_params["section"] == "estimates"
+    at.switch_page("pages/gvhd.py").run()
+    at.switch_page("pages/survival.py").run()
+    assert not at.get("plotly_chart") and at.query_params["section"] == "estimates"
+    at.sidebar.toggle(key="f_print").set_value(True).run()
+    assert not at.tabs and len(at.get("plotly_chart")) == 4 and len(page_tables(at)) == 3
+    at.sidebar.toggle(key="f_print").set_value(False).run()
+    assert not at.get("plotly_chart") and len(page_tables(at)) == 3  # the section kept
+
+
+@pytest.mark.parametrize(("section", "said"), [("chronic", ""), ("nope", "'nope' is not on")])
+def test_a_link_opens_its_section(tiny: Path, monkeypatch: pytest.MonkeyPatch, section: str,
+                                  said: str) -> None:
+    at = app(tiny, monkeypatch)
+    at.query_params["section"] = section
+    at.switch_page("pages/gvhd.py").run()
+    assert not at.exception
+    titles = " ".join(plain(m.value) for m in at.markdown if m.value.startswith("####"))
+    warnings = " ".join(plain(w.value) for w in at.warning)
+    if said:
+        assert said in warnings and "Maximum acute GvHD grade" in titles
+    else:
+        assert "Cumulative incidence of chronic GvHD" in titles and "section" not in warnings
+        assert "Maximum acute GvHD grade" not in titles

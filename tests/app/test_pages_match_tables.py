@@ -6,13 +6,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
-from conftest import ROOT, as_printed, page_tables, plain
+from conftest import ROOT, as_printed, every_section_tables, plain
 from streamlit.testing.v1 import AppTest
 from viewers import DSMB
 
 from smart101_dash.config import DATA_DIR_ENV, SETTINGS
 from smart101_dash.filters import Filters
 from smart101_dash.labels import for_reading, group_names
+from smart101_dash.panels.base import PanelItem
 from smart101_dash.panels.registry import PANELS, panel
 from smart101_dash.runner import build_panel
 from smart101_dash.store import Database
@@ -53,8 +54,9 @@ def test_page_tables_equal_panel_tables(monkeypatch: pytest.MonkeyPatch, databas
     assert not [plain(e.value) for e in at.error]
     # The app runs in local mode as the default local role, dsmb; `tables` as the same role.
     result = build_panel(panel(page_key), database, database.load(DEMO), filters, SETTINGS, DSMB)
-    expected = [item.data for item in result.items if item.figure is None]
-    shown = page_tables(at)
+    expected = [item.data for item in in_sections(page_key, result.items)
+                if item.figure is None]
+    shown = every_section_tables(at, page_key)
     assert result.items
     assert len(shown) == len(expected)
     names = group_names(filters)
@@ -66,6 +68,13 @@ def test_page_tables_equal_panel_tables(monkeypatch: pytest.MonkeyPatch, databas
         else:  # a plain table: headers in words, cells as printed in their formats
             pd.testing.assert_frame_equal(on_page, as_printed(written, names),
                                           check_dtype=False)
+
+
+def in_sections(page_key: str, items: tuple[PanelItem, ...]) -> list[PanelItem]:
+    """The items in the order the page's sections show them (as built, without sections)."""
+    spec = panel(page_key)
+    order = {s: i for i, s in enumerate(spec.sections(DSMB))}
+    return sorted(items, key=lambda item: order.get(spec.item(item.key).section, 0))
 
 
 def unlinked(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,13 +11,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PAGES, ROOT, option_key, page_tables, plain
+from conftest import (
+    PAGES,
+    ROOT,
+    each_section,
+    every_section_tables,
+    option_key,
+    page_tables,
+    plain,
+)
 from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
 from smart101_dash.access import ROLES_ENV
 from smart101_dash.audit import FILE_NAME, verify
 from smart101_dash.config import DATA_DIR_ENV
+from smart101_dash.panels.registry import PANELS
 
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
         "client_id": "smart101", "client_secret": "secret",
@@ -25,6 +34,8 @@ AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret":
 USERS = {"dsmb": "chair@dsmb.example.org", "sponsor": "lead@sponsor.example.com",
          "analyst": "stats@cro.example.com"}
 SUBJECTS = ("T-A1", "T-A2", "T-B1", "C-1", "C-2", "C-3")
+
+PANEL_KEYS = {panel.key for panel in PANELS}
 
 
 @pytest.fixture
@@ -45,12 +56,17 @@ def signed_in(email: str | None) -> AppTest:
     return at.run()
 
 
-def everything_shown(at: AppTest) -> str:
-    """Every text on the page, every table cell and every chart's JSON, as one string."""
-    parts = [plain(e.value) for kind in ("markdown", "caption", "error", "warning", "info",
-                                         "success", "title", "subheader") for e in at.get(kind)]
-    parts += [df.to_csv() for df in page_tables(at)]
-    parts += [chart.proto.spec for chart in at.get("plotly_chart")]
+def everything_shown(at: AppTest, page: str | None = None) -> str:
+    """Every text on the page, every table cell and every chart's JSON, as one string; on a
+    data `page` with sections, those of every section."""
+    key = Path(page).stem if page else ""
+    parts = []
+    for _ in each_section(at, key) if key in PANEL_KEYS else [""]:
+        parts += [plain(e.value) for kind in ("markdown", "caption", "error", "warning", "info",
+                                              "success", "title", "subheader")
+                  for e in at.get(kind)]
+        parts += [df.to_csv() for df in page_tables(at)]
+        parts += [chart.proto.spec for chart in at.get("plotly_chart")]
     return "\n".join(parts)
 
 
@@ -77,8 +93,9 @@ def test_subject_level_roles_see_listings_and_trajectories(export: Path, role: s
     at = signed_in(USERS[role])
     at.switch_page("pages/adverse_events.py").run()
     assert not at.exception and not at.error
-    columns = [set(df.columns) for df in page_tables(at)]
-    assert {"usubjid", "pt", "grade"} <= columns[-2] and {"usubjid", "death_day"} <= columns[-1]
+    columns = [set(df.columns) for df in every_section_tables(at, "adverse_events")]
+    assert any({"usubjid", "pt", "grade"} <= c for c in columns)  # the SAE listing
+    assert any({"usubjid", "death_day"} <= c for c in columns)  # the death listing
     at.switch_page("pages/cd4_reconstitution.py").run()
     at.toggle(key=option_key("cd4_reconstitution", "trajectories")).set_value(True).run()
     assert any("each patient" in plain(m.value) for m in at.markdown)
@@ -91,11 +108,12 @@ def test_sponsor_sees_every_page_and_no_subject_anywhere(export: Path) -> None:
         at.switch_page(page).run()
         assert not at.exception, page
         assert not at.error, page
-        shown = everything_shown(at)
+        shown = everything_shown(at, page)
         assert "data cut-off" in shown, page
         assert not [s for s in SUBJECTS if s in shown], page
     at.switch_page("pages/adverse_events.py").run()
-    assert not any("usubjid" in df.columns for df in page_tables(at))
+    assert not any("usubjid" in df.columns
+                   for df in every_section_tables(at, "adverse_events"))
     at.switch_page("pages/cd4_reconstitution.py").run()
     assert "Patient trajectories" not in [t.label for t in at.toggle]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
@@ -124,12 +142,12 @@ def test_a_result_for_dsmb_is_never_served_to_sponsor(export: Path) -> None:
     dsmb = signed_in(USERS["dsmb"])
     dsmb.switch_page("pages/adverse_events.py").run()
     # summary, by term, causes of death, SAE listing, death listing
-    assert len(page_tables(dsmb)) == 5
-    assert [s for s in SUBJECTS if s in everything_shown(dsmb)]  # the check can see IDs
+    assert len(every_section_tables(dsmb, "adverse_events")) == 5
+    assert [s for s in SUBJECTS if s in everything_shown(dsmb, "adverse_events")]  # IDs seen
     sponsor = signed_in(USERS["sponsor"])
     sponsor.switch_page("pages/adverse_events.py").run()
-    assert len(page_tables(sponsor)) == 3
-    assert not [s for s in SUBJECTS if s in everything_shown(sponsor)]
+    assert len(every_section_tables(sponsor, "adverse_events")) == 3
+    assert not [s for s in SUBJECTS if s in everything_shown(sponsor, "adverse_events")]
 
 
 def test_every_action_is_audited(export: Path, audit_folder: Path) -> None:

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, each_section
 from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
@@ -50,7 +50,7 @@ def test_charts_reach_the_browser_with_their_look_and_no_template(
     monkeypatch.setenv(DATA_DIR_ENV, str(write_export(tmp_path / "export")))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("pages/survival.py").run()
-    charts = at.get("plotly_chart")
+    charts = [chart for _ in each_section(at, "survival") for chart in at.get("plotly_chart")]
     assert not at.exception and len(charts) >= 4
     for chart in charts:
         layout = json.loads(chart.proto.spec)["layout"]

@@ -157,3 +157,25 @@ def wait_idle(tab: object) -> None:
     for i in range(charts.count()):  # Plotly draws after the script has finished
         charts.nth(i).locator(".main-svg").first.wait_for(state="visible", timeout=30_000)
     tab.wait_for_timeout(300)
+
+
+def section_tabs(tab: object) -> list[str]:
+    """The titles of the page's sections (its tabs), none on a page without sections."""
+    return tab.locator("[data-testid=stMain] [role=tab]").all_inner_texts()
+
+
+def open_section(tab: object, title: str) -> None:
+    """Click a section's tab (a rerun: only the open section is drawn)."""
+    tab.get_by_role("tab", name=title, exact=True).click()
+    wait_idle(tab)
+
+
+def each_section(tab: object) -> Iterator[str]:
+    """Open each section of the page in turn, yielding its title; a page without sections is
+    one pass, yielding ""."""
+    titles = section_tabs(tab)
+    for title in titles:
+        open_section(tab, title)
+        yield title
+    if not titles:
+        yield ""

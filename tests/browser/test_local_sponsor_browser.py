@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ARTIFACTS, CHROMIUM_FLAGS, Server, wait_idle
+from conftest import ARTIFACTS, CHROMIUM_FLAGS, Server, each_section, wait_idle
 from viewers import SPONSOR
 
 from smart101_dash.cuts import newest_cut
@@ -41,18 +41,19 @@ def test_sponsor_sees_no_subject_id(chromium: str, server: Server, export: Path)
         for title in TITLES:
             tab.locator("[data-testid=stSidebarNavLink]", has_text=title).first.click()
             wait_idle(tab)
-            # Text, tables (the grid draws on a canvas: read its data through the page's
-            # download files below) and every chart's SVG text and hover labels.
-            shown = tab.locator("[data-testid=stApp]").inner_text()
-            shown += "".join(tab.locator("[data-testid=stPlotlyChart]").all_inner_texts())
-            assert not [i for i in ids if i in shown], title
-            buttons = tab.get_by_role("button", name="Download CSV")
-            for i in range(buttons.count()):
-                with tab.expect_download() as info:
-                    buttons.nth(i).click()
-                text = Path(info.value.path()).read_text()
-                assert not [s for s in ids if s in text], (title, i)
-                downloads += 1
+            for section in each_section(tab):
+                # Text, tables (the grid draws on a canvas: read its data through the page's
+                # download files below) and every chart's SVG text and hover labels.
+                shown = tab.locator("[data-testid=stApp]").inner_text()
+                shown += "".join(tab.locator("[data-testid=stPlotlyChart]").all_inner_texts())
+                assert not [i for i in ids if i in shown], (title, section)
+                buttons = tab.get_by_role("button", name="Download CSV")
+                for i in range(buttons.count()):
+                    with tab.expect_download() as info:
+                        buttons.nth(i).click()
+                    text = Path(info.value.path()).read_text()
+                    assert not [s for s in ids if s in text], (title, section, i)
+                    downloads += 1
             tab.screenshot(path=str(ARTIFACTS / f"sponsor-{title.split()[0].lower()}.png"))
         # Nor is it reached by its URL, even with a subject ID in the link.
         tab.goto(f"{server.url}/patient?subject=SMART101-01-A001")

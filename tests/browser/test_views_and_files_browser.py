@@ -17,7 +17,15 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-from conftest import ARTIFACTS, CHROMIUM_FLAGS, ROOT, read_only_demo, wait_idle
+from conftest import (
+    ARTIFACTS,
+    CHROMIUM_FLAGS,
+    ROOT,
+    each_section,
+    open_section,
+    read_only_demo,
+    wait_idle,
+)
 
 from smart101_dash.cuts import newest_cut
 
@@ -106,25 +114,28 @@ def test_every_download_reads_back_and_every_table_fits(page: object, export: Pa
     for title in ("Adverse events", "Overview"):
         page.locator("[data-testid=stSidebarNavLink]", has_text=title).first.click()
         wait_idle(page)
-        page.wait_for_timeout(1500)  # grids draw after the script
-        for scroll, visible, _ in tables_fit(page):
-            assert scroll <= visible + 1, title  # no column cut at 1280 pixels
-        for index in range(page.get_by_role("button", name="Download CSV").count()):
-            name, raw = download(page, "Download CSV", index)
-            assert raw.startswith(b"\xef\xbb\xbf") and name.endswith(".csv")
-            frame = pd.read_csv(io.BytesIO(raw))
-            xlsx_name, book_bytes = download(page, "Download XLSX", index)
-            assert xlsx_name == name[:-4] + ".xlsx"
-            book = openpyxl.load_workbook(io.BytesIO(book_bytes))
-            assert book.sheetnames[1:] == ["context", "columns"]
-            rows = list(book.worksheets[0].values)
-            assert len(rows) == len(frame) + 1, name
-            assert dict(book["context"].values)["Export fingerprint"] in name
-        page.screenshot(path=str(ARTIFACTS / f"tables-1280-{title.split()[0].lower()}.png"))
+        for section in each_section(page):
+            page.wait_for_timeout(1500)  # grids draw after the script
+            for scroll, visible, _ in tables_fit(page):
+                assert scroll <= visible + 1, (title, section)  # no column cut at 1280 pixels
+            for index in range(page.get_by_role("button", name="Download CSV").count()):
+                name, raw = download(page, "Download CSV", index)
+                assert raw.startswith(b"\xef\xbb\xbf") and name.endswith(".csv")
+                frame = pd.read_csv(io.BytesIO(raw))
+                xlsx_name, book_bytes = download(page, "Download XLSX", index)
+                assert xlsx_name == name[:-4] + ".xlsx"
+                book = openpyxl.load_workbook(io.BytesIO(book_bytes))
+                assert book.sheetnames[1:] == ["context", "columns"]
+                rows = list(book.worksheets[0].values)
+                assert len(rows) == len(frame) + 1, name
+                assert dict(book["context"].values)["Export fingerprint"] in name
+            shot = "-".join(w.split()[0].lower() for w in (title, section) if w)
+            page.screenshot(path=str(ARTIFACTS / f"tables-1280-{shot}.png"))
 
     # Printed tables show every row: the SAE listing holds all of the data's.
     page.locator("[data-testid=stSidebarNavLink]", has_text="Adverse events").first.click()
     wait_idle(page)
+    open_section(page, "Serious adverse events")
     printed = page.locator(".smart101-print-table table")
     counts = [int(printed.nth(i).get_attribute("data-rows")) for i in range(printed.count())]
     drawn = [printed.nth(i).locator("tbody tr").count() for i in range(printed.count())]
@@ -156,6 +167,7 @@ def test_a_subject_id_in_a_listing_opens_the_patients_story(page: object) -> Non
     page.set_viewport_size({"width": 1280, "height": 5000})
     page.locator("[data-testid=stSidebarNavLink]", has_text="Adverse events").first.click()
     wait_idle(page)
+    open_section(page, "Serious adverse events")
     link = page.locator(".smart101-print-table a[href^='patient?subject=']").first
     subject = link.inner_text()
     with page.context.expect_page() as opened:
@@ -177,7 +189,8 @@ def test_no_page_cuts_a_column_at_1280_pixels(page: object) -> None:
     for title in titles:
         page.locator("[data-testid=stSidebarNavLink]", has_text=title).first.click()
         wait_idle(page)
-        page.wait_for_timeout(1000)  # grids draw after the script
-        for scroll, visible, _ in tables_fit(page):
-            assert scroll <= visible + 1, title
-        assert page.locator("[data-testid=stException]").count() == 0, title
+        for section in each_section(page):
+            page.wait_for_timeout(1000)  # grids draw after the script
+            for scroll, visible, _ in tables_fit(page):
+                assert scroll <= visible + 1, (title, section)
+            assert page.locator("[data-testid=stException]").count() == 0, (title, section)
