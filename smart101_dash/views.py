@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from smart101_dash.config import Settings
 from smart101_dash.contract import AGE_GROUPS, COHORTS
 from smart101_dash.filters import ARM_AGE_GROUP, Filters
-from smart101_dash.panels.spec import Option, Panel, Widget
+from smart101_dash.panels.spec import Option, Panel, Section, Widget
 
 # Query parameter -> the Filters field it fills (several values: the parameter repeated).
 LIST_FILTERS = {"cohort": "cohorts", "age": "age_groups", "diag": "diagnoses",
@@ -152,7 +152,8 @@ def read_options(panel: Panel, query: Query, settings: Settings, cut: Any = None
     return values, problems
 
 
-def read_section(panel: Panel, query: Query, sections: Iterable[Any]) -> tuple[Any, list[str]]:
+def read_section(panel: Panel, query: Query, sections: Iterable[Section]
+                 ) -> tuple[Section | None, list[str]]:
     """The section a query opens, among `sections` (the viewer's): None for the first."""
     key = _last(query, "section")
     if key is None:

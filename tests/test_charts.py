@@ -8,6 +8,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -160,3 +161,25 @@ def test_a_band_outline_holds_each_limit_from_its_time_to_the_next() -> None:
         middle = (start + end) / 2
         heights = sorted(h for a, b, h in runs if a < middle < b)
         assert heights == [low, high], (start, end)
+
+
+def test_censoring_ticks_are_one_path_at_each_censored_time() -> None:
+    """A tick per time with a censored patient, on the curve, TICK_HEIGHT of the axis tall,
+    all one path (a marker each was an element each for the browser)."""
+    block = dict(group=np.array(["CONTROL"] * 4), time=np.array([0.0, 10.0, 25.0, 40.0]),
+                 estimate=np.array([1.0, 0.9, 0.7, 0.6]), lower=np.full(4, 0.5),
+                 upper=np.full(4, 1.0), n_censor=np.array([0, 2, 0, 1]))
+    [ticks] = charts._curve_ticks(block, (0.0, 2.0), axes=("x3", "y3"))
+    half = charts.TICK_HEIGHT  # of an axis 2 tall: TICK_HEIGHT * 2 / 2
+    assert (ticks["type"], ticks["xref"], ticks["yref"]) == ("path", "x3", "y3")
+    assert ticks["path"] == (f"M10,{0.9 - half:.6g}V{0.9 + half:.6g}"
+                             f"M40,{0.6 - half:.6g}V{0.6 + half:.6g}")
+    assert charts._curve_ticks({**block, "n_censor": np.zeros(4)}, (0.0, 2.0)) == []
+    figure = charts.step_curves_figure(
+        pd.DataFrame({**block, "curve": "CONTROL"}), pd.DataFrame(
+            {"group": ["CONTROL"], "time": [0], "n_risk": [5]}),
+        y_title="Cumulative incidence", ticks=(0, 40), footer="", rising=True)
+    assert figure["layout"]["yaxis"]["range"] == pytest.approx([-0.01, 1.04])  # upper 1.0
+    [drawn] = figure["layout"]["shapes"]
+    assert drawn["path"].startswith("M10,") and drawn["line"]["color"] == charts.COHORT_COLORS[
+        "CONTROL"]
