@@ -345,14 +345,22 @@ def draw_subject_slice(context: PageContext) -> None:
                                 key=f"download_subjects_{kind}")
 
 
+# More in a row, and a label is cut at 1280-1400 pixels (CD4's eight: "Inclusi…").
+OPTIONS_PER_ROW = 4
+
+
 def draw_options(panel: Panel, context: PageContext) -> dict[str, Any]:
-    """The page options the viewer may use, in one row; untouched they are the settings'."""
+    """The page options the viewer may use, in rows of up to OPTIONS_PER_ROW; untouched they
+    are the settings'."""
     visible = panel.visible_options(context.viewer)
-    if not visible:
-        return {}
-    return {option.name: option_widget(option, column, panel.key, context.settings, context.cut,
-                                       context.filters)
-            for option, column in zip(visible, st.columns(len(visible)), strict=True)}
+    width = min(len(visible), OPTIONS_PER_ROW)
+    chosen: dict[str, Any] = {}
+    for start in range(0, len(visible), OPTIONS_PER_ROW):
+        row = visible[start:start + OPTIONS_PER_ROW]
+        for option, column in zip(row, st.columns(width), strict=False):
+            chosen[option.name] = option_widget(option, column, panel.key, context.settings,
+                                                context.cut, context.filters)
+    return chosen
 
 
 def option_widget(option: Option, where: Any, panel_key: str, settings: Settings,
