@@ -297,14 +297,16 @@ def _curve_traces(label: str, block: dict[str, np.ndarray],
     return traces
 
 
-def _curve_ticks(block: dict[str, np.ndarray], y_range: tuple[float, float],
+def _curve_ticks(block: dict[str, np.ndarray], y_range: tuple[float, float], legendgroup: str,
                  axes: tuple[str, str] = ("x", "y")) -> list[dict]:
-    """The curve's censoring ticks (none without n_censor, or with no one censored)."""
+    """The curve's censoring ticks (none without n_censor, or with no one censored), in the
+    curve's legend group: hiding the curve from the legend hides them too."""
     if "n_censor" not in block or not (censored := block["n_censor"] > 0).any():
         return []
     color = COHORT_COLORS.get(str(block["group"][0]), "#000000")
-    return [_censoring_ticks(block["time"][censored], block["estimate"][censored], y_range,
-                             color, axes)]
+    ticks = _censoring_ticks(block["time"][censored], block["estimate"][censored], y_range,
+                             color, axes)
+    return [ticks | dict(legendgroup=legendgroup, showlegend=False)]
 
 
 TICK_HEIGHT = 0.045  # a censoring tick, as a share of the y axis: about 12 pixels, as before
@@ -316,7 +318,8 @@ def _censoring_ticks(x: np.ndarray, y: np.ndarray, y_range: tuple[float, float],
     element of its own, and a line broken by gaps slower still: a curve of 100,000 controls
     has 738 ticks, which took the browser about 90 ms a chart more than none."""
     half = TICK_HEIGHT * (y_range[1] - y_range[0]) / 2
-    path = "".join(f"M{a:g},{b - half:.6g}V{b + half:.6g}" for a, b in zip(x, y, strict=True))
+    path = "".join(f"M{a:.10g},{b - half:.6g}V{b + half:.6g}"
+                   for a, b in zip(x, y, strict=True))
     return dict(type="path", path=path, xref=axes[0], yref=axes[1], layer="above",
                 line=dict(color=color, width=1.2))
 
@@ -364,7 +367,7 @@ def step_curves_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_title: str
     for label in dict.fromkeys(columns["curve"]):
         block = {c: v[columns["curve"] == label] for c, v in columns.items()}
         traces += _curve_traces(escape_plotly(label), block)
-        shapes += _curve_ticks(block, y_range)
+        shapes += _curve_ticks(block, y_range, legendgroup=escape_plotly(label))
     # One row per group, or per `row` label when several endpoints share the plot.
     labels = (risk["row"] if "row" in risk else risk["group"]).astype(str).tolist()
     groups = list(dict.fromkeys(labels))
@@ -427,7 +430,8 @@ def step_curves_by_group_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, y_t
             endpoint = escape_plotly(block["endpoint"][0])
             # The legend names the endpoints (a dash each), once for all plots; a click on
             # one hides that endpoint in every plot. The hover still names the curve.
-            tick_shapes.extend(_curve_ticks(block, y_range, axes=(f"x{plot}", f"y{plot}")))
+            tick_shapes.extend(_curve_ticks(block, y_range, legendgroup=endpoint,
+                                            axes=(f"x{plot}", f"y{plot}")))
             for trace in _curve_traces(escape_plotly(label), block,
                                        axes=(f"x{plot}", f"y{plot}")):
                 trace["legendgroup"] = endpoint

@@ -169,12 +169,13 @@ def test_censoring_ticks_are_one_path_at_each_censored_time() -> None:
     block = dict(group=np.array(["CONTROL"] * 4), time=np.array([0.0, 10.0, 25.0, 40.0]),
                  estimate=np.array([1.0, 0.9, 0.7, 0.6]), lower=np.full(4, 0.5),
                  upper=np.full(4, 1.0), n_censor=np.array([0, 2, 0, 1]))
-    [ticks] = charts._curve_ticks(block, (0.0, 2.0), axes=("x3", "y3"))
+    [ticks] = charts._curve_ticks(block, (0.0, 2.0), "CONTROL", axes=("x3", "y3"))
+    assert (ticks["legendgroup"], ticks["showlegend"]) == ("CONTROL", False)  # hid with it
     half = charts.TICK_HEIGHT  # of an axis 2 tall: TICK_HEIGHT * 2 / 2
     assert (ticks["type"], ticks["xref"], ticks["yref"]) == ("path", "x3", "y3")
     assert ticks["path"] == (f"M10,{0.9 - half:.6g}V{0.9 + half:.6g}"
                              f"M40,{0.6 - half:.6g}V{0.6 + half:.6g}")
-    assert charts._curve_ticks({**block, "n_censor": np.zeros(4)}, (0.0, 2.0)) == []
+    assert charts._curve_ticks({**block, "n_censor": np.zeros(4)}, (0.0, 2.0), "CONTROL") == []
     figure = charts.step_curves_figure(
         pd.DataFrame({**block, "curve": "CONTROL"}), pd.DataFrame(
             {"group": ["CONTROL"], "time": [0], "n_risk": [5]}),
