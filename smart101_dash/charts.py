@@ -297,31 +297,25 @@ def _curve_traces(label: str, block: dict[str, np.ndarray],
     return traces
 
 
-def _curve_ticks(block: dict[str, np.ndarray], y_range: tuple[float, float], legendgroup: str,
-                 axes: tuple[str, str] = ("x", "y")) -> list[dict]:
-    """The curve's censoring ticks (none without n_censor, or with no one censored), in the
-    curve's legend group: hiding the curve from the legend hides them too."""
-    if "n_censor" not in block or not (censored := block["n_censor"] > 0).any():
-        return []
-    color = COHORT_COLORS.get(str(block["group"][0]), "#000000")
-    ticks = _censoring_ticks(block["time"][censored], block["estimate"][censored], y_range,
-                             color, axes)
-    return [ticks | dict(legendgroup=legendgroup, showlegend=False)]
-
-
 TICK_HEIGHT = 0.045  # a censoring tick, as a share of the y axis: about 12 pixels, as before
 
 
-def _censoring_ticks(x: np.ndarray, y: np.ndarray, y_range: tuple[float, float], color: str,
-                     axes: tuple[str, str]) -> dict:
-    """Vertical ticks at (x, y), as one path (a layout shape). Plotly draws each marker as an
-    element of its own, and a line broken by gaps slower still: a curve of 100,000 controls
-    has 738 ticks, which took the browser about 90 ms a chart more than none."""
+def _curve_ticks(block: dict[str, np.ndarray], y_range: tuple[float, float], legendgroup: str,
+                 axes: tuple[str, str] = ("x", "y")) -> list[dict]:
+    """The curve's censoring ticks (none without n_censor, or with no one censored): vertical
+    ticks on the curve as one path (a layout shape), in the curve's legend group, so hiding
+    the curve from the legend hides them too. Plotly draws each marker as an element of its
+    own, and a line broken by gaps slower still: a curve of 100,000 controls has 738 ticks,
+    which took the browser about 90 ms a chart more than none."""
+    if "n_censor" not in block or not (censored := block["n_censor"] > 0).any():
+        return []
     half = TICK_HEIGHT * (y_range[1] - y_range[0]) / 2
-    path = "".join(f"M{a:.10g},{b - half:.6g}V{b + half:.6g}"
-                   for a, b in zip(x, y, strict=True))
-    return dict(type="path", path=path, xref=axes[0], yref=axes[1], layer="above",
-                line=dict(color=color, width=1.2))
+    path = "".join(f"M{a:.10g},{b - half:.6g}V{b + half:.6g}" for a, b in
+                   zip(block["time"][censored], block["estimate"][censored], strict=True))
+    color = COHORT_COLORS.get(str(block["group"][0]), "#000000")
+    return [dict(type="path", path=path, xref=axes[0], yref=axes[1], layer="above",
+                 line=dict(color=color, width=1.2), legendgroup=legendgroup,
+                 showlegend=False)]
 
 
 def _y_range(columns: dict[str, np.ndarray], rising: bool) -> tuple[float, float]:
