@@ -68,6 +68,8 @@ SKELETON = "[data-testid=stSkeleton]"
 CHART = "[data-testid=stPlotlyChart]"
 ARM_RADIO = "[data-testid=stSidebar] [data-testid=stRadio]"
 DIAGNOSIS = "[data-testid=stSidebar] [data-testid=stMultiSelect]"
+MORE_FILTERS = "[data-testid=stSidebar] [data-testid=stExpander] summary"
+IN_FORCE = "[data-testid=stSidebar] [data-testid=stCaptionContainer]:has-text('In force:')"
 # The Arm radio's labels and the arm each means (smart101_dash/ui/page.py, ARM_CHOICES).
 ARMS: dict[str, str | None] = {"Both arms": None, "Group A (adults)": "GROUP A",
                                "Group B (pediatric)": "GROUP B"}
@@ -278,8 +280,13 @@ async def view_of_widgets(tab: Page) -> View:
     if await checked.count() != 1:
         return View(other=(f"{await checked.count()} Arm choices checked",))
     label = await checked.first.evaluate("e => e.closest('label').innerText")
-    tags = diagnosis_box(tab).locator("span[data-tag]")
-    diagnoses = frozenset(await tags.evaluate_all("ts => ts.map(t => t.innerText.trim())"))
+    if await diagnosis_box(tab).count():
+        tags = diagnosis_box(tab).locator("span[data-tag]")
+        diagnoses = frozenset(await tags.evaluate_all("ts => ts.map(t => t.innerText.trim())"))
+    else:  # "More filters" closed: what is in force is listed under it
+        listed = await tab.locator(IN_FORCE).all_inner_texts()
+        diagnoses = view_of_banner(listed[0].removeprefix("In force: ")).diagnoses \
+            if listed else frozenset()
     if label.strip() not in ARMS:
         return View(None, diagnoses, (f"Arm radio {label.strip()!r}",))
     return View(ARMS[label.strip()], diagnoses)
@@ -311,6 +318,14 @@ async def page_errors(tab: Page) -> list[str]:
 
 def diagnosis_box(tab: Page) -> Locator:
     return tab.locator(DIAGNOSIS).filter(has_text="Diagnosis").first
+
+
+async def open_more_filters(tab: Page) -> None:
+    """Open "More filters" (the Diagnosis box is drawn only while it is open)."""
+    if not await diagnosis_box(tab).count():
+        await tab.locator(MORE_FILTERS).filter(has_text="More filters").first.click()
+        await wait_idle(tab)
+        await diagnosis_box(tab).wait_for(state="visible", timeout=30_000)
 
 
 # -- one session --------------------------------------------------------------------------------
@@ -429,6 +444,7 @@ class Session:
         return f"Arm {label!r}"
 
     async def change_diagnosis(self) -> str:
+        await open_more_filters(self.tab)
         box = diagnosis_box(self.tab)
         selected = await box.locator("span[data-tag]").evaluate_all(
             "ts => ts.map(t => t.innerText.trim())")

@@ -134,3 +134,15 @@ def as_printed(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
                          for row in shown.itertuples(index=False)],
                         columns=list(map(str, frame.columns)))
     return text.apply(_numbers)
+
+
+MORE_FILTERS = ("f_age", "f_diag", "f_disstat", "f_dontype", "f_period")
+
+
+def filter_widget(at: object, kind: str, key: str) -> object:
+    """A sidebar filter's widget; one of "More filters" (drawn only while open) after opening
+    it, as a click on it does."""
+    if key in MORE_FILTERS and not at.session_state.get("f_more"):
+        at.session_state["f_more"] = True
+        at.run()
+    return getattr(at.sidebar, kind)(key=key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, plain
+from conftest import ROOT, filter_widget, plain
 from streamlit.testing.v1 import AppTest
 
 from smart101_dash.config import DATA_DIR_ENV
@@ -53,7 +53,17 @@ def test_a_choice_the_picked_cut_lacks_is_dropped(at: AppTest, tmp_path: Path,
     write_export(tmp_path / "2025-03-31", {**valid_tables(), "adsl": to_table("adsl", earlier)})
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     at.run()
-    at.sidebar.multiselect(key="f_dontype").set_value(["HAPLO"]).run()
+    filter_widget(at, "multiselect", "f_dontype").set_value(["HAPLO"]).run()
     at.sidebar.selectbox(key="f_cut").set_value("2025-03-31").run()
     assert not at.exception
     assert at.sidebar.multiselect(key="f_dontype").value == []
+    # ... and so it is with "More filters" closed, when the widget is not drawn.
+    at.sidebar.selectbox(key="f_cut").set_value("").run()  # the newest
+    at.sidebar.multiselect(key="f_dontype").set_value(["HAPLO"]).run()
+    at.session_state["f_more"] = False
+    at.run()
+    assert "donor type HAPLO" in " ".join(plain(m.value) for m in at.markdown)
+    at.sidebar.selectbox(key="f_cut").set_value("2025-03-31").run()
+    assert not at.exception
+    assert at.session_state["f_dontype"] == []
+    assert "filters: no filters" in " ".join(plain(m.value) for m in at.markdown)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import PAGES, ROOT, open_section, page_tables, plain
+from conftest import PAGES, ROOT, filter_widget, open_section, page_tables, plain
 from export_factory import adae_rows, adsl_rows, to_table, write_export
 from streamlit.testing.v1 import AppTest
 
@@ -97,7 +97,7 @@ def test_each_filter_changes_the_counts(tiny: Path, monkeypatch: pytest.MonkeyPa
     at = app(tiny, monkeypatch).run()
     at.switch_page(OVERVIEW).run()
     assert counts(at) == (3, 3)
-    getattr(at.sidebar, kind)(key=key).set_value(value).run()
+    filter_widget(at, kind, key).set_value(value).run()
     assert not at.exception
     assert counts(at) == (treated, control)
     # The overview's tables follow the same filters.
@@ -158,6 +158,7 @@ def test_broken_adsl_says_why_everywhere(tiny: Path, monkeypatch: pytest.MonkeyP
 
 def test_new_export_shows_on_next_interaction(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app(tiny, monkeypatch).run()
+    diagnosis = filter_widget(at, "multiselect", "f_diag")  # "More filters" opened
     first = banner(at)
     assert counts(at) == (3, 3)
     # A new cut arrives the usual way: written beside, then renamed over the old file.
@@ -165,7 +166,7 @@ def test_new_export_shows_on_next_interaction(tiny: Path, monkeypatch: pytest.Mo
     rows.append({**rows[3], "USUBJID": "C-4", "SUBJID": "C-4"})
     pq.write_table(to_table("adsl", rows), tiny / ".adsl.parquet.tmp")
     os.replace(tiny / ".adsl.parquet.tmp", tiny / "adsl.parquet")
-    at.sidebar.multiselect(key="f_diag").set_value(["AML"]).run()  # any interaction
+    diagnosis.set_value(["AML"]).run()  # any interaction
     assert banner(at) != first
     assert counts(at) == (1, 3)
     assert any("A new data cut was loaded" in plain(s.value) for s in at.success)
@@ -276,3 +277,26 @@ def test_a_link_opens_its_section(tiny: Path, monkeypatch: pytest.MonkeyPatch, s
     else:
         assert "Cumulative incidence of chronic GvHD" in titles and "section" not in warnings
         assert "Maximum acute GvHD grade" not in titles
+
+
+def test_more_filters_are_drawn_only_while_open_and_stay_in_force_when_closed(
+        tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app(tiny, monkeypatch).run()
+    at.switch_page(OVERVIEW).run()
+    assert [e.label for e in at.sidebar.expander] == ["More filters"]
+    assert [w.key for w in at.sidebar.multiselect] == ["f_cohorts"]  # closed: not drawn
+    assert not at.sidebar.date_input
+    filter_widget(at, "multiselect", "f_diag").set_value(["AML"]).run()
+    assert counts(at) == (1, 2)
+    assert len(at.sidebar.date_input) == 1
+    at.session_state["f_more"] = False  # closed again
+    at.run()
+    assert [w.key for w in at.sidebar.multiselect] == ["f_cohorts"]
+    assert counts(at) == (1, 2)  # still in force, and said so under the closed expander
+    assert "In force: diagnosis AML" in [plain(c.value) for c in at.sidebar.caption]
+    assert "diagnosis AML" in banner(at)
+    at.switch_page("pages/survival.py").run()
+    assert counts(at) == (1, 2)
+    assert at.query_params["diag"] == "AML"
+    assert filter_widget(at, "multiselect", "f_diag").value == ["AML"]  # opened: as left
+    assert not [plain(c.value) for c in at.sidebar.caption if "In force" in plain(c.value)]

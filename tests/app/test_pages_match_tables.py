@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
-from conftest import ROOT, as_printed, every_section_tables, plain
+from conftest import ROOT, as_printed, every_section_tables, filter_widget, plain
 from streamlit.testing.v1 import AppTest
 from viewers import DSMB
 
@@ -48,7 +48,7 @@ def test_page_tables_equal_panel_tables(monkeypatch: pytest.MonkeyPatch, databas
     filters = Filters()
     if CHOICES[choice]:
         kind, key, value, filters = CHOICES[choice]
-        getattr(at.sidebar, kind)(key=key).set_value(value).run()
+        filter_widget(at, kind, key).set_value(value).run()
     at.switch_page(f"pages/{page_key}.py").run()
     assert not at.exception
     assert not [plain(e.value) for e in at.error]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, option_key, plain
+from conftest import ROOT, filter_widget, option_key, plain
 from export_factory import write_export
 from streamlit.testing.v1 import AppTest
 
@@ -55,11 +55,11 @@ def test_a_link_sets_the_filters_and_the_page_options(export: Path) -> None:
 def test_changing_a_filter_or_an_option_writes_the_url(export: Path) -> None:
     at = opened("gvhd", {})
     assert "diag" not in at.query_params
-    at.multiselect(key="f_diag").set_value(["AML"]).run()
+    filter_widget(at, "multiselect", "f_diag").set_value(["AML"]).run()
     at.toggle(key=option_key("gvhd", "landmark")).set_value(True).run()
     assert at.query_params["diag"] == "AML"
     assert at.query_params["landmark"] == "1"
-    at.multiselect(key="f_diag").set_value([]).run()
+    filter_widget(at, "multiselect", "f_diag").set_value([]).run()
     assert "diag" not in at.query_params
 
 
@@ -72,7 +72,7 @@ def test_values_the_cut_does_not_know_are_left_out_with_a_message(export: Path) 
     assert "arm 'GROUP C'" in said
     assert "'yesterday' is not a date" in said
     assert "Landmark day" in said and "the default is used" in said
-    assert at.multiselect(key="f_diag").value == ["AML"]
+    assert filter_widget(at, "multiselect", "f_diag").value == ["AML"]
     assert at.radio(key="f_arm").value == "Both arms"
 
 
@@ -80,7 +80,7 @@ def test_a_page_switch_keeps_the_filters_in_the_url(export: Path) -> None:
     at = opened("survival", {"diag": "AML"})
     at.query_params.clear()  # as Streamlit does when the sidebar switches page
     at.switch_page("pages/gvhd.py").run()
-    assert at.multiselect(key="f_diag").value == ["AML"]
+    assert filter_widget(at, "multiselect", "f_diag").value == ["AML"]
     assert at.query_params["diag"] == "AML"
 
 
@@ -94,5 +94,5 @@ def test_the_filters_outlive_a_visit_to_a_page_without_them(export: Path) -> Non
     at.query_params.clear()
     at.switch_page("pages/survival.py").run()
     assert at.radio(key="f_arm").value == "Group A (adults)"
-    assert at.multiselect(key="f_diag").value == ["AML"]
+    assert filter_widget(at, "multiselect", "f_diag").value == ["AML"]
     assert (at.query_params["arm"], at.query_params["diag"]) == ("GROUP A", "AML")
