@@ -167,6 +167,14 @@ def section_tabs(tab: object) -> list[str]:
 def open_section(tab: object, title: str) -> None:
     """Click a section's tab (a rerun: only the open section is drawn)."""
     tab.get_by_role("tab", name=title, exact=True).click()
+    # The tab shows at once, empty, and the rerun fills it: wait for its content (under load
+    # the rerun can start after wait_idle's first pause, which would see the previous run).
+    tab.wait_for_function("""(title) => {
+      const open = [...document.querySelectorAll("[data-testid=stMain] [role=tab]")].find(
+        (t) => t.innerText.trim() === title && t.getAttribute("aria-selected") === "true");
+      const panel = open && document.getElementById(open.getAttribute("aria-controls"));
+      return panel && panel.querySelector("[data-testid=stElementContainer]");
+    }""", arg=title, timeout=60_000)
     wait_idle(tab)
 
 
