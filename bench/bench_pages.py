@@ -298,7 +298,7 @@ def main() -> None:
             f"the browser served with the app's settings (the ratios below are to this), "
             f"{collected:.0f} ms with Streamlit's default of a garbage collection after every "
             f"run. The same chart in a copy of the app's frame (bench/chrome_app.py: the "
-            f"sidebar's 14 pages and 9 widgets, the title and banner, no panel): {frame:.0f} "
+            f"sidebar's 14 pages and its widgets in view, the title and banner, no panel): {frame:.0f} "
             f"ms, {frame / trivial:.1f} times the trivial page.\n")
     for name, export in exports.items():
         server = server_times(export, args.runs)
