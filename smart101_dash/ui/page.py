@@ -58,9 +58,9 @@ from smart101_dash.views import query_string
 
 log = logging.getLogger("smart101_dash")
 ARM_CHOICES = {"Both arms": None, "Group A (adults)": "GROUP A", "Group B (pediatric)": "GROUP B"}
-FILTER_KEYS = ("f_cut", "f_print", "f_cohorts", "f_arm", "f_age", "f_diag", "f_disstat",
-               "f_dontype", "f_period", "f_more")
 MORE_FILTERS_KEY = "f_more"  # the "More filters" expander: open or closed
+MORE_FILTER_KEYS = ("f_age", "f_diag", "f_disstat", "f_dontype", "f_period")  # drawn in it
+FILTER_KEYS = ("f_cut", "f_print", "f_cohorts", "f_arm", *MORE_FILTER_KEYS, MORE_FILTERS_KEY)
 NEWEST = ""  # the Data cut choice that follows the newest cut, whichever it is
 
 
@@ -225,40 +225,45 @@ def sidebar_filters(db: Database, cut: ExportCut) -> Filters:
                                   "same centre (external, non-randomized control).")
     arm_label = sb.radio("Arm", list(ARM_CHOICES), key="f_arm",
                          help="An arm is compared with the controls of the same age group.")
+    return replace(more_filters(db, cut), cohorts=tuple(cohorts), arm=ARM_CHOICES[arm_label])
+
+
+def more_filters(db: Database, cut: ExportCut) -> Filters:
+    """Age group, diagnosis, disease status, donor type and enrollment period, under "More
+    filters". Drawn only while open: these five widgets were a third of the browser's work on
+    a click (about 50 ms of 150-200 on the lightest page). Closed, their values stay in force
+    (keep_filters) and are listed under it, as in the banner."""
+    sb, state = st.sidebar, st.session_state
     choices = filter_choices_of(db, cut)
-    state = st.session_state
-    first, last = enrollment_range(db, cut)
-    if first is not None and last is not None:
-        state["f_period"] = period_within(state.get("f_period"), state.get("_f_period_range"),
-                                          (first, last))
-        state["_f_period_range"] = (first, last)
-    # Drawn only while open: these five widgets were a third of the browser's work on a click
-    # (about 50 ms of 150-200 on the lightest page). Closed, their values stay in force
-    # (keep_filters) and are listed under it, as in the banner.
     lists = {"f_age": ("Age group", AGE_GROUPS), "f_diag": ("Diagnosis", choices["diag"]),
              "f_disstat": ("Disease status", choices["disstat"]),
              "f_dontype": ("Donor type", choices["donor"])}
     for key, (_, options) in lists.items():
         if state.get(key):  # a value this cut lacks is dropped, drawn or not
             state[key] = [value for value in state[key] if value in options]
+    first, last = enrollment_range(db, cut)
+    if first is not None and last is not None:
+        state["f_period"] = period_within(state.get("f_period"), state.get("_f_period_range"),
+                                          (first, last))
+        state["_f_period_range"] = (first, last)
     more = sb.expander("More filters", key=MORE_FILTERS_KEY, on_change="rerun")
     if more.open:
         for key, (label, options) in lists.items():
             more.multiselect(label, options, key=key)
         if first is not None and last is not None:
             more.date_input("Enrollment period", min_value=first, max_value=last, key="f_period")
-    enrolled_from = enrolled_to = None
     period = state.get("f_period")
-    if isinstance(period, tuple) and len(period) == 2 and period != (first, last):
-        enrolled_from, enrolled_to = period  # the whole range: no filter stated
-    more_filters = Filters(age_groups=tuple(state.get("f_age") or ()),
-                           diagnoses=tuple(state.get("f_diag") or ()),
-                           disease_statuses=tuple(state.get("f_disstat") or ()),
-                           donor_types=tuple(state.get("f_dontype") or ()),
-                           enrolled_from=enrolled_from, enrolled_to=enrolled_to)
-    if not more.open and more_filters != Filters():
-        sb.caption("In force: " + escape_markdown(more_filters.describe()))
-    return replace(more_filters, cohorts=tuple(cohorts), arm=ARM_CHOICES[arm_label])
+    # The whole range is no filter.
+    enrolled = period if isinstance(period, tuple) and len(period) == 2 \
+        and period != (first, last) else (None, None)
+    chosen = Filters(age_groups=tuple(state.get("f_age") or ()),
+                     diagnoses=tuple(state.get("f_diag") or ()),
+                     disease_statuses=tuple(state.get("f_disstat") or ()),
+                     donor_types=tuple(state.get("f_dontype") or ()),
+                     enrolled_from=enrolled[0], enrolled_to=enrolled[1])
+    if not more.open and chosen != Filters():
+        sb.caption("In force: " + escape_markdown(chosen.describe()))
+    return chosen
 
 
 def banner(context: PageContext) -> None:

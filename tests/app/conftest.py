@@ -13,6 +13,7 @@ from smart101_dash.labels import column_formats, for_reading
 from smart101_dash.panels.registry import PANELS
 from smart101_dash.panels.registry import panel as find_panel
 from smart101_dash.report import cell_text
+from smart101_dash.ui.page import MORE_FILTER_KEYS, MORE_FILTERS_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every data page, made from the panel registry (plus Data quality, which is not a panel).
@@ -136,13 +137,10 @@ def as_printed(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     return text.apply(_numbers)
 
 
-MORE_FILTERS = ("f_age", "f_diag", "f_disstat", "f_dontype", "f_period")
-
-
 def filter_widget(at: object, kind: str, key: str) -> object:
     """A sidebar filter's widget; one of "More filters" (drawn only while open) after opening
     it, as a click on it does."""
-    if key in MORE_FILTERS and not at.session_state.get("f_more"):
-        at.session_state["f_more"] = True
+    if key in MORE_FILTER_KEYS and not at.session_state.get(MORE_FILTERS_KEY):
+        at.session_state[MORE_FILTERS_KEY] = True
         at.run()
     return getattr(at.sidebar, kind)(key=key)

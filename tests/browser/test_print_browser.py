@@ -18,8 +18,8 @@ from smart101_dash.store import Database
 # Read only: every test of the module shares one copy of the demo and one server.
 export, server = read_only_demo()
 
-WIDGET_TEXT = ("Filters", "Enrollment period", "Choose options", "Print view", "Download CSV",
-               "Show query", "Compared with")
+WIDGET_TEXT = ("Filters", "More filters", "In force", "Enrollment period", "Choose options",
+               "Print view", "Download CSV", "Show query", "Compared with")
 
 
 @pytest.mark.parametrize("panel", PANELS, ids=[p.key for p in PANELS])
