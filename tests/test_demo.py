@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from smart101_dash import endpoints
-from smart101_dash.demo import as_of, build_demo_export, write_demo_export
+from smart101_dash.demo import _Weighted, as_of, build_demo_export, write_demo_export
 from smart101_dash.grading import magic_grade, magic_grades
 from smart101_dash.validate import Severity, validate_export
 
@@ -39,6 +39,19 @@ def test_same_seed_same_bytes_and_committed_demo_is_current(tmp_path: Path) -> N
     assert files(tmp_path / "earlier") == files(ROOT / "data" / "demo" / "2026-06-30")
     write_demo_export(tmp_path / "other", seed=7)
     assert files(tmp_path / "other") != files(tmp_path / "one")
+
+
+@pytest.mark.parametrize("weights", [(0.6, 0.17, 0.16, 0.05, 0.02), (0.33, 0.60, 0.07, 0.0)])
+def test_a_weighted_draw_is_numpys_choice(weights: tuple[float, ...]) -> None:
+    # The demo draws its weighted values without `choice` (for speed); the values and the
+    # stream after each draw must stay what `choice` gives, or the demo's bytes would change.
+    ours, numpys = (np.random.Generator(np.random.PCG64(11)) for _ in range(2))
+    weighted = _Weighted(tuple("abcde"[:len(weights)]), weights)
+    drawn = [(weighted.draw(ours), ours.normal()) for _ in range(5000)]
+    expected = [(str(numpys.choice(list("abcde"[:len(weights)]), p=weights)), numpys.normal())
+                for _ in range(5000)]
+    assert drawn == expected
+    assert len({value for value, _ in drawn}) == sum(w > 0 for w in weights)
 
 
 def test_sizes_and_arms(demo: dict[str, pd.DataFrame]) -> None:
