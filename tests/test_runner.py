@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from export_factory import write_export
+from plotly.utils import PlotlyJSONEncoder
 from viewers import ANALYST, DSMB, SPONSOR
 
 from smart101_dash.access import AccessDenied, Viewer
@@ -86,6 +90,80 @@ def test_a_panel_that_builds_more_than_it_declares_is_stopped(setup: tuple) -> N
         build_panel(listing, db, cut, Filters(), SETTINGS, SPONSOR)
     with pytest.raises(KeyError, match="declares no item 'secret'"):
         build_panel(replace(spec, build=undeclared), db, cut, Filters(), SETTINGS, DSMB)
+
+
+SECTIONED = [p.key for p in PANELS if any(spec.section for spec in p.items)]
+
+
+@pytest.fixture(scope="module")
+def demo_setup() -> tuple[Database, object]:
+    db = Database()
+    return db, db.load(Path(__file__).resolve().parent.parent / "data" / "demo" / "2026-10-31")
+
+
+def same_item(alone: PanelItem, whole: PanelItem) -> None:
+    assert (alone.key, alone.title, alone.caption, alone.link, alone.queries) == \
+        (whole.key, whole.title, whole.caption, whole.link, whole.queries)
+    pd.testing.assert_frame_equal(alone.data, whole.data)
+    assert json.dumps(alone.chart, cls=PlotlyJSONEncoder, sort_keys=True) == \
+        json.dumps(whole.chart, cls=PlotlyJSONEncoder, sort_keys=True)
+
+
+@pytest.mark.parametrize("key", SECTIONED)
+def test_a_section_built_alone_is_that_section_of_the_whole_panel(
+        setup: tuple, demo_setup: tuple, key: str) -> None:
+    # A page builds only its open section: the same items, numbers, charts and queries as
+    # the whole panel's (which the print view, the reports and `tables` show).
+    spec = panel(key)
+    options = {"trajectories": True} if key == "cd4_reconstitution" else {}
+    for (db, cut), viewer in itertools.product((setup, demo_setup), (DSMB, SPONSOR)):
+        chosen = options if viewer is DSMB else {}
+        whole = build_panel(spec, db, cut, Filters(), SETTINGS, viewer, chosen)
+        for section in spec.sections(viewer):
+            alone = build_panel(spec, db, cut, Filters(), SETTINGS, viewer, chosen,
+                                section=section.key)
+            expected = [i for i in whole.items if spec.item(i.key).section == section]
+            assert [i.key for i in alone.items] == [i.key for i in expected], section
+            for built, shown in zip(alone.items, expected, strict=True):
+                same_item(built, shown)
+            assert set(alone.messages) <= set(whole.messages)
+            assert (alone.definitions, alone.n_per_group, alone.start, alone.options) == \
+                (whole.definitions, whole.n_per_group, whole.start, whole.options)
+
+
+def test_a_section_is_one_the_panel_has_for_the_role(setup: tuple) -> None:
+    db, cut = setup
+    with pytest.raises(ValueError, match="has no section 'nope'"):
+        build_panel(panel("gvhd"), db, cut, Filters(), SETTINGS, DSMB, section="nope")
+    # The SAE listing's section is subject-level: not a sponsor's.
+    with pytest.raises(ValueError, match="no section 'serious' for the role 'sponsor'"):
+        build_panel(panel("adverse_events"), db, cut, Filters(), SETTINGS, SPONSOR,
+                    section="serious")
+
+
+def test_a_section_the_cut_cannot_fill_is_not_offered(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export")
+    for name in ("adae", "adgvhd"):
+        (export / f"{name}.parquet").unlink()
+    cut = Database().load(export)
+    events = panel("adverse_events")
+    assert [s.key for s in events.sections(DSMB)] == ["events", "deaths", "serious"]
+    assert [s.key for s in events.sections(DSMB, cut)] == ["deaths"]  # deaths need adsl only
+    assert "grfs" not in [s.key for s in panel("survival").sections(DSMB, cut)]
+    assert "grfs" in [s.key for s in panel("survival").sections(DSMB)]
+
+
+def test_a_build_that_gives_more_than_its_section_is_stopped(setup: tuple) -> None:
+    spec = panel("gvhd")
+    real = spec.build
+
+    def everything(*args: object, **kwargs: object) -> PanelResult:
+        return real(*args, **{**kwargs, "items": None})
+
+    db, cut = setup
+    with pytest.raises(ValueError, match="which was not asked for"):
+        build_panel(replace(spec, build=everything), db, cut, Filters(), SETTINGS, DSMB,
+                    section="acute")
 
 
 def test_a_missing_dataset_is_said_before_building(tmp_path: Path) -> None:

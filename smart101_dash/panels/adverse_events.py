@@ -26,7 +26,7 @@ from smart101_dash.filters import Filters, with_population
 from smart101_dash.labels import group_names
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.common import as_count_table, causes_of_death_table, count_and_percent
-from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget, wants
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
 
 TITLE = "Adverse events"
@@ -120,8 +120,9 @@ ORDER BY d.day, d.USUBJID""")
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer, window_days: int | None = None,
-          ae_start: str = "transplant") -> PanelResult:
+          ae_start: str = "transplant", items: frozenset[str] | None = None) -> PanelResult:
     """The AE panel; the SAE and death listings only for a viewer allowed subject-level rows.
+    `items`: the items wanted (None: all); the listings are the page's largest reads.
 
     Deaths need only adsl: when adae is unusable, the causes of death and the death listing
     are still built, with a message saying why the adverse-event tables are not.
@@ -142,12 +143,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
     tables = analysis_tables(db, cut, settings.endpoints)
     subject_level = viewer.can(Permission.SUBJECT_LEVEL)
-    causes = causes_of_death_item(db, tables, filters, settings)
-    deaths = [death_listing(db, cut, filters, viewer, tables.schema)] if subject_level else []
+    causes = [causes_of_death_item(db, tables, filters, settings)] \
+        if wants(items, "causes_of_death") else []
+    deaths = [death_listing(db, cut, filters, viewer, tables.schema)] \
+        if subject_level and wants(items, "death_listing") else []
     if not cut.report.is_usable("adae"):
         reason = DatasetUnavailable("adae", cut.report.findings_for("adae")).describe(
             with_examples=subject_level)
-        return PanelResult(TITLE, cut, filters, (causes, *deaths), n_per_group=n_at_risk,
+        return PanelResult(TITLE, cut, filters, (*causes, *deaths), n_per_group=n_at_risk,
                            messages=(Message(Level.WARNING, (
                                f"Adverse-event tables not shown: {reason.rstrip('.')}. Deaths "
                                "and causes of death need only adsl and are shown.")),))
@@ -155,23 +158,49 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     window_text, start_text, window_definition = window_texts(window, ae_start)
     population_text = safety_population_text(population, groups)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_at_risk, start=start_text)
+    counts, events = None, []
+    if wants(items, *EVENT_ITEMS):
+        counts, events = event_items(db, tables, params, q_n, n_at_risk, window_text,
+                                     population_text, base.footer)
+    messages = []
+    if counts is not None and not counts["with_events"].sum():
+        messages.append(Message(Level.INFO, f"No adverse event through day {window} in the "
+                                            "patients selected."))
+    if any(n < 10 for n in n_at_risk.values()):
+        messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: read the "
+                                               "counts, not the percentages."))
+    if counts is not None:
+        messages += before_infusion_messages(counts, ae_start)
+    serious = [sae_listing(db, cut, viewer, params, window_text, tables.schema)] \
+        if subject_level and wants(items, "sae_listing") else []
+    return PanelResult(
+        TITLE, cut, filters, (*events, *causes, *serious, *deaths), n_per_group=n_at_risk,
+        messages=tuple(messages),
+        start=start_text, definitions=(
+            window_definition,
+            population_text,
+            "Grades: CTCAE v5 (1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death).",
+            "SMART101-related: AEREL = Y (treated patients only).",
+        ))
+
+
+EVENT_ITEMS = ("ae_summary", "ae_worst_grade", "ae_by_term")
+
+
+def event_items(db: Database, tables: AnalysisTables, params: dict[str, object], q_n: Query,
+                n_at_risk: dict[str, int], window_text: str, population_text: str,
+                footer: str) -> tuple[pd.DataFrame, list[PanelItem]]:
+    """The counts of patients with events (SUMMARY_SQL's rows) and the three items made from
+    the window's events: the summary, the worst grade per patient, and by term."""
+    groups = tuple(n_at_risk)
     q_summary, q_worst, q_terms = (Query(sql, params) for sql in (
         SUMMARY_SQL, WORST_GRADE_SQL, BY_TERM_SQL))
     counts = tables.query(db, q_summary)
     summary = patient_summary(counts, n_at_risk, groups)
     by_term = worst_grade_by_term(tables.query(db, q_terms), n_at_risk, groups)
     distribution = worst_grade_distribution(tables.query(db, q_worst), n_at_risk, groups)
-    figure = with_footer(worst_grade_figure(distribution, window_text), base.footer)
-
-    messages = []
-    if not counts["with_events"].sum():
-        messages.append(Message(Level.INFO, f"No adverse event through day {window} in the "
-                                            "patients selected."))
-    if any(n < 10 for n in n_at_risk.values()):
-        messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: read the "
-                                               "counts, not the percentages."))
-    messages += before_infusion_messages(counts, ae_start)
-    items = [
+    figure = with_footer(worst_grade_figure(distribution, window_text), footer)
+    return counts, [
         PanelItem("ae_summary", f"Patients with adverse events, {window_text}", summary, None,
                   (q_n, q_summary), f"{population_text} n and % of it (to 0.1); a patient "
                   "counts once per row. Blank: not applicable (controls receive no "
@@ -183,18 +212,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   f"{window_text}", by_term, None, (q_n, q_terms),
                   "Patients with the term at any grade and at grade 3 or worse, each class "
                   f"with its terms under it (the downloads can be sorted). {population_text}"),
-        causes,
     ]
-    if subject_level:
-        items += [sae_listing(db, cut, viewer, params, window_text, tables.schema), *deaths]
-    return PanelResult(
-        TITLE, cut, filters, tuple(items), n_per_group=n_at_risk, messages=tuple(messages),
-        start=start_text, definitions=(
-            window_definition,
-            population_text,
-            "Grades: CTCAE v5 (1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death).",
-            "SMART101-related: AEREL = Y (treated patients only).",
-        ))
 
 
 def window_params(filters: Filters, window: int, ae_start: str) -> dict[str, object]:
@@ -393,12 +411,13 @@ PANEL = Panel(
     key="adverse_events", title="Adverse events", icon=":material/warning:",
     # adae is read when usable: without it the page still shows the deaths (adsl only).
     datasets=("adsl",),
-    items=(ItemSpec("ae_summary", Kind.TABLE, section=EVENTS),
-           ItemSpec("ae_worst_grade", Kind.FIGURE, section=EVENTS),
-           ItemSpec("ae_by_term", Kind.TABLE, section=EVENTS),
+    # Deaths need only adsl; the adverse events need adae too.
+    items=(ItemSpec("ae_summary", Kind.TABLE, section=EVENTS, needs=("adae",)),
+           ItemSpec("ae_worst_grade", Kind.FIGURE, section=EVENTS, needs=("adae",)),
+           ItemSpec("ae_by_term", Kind.TABLE, section=EVENTS, needs=("adae",)),
            ItemSpec("causes_of_death", Kind.TABLE, section=DEATHS),
            ItemSpec("sae_listing", Kind.TABLE, subject_level=True,
-                    section=Section("serious", "Serious adverse events")),
+                    section=Section("serious", "Serious adverse events"), needs=("adae",)),
            ItemSpec("death_listing", Kind.TABLE, subject_level=True, section=DEATHS)),
     options=(Option(
         "window_days", "Window", Widget.RADIO, lambda s: s.endpoints.ae_window_days,

@@ -42,7 +42,7 @@ from smart101_dash.panels.curves import (
     with_groups,
 )
 from smart101_dash.panels.datasets import subjects
-from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget, wants
 from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
@@ -69,9 +69,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer, threshold_cells_per_ul: float | None = None,
           threshold_inclusive: bool | None = None, window_days: int | None = None,
           log_axis: bool = False, trajectories: bool = False, landmark: bool = False,
-          landmark_day: int = 7, population: str = ENROLLED) -> PanelResult:
+          landmark_day: int = 7, population: str = ENROLLED,
+          items: frozenset[str] | None = None) -> PanelResult:
     """The panel; the keyword options are the page's widgets (None: the setting in force).
-    `trajectories` adds each patient's counts: a subject-level item, read for `viewer`."""
+    `trajectories` adds each patient's counts: a subject-level item, read for `viewer`.
+    `items`: the items wanted (None: all)."""
     cut.require("adsl", "adlb")
     tables = analysis_tables(db, cut, settings.endpoints)
     start = start_of(landmark, landmark_day, population)
@@ -90,21 +92,24 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     windows = dict(zip(ep.lab_visit_days, ep.lab_visit_window_days, strict=True))
     groups = tuple(n_per_group)
     messages = group_messages(n_per_group, "medians, proportions and curves")
-    items: list[PanelItem] = []
-
-    if not tables.cd4_recorded(db, filters):
-        messages.append(Message(Level.INFO, "No CD4 count is recorded for the patients "
-                                            "selected: no CD4+ summary or reconstitution."))
-    else:
-        by_visit = visit_summary(summary[summary["PARAMCD"] == "CD4"], groups, windows)
+    built: list[PanelItem] = []
+    by_visit = None
+    if wants(items, *COUNT_ITEMS, *RECONSTITUTION_ITEMS):
+        if tables.cd4_recorded(db, filters):
+            by_visit = visit_summary(summary[summary["PARAMCD"] == "CD4"], groups, windows)
+        else:
+            messages.append(Message(Level.INFO, "No CD4 count is recorded for the patients "
+                                                "selected: no CD4+ summary or reconstitution."))
+    if by_visit is not None and wants(items, *COUNT_ITEMS):
         window_text = ", ".join(f"{d} ± {w}" for d, w in windows.items())
-        items += [
+        built += [
             PanelItem("cd4_by_visit", "CD4+ T cells (cells/uL) at the protocol days", by_visit,
                       None, queries, f"Median and interquartile range (q1, q3); n = patients "
                                      f"with a count in the visit window (days {window_text})."),
             over_time_item(db, tables, filters, viewer, by_visit, ep, base, log_axis,
                            trajectories, queries),
         ]
+    if by_visit is not None and wants(items, *RECONSTITUTION_ITEMS):
         if ep == settings.endpoints:
             data, ir_queries = reconstituted, (q_reconstituted,)
         else:  # a definition the page chose: derived again for the population, then cached
@@ -114,18 +119,20 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                 with_groups(endpoints.cd4_reconstitution(adsl, cd4_days, ep), adsl), adsl, start)
             ir_queries = (q_subjects, q_days)
         at_day, q_at_day = tables.cd4_at_day(db, filters, PRIMARY_DAY)
-        items += reconstitution_items(data, at_day, by_visit, ep, windows,
+        built += reconstitution_items(data, at_day, by_visit, ep, windows,
                                       (*ir_queries, q_summary, q_at_day), base)
 
     others = summary[summary["PARAMCD"].isin(OTHER_SUBSETS)]
-    if others.empty:
+    if not wants(items, *SUBSET_ITEMS):
+        pass
+    elif others.empty:
         messages.append(Message(Level.INFO, "The export has no CD3, CD8, CD19 or NK counts for "
                                             "the patients selected."))
     else:
         subsets = subset_summary(others, groups, windows)
         titles = {p: SUBSET_LABELS[p] for p in OTHER_SUBSETS}
         figure = with_footer(subsets_figure(subsets, titles, log_axis=log_axis), base.footer)
-        items += [
+        built += [
             PanelItem("cd4_other_subsets", "Other lymphocyte subsets (cells/uL) at the protocol "
                       "days", subsets, None, queries, "Median and interquartile range; n = "
                       "patients with a count in the visit window."),
@@ -150,8 +157,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "Gray's test. Descriptive: the control cohort is external and non-randomized."),
         f"CD4+IR: {start.describe()} Counts at the protocol days: every patient.",
     )
-    return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions, start=start.short(),
+    return PanelResult(TITLE, cut, filters, tuple(built), definitions=definitions,
+                       start=start.short(),
                        n_per_group=n_per_group, messages=tuple(messages))
+
+
+COUNT_ITEMS = ("cd4_by_visit", "cd4_over_time", "cd4_trajectories")
+RECONSTITUTION_ITEMS = ("cd4_day100", "cd4_cumulative_incidence")
+SUBSET_ITEMS = ("cd4_other_subsets", "cd4_other_subsets_chart")
 
 
 def endpoint_settings(ep: EndpointSettings, threshold_cells_per_ul: float | None,

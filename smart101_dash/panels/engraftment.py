@@ -28,7 +28,7 @@ from smart101_dash.panels.curves import (
     landmark_rows,
     present_groups,
 )
-from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section, wants
 from smart101_dash.panels.start import ENROLLED, START_OPTIONS, read_messages, start_of
 from smart101_dash.store import Database, ExportCut
 
@@ -51,8 +51,9 @@ GF_DAYS = (28, 100, 365)
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer, landmark: bool = False, landmark_day: int = 7,
-          population: str = ENROLLED) -> PanelResult:
-    """Every item is aggregate (curves, estimates, counts, tests)."""
+          population: str = ENROLLED, items: frozenset[str] | None = None) -> PanelResult:
+    """Every item is aggregate (curves, estimates, counts, tests). `items`: the items wanted
+    (None: all)."""
     cut.require("adsl")
     ep = settings.endpoints
     start = start_of(landmark, landmark_day, population)
@@ -66,23 +67,29 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     if not n_per_group:
         return no_patients(TITLE, cut, filters)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
-    fits = {c: incidence_estimate(read[c], LABELS[c], dash=DASHES[c]) for c in codes}
+    recovery = tuple(c for c in ("NEUTR", "PLTR") if c in codes)
+    recovery_wanted = wants(items, *RECOVERY_ITEMS)
+    failure_wanted = "GF" in codes and wants(items, *FAILURE_ITEMS)
+    tests_wanted = wants(items, "engraftment_tests")
+    fits = {c: incidence_estimate(read[c], LABELS[c], dash=DASHES[c]) for c in codes
+            if tests_wanted or (c == "GF" and failure_wanted)
+            or (c in recovery and recovery_wanted)}
     messages += group_messages(n_per_group, "the estimates and intervals")
     messages += read_messages(read, {c: LABELS[c] for c in codes})
     messages += [Message(Level.INFO, note) for c in codes if (note := tables.note(c))]
 
-    items: list[PanelItem] = []
-    recovery = tuple(c for c in ("NEUTR", "PLTR") if c in codes)
-    if recovery:
-        items += _recovery_items(read, recovery, fits, ep.engraftment_days, base.footer)
-    if "GF" in codes:
-        items += _graft_failure_items(db, tables, filters, read, fits["GF"], start, base.footer)
-    tests = pd.DataFrame([{"endpoint": c, "test": f.test_name, "statistic": f.statistic,
-                           "df": f.df, "p_value": f.p_value, "note": f.note}
-                          for c, f in fits.items()])
-    items.append(PanelItem("engraftment_tests", "Tests between cohorts (Gray)", tests, None,
-                           (read.query,),
-                           "Descriptive: the control cohort is external and non-randomized."))
+    built: list[PanelItem] = []
+    if recovery and recovery_wanted:
+        built += _recovery_items(read, recovery, fits, ep.engraftment_days, base.footer)
+    if failure_wanted:
+        built += _graft_failure_items(db, tables, filters, read, fits["GF"], start, base.footer)
+    if tests_wanted:
+        tests = pd.DataFrame([{"endpoint": c, "test": f.test_name, "statistic": f.statistic,
+                               "df": f.df, "p_value": f.p_value, "note": f.note}
+                              for c, f in fits.items()])
+        built.append(PanelItem("engraftment_tests", "Tests between cohorts (Gray)", tests,
+                               None, (read.query,), "Descriptive: the control cohort is "
+                               "external and non-randomized."))
     definitions = (
         *(endpoints.definition(name, ep) for code, name in (
             ("NEUTR", "neutrophil_engraftment"), ("PLTR", "platelet_engraftment"),
@@ -92,8 +99,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "recovered (the competing events make it no estimate of the time to recovery)."),
         start.describe(),
     )
-    return PanelResult(TITLE, cut, filters, tuple(items), definitions=definitions, start=start.short(),
+    return PanelResult(TITLE, cut, filters, tuple(built), definitions=definitions,
+                       start=start.short(),
                        n_per_group=n_per_group, messages=tuple(messages))
+
+
+RECOVERY_ITEMS = ("engraftment_incidence", "engraftment_estimates", "engraftment_days")
+FAILURE_ITEMS = ("graft_failure", "graft_failure_incidence", "graft_failure_estimates")
 
 
 def _curves_item(key: str, title: str, codes: tuple[str, ...], read: EndpointRead,

@@ -10,11 +10,13 @@ AGVHD34, CGVHD, CGVHDMS), computed by the same function.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import analysis_tables
+from smart101_dash.analysis import EndpointRead, analysis_tables
 from smart101_dash.charts import (
     GRADE_COLORS,
     Spec,
@@ -22,7 +24,7 @@ from smart101_dash.charts import (
     step_curves_by_group_figure,
     with_footer,
 )
-from smart101_dash.config import Settings
+from smart101_dash.config import EndpointSettings, Settings
 from smart101_dash.endpoints.gvhd import STAGE_COLUMNS
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
@@ -36,7 +38,7 @@ from smart101_dash.panels.curves import (
     present_groups,
     risk_table,
 )
-from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section, wants
 from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
@@ -44,7 +46,7 @@ from smart101_dash.panels.start import (
     start_of,
 )
 from smart101_dash.stats import clopper_pearson
-from smart101_dash.store import Database, ExportCut
+from smart101_dash.store import Database, ExportCut, Query
 
 TITLE = "Graft-versus-host disease"
 ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
@@ -60,10 +62,10 @@ TEST_COLUMNS = ["endpoint", "test", "statistic", "df", "p_value", "note"]
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer, landmark: bool = False, landmark_day: int = 7,
-          population: str = ENROLLED) -> PanelResult:
+          population: str = ENROLLED, items: frozenset[str] | None = None) -> PanelResult:
     """Every item is aggregate (counts, percentages, curves, estimates). The options set where
     the time-to-event comparisons start (panels/start.py); the maximum grades count every
-    transplanted patient whatever they are."""
+    transplanted patient whatever they are. `items`: the items wanted (None: all)."""
     cut.require("adsl", "adgvhd")
     ep = settings.endpoints
     tables = analysis_tables(db, cut, ep)
@@ -75,80 +77,27 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         return no_patients(TITLE, cut, filters)
 
     grade_window = min(ep.agvhd_windows_days)
-    acute_window = max(ep.agvhd_windows_days)
-    cgvhd_days = tuple(d for d in ep.landmark_days if d >= 365)
-    max_grade = max_grade_table(grades)
-    organs = organ_involvement(grades)
-
-    read = tables.endpoints(db, filters, ("AGVHD24", "AGVHD34", "CGVHD", "CGVHDMS"), start)
-    q_endpoints = read.query
-    acute = {code: read[code] for code in ("AGVHD24", "AGVHD34")}
-    chronic = {code: read[code] for code in ("CGVHD", "CGVHDMS")}
-    query = (q_grades, q_endpoints)
-    labels = LABELS
-    dashes = {"AGVHD24": "solid", "AGVHD34": "dot", "CGVHD": "solid", "CGVHDMS": "dot"}
-    fits = {code: incidence_estimate(data, labels[code], dash=dashes[code])
-            for code, data in {**acute, **chronic}.items()}
-    acute_days = sorted({*ep.agvhd_windows_days,
-                         *(d for d in ep.landmark_days if d <= acute_window)})
-    acute_table = pd.concat([landmark_rows(code, data, acute_days, survival=False,
-                                           fit=fits[code].fit)
-                             for code, data in acute.items()], ignore_index=True)
-    chronic_table = pd.concat([landmark_rows(code, data, cgvhd_days, survival=False,
-                                             fit=fits[code].fit)
-                               for code, data in chronic.items()], ignore_index=True)
-    tests = pd.DataFrame([{"endpoint": code, "test": fit.test_name, "statistic": fit.statistic,
-                           "df": fit.df, "p_value": fit.p_value, "note": fit.note}
-                          for code, fit in fits.items()], columns=TEST_COLUMNS)
-
-    def curves_item(key: str, title: str, codes: tuple[str, str],
-                    ticks: tuple[int, ...]) -> PanelItem:
-        """Two endpoints, a plot per cohort; the risk tables have a row per endpoint."""
-        table, figure, caption = incidence_by_cohort(codes, {**acute, **chronic}, fits, ticks,
-                                                     base.footer)
-        return PanelItem(key, title, table, figure, (q_endpoints,), caption)
-
-    distribution = max_grade[max_grade["grade"].isin(ROMAN.values())].copy()
-    distribution["grade"] = distribution["grade"].map({v: k for k, v in ROMAN.items()})
-    grade_figure = with_footer(grade_distribution_figure(
-        distribution, grade_labels={g: f"Grade {r}" for g, r in ROMAN.items()},
-        grade_colors=GRADE_COLORS,
-        x_title=f"% of patients (maximum acute GvHD grade by day {grade_window})"),
-        base.footer)
-    items = (
-        PanelItem("gvhd_max_grade_chart", f"Maximum acute GvHD grade by day {grade_window}",
-                  distribution, grade_figure, (q_grades,),
-                  "Each patient counted once, at the worst MAGIC grade recorded by the day."),
-        PanelItem("gvhd_max_grade", f"Maximum acute GvHD grade by day {grade_window}: counts",
-                  max_grade, None, (q_grades,),
-                  "n = transplanted patients of the group (a patient with no assessment counts "
-                  "as grade 0); percent with the exact (Clopper-Pearson) 95% interval."),
-        curves_item("gvhd_acute_incidence",
-                    f"Cumulative incidence of acute GvHD to day {acute_window}",
-                    ("AGVHD24", "AGVHD34"), ACUTE_TICKS),
-        PanelItem("gvhd_acute_estimates", f"Acute GvHD: estimates at day "
-                  f"{', '.join(str(d) for d in acute_days)}", acute_table, None,
-                  (q_endpoints,),
-                  "Cumulative incidence with 95% interval (death without aGvHD competing); "
-                  "n_risk at the day, n_events on or before it."),
-        PanelItem("gvhd_organ_involvement",
-                  f"Organ involvement at the worst acute GvHD grade (by day {grade_window})",
-                  organs, None, (q_grades,),
-                  "Among patients with acute GvHD (grade I or worse): organs with stage 1 or "
-                  "more at the assessment of their worst grade, and the stage counts."),
-        curves_item("gvhd_chronic_incidence", "Cumulative incidence of chronic GvHD to 2 years",
-                    ("CGVHD", "CGVHDMS"), CHRONIC_TICKS),
-        PanelItem("gvhd_chronic_estimates", "Chronic GvHD: estimates at 1 and 2 years",
-                  chronic_table, None, (q_endpoints,),
-                  "Cumulative incidence with 95% interval; empty when no one was followed "
-                  "that far."),
-        PanelItem("gvhd_tests", "Tests between cohorts (Gray)", tests, None, query,
-                  "Descriptive: the control cohort is external and non-randomized."),
-    )
+    built = []
+    if wants(items, "gvhd_max_grade_chart", "gvhd_max_grade"):
+        built += max_grade_items(grades, q_grades, grade_window, base.footer)
+    codes = tuple(code for code, keys in ENDPOINT_ITEMS.items() if wants(items, *keys))
+    read = tables.endpoints(db, filters, tuple(ENDPOINT_ITEMS), start) if codes else None
+    fits = {code: incidence_estimate(read[code], LABELS[code], dash=DASHES[code])
+            for code in codes} if read is not None else {}
+    for key, make in (("gvhd_acute_incidence", acute_curves_item),
+                      ("gvhd_acute_estimates", acute_estimates_item),
+                      ("gvhd_organ_involvement", organ_involvement_item),
+                      ("gvhd_chronic_incidence", chronic_curves_item),
+                      ("gvhd_chronic_estimates", chronic_estimates_item),
+                      ("gvhd_tests", tests_item)):
+        if wants(items, key):
+            built.append(make(Built(read, fits, grades, q_grades, ep, base.footer)))
     definitions = (
         endpoints.definition("acute_gvhd_grade", ep, window_days=grade_window),
-        endpoints.definition("acute_gvhd", ep, min_grade=2, window_days=acute_window),
-        endpoints.definition("acute_gvhd", ep, min_grade=3, window_days=acute_window),
+        endpoints.definition("acute_gvhd", ep, min_grade=2,
+                             window_days=max(ep.agvhd_windows_days)),
+        endpoints.definition("acute_gvhd", ep, min_grade=3,
+                             window_days=max(ep.agvhd_windows_days)),
         endpoints.definition("chronic_gvhd", ep, severity="any"),
         endpoints.definition("chronic_gvhd", ep, severity="moderate_severe"),
         ("MAGIC grade from organ stages (Harris et al. 2016) when the export gives no overall "
@@ -156,10 +105,121 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
          "interval; Gray's test."),
         start.describe(),
     )
-    return PanelResult(TITLE, cut, filters, items, definitions=definitions, start=start.short(),
-                       n_per_group=n_per_group,
-                       messages=(*_messages(n_per_group, grades, acute, chronic),
-                                 *read_messages(read, LABELS)))
+    return PanelResult(TITLE, cut, filters, tuple(built), definitions=definitions,
+                       start=start.short(), n_per_group=n_per_group,
+                       messages=(*_messages(n_per_group, grades, read),
+                                 *(read_messages(read, LABELS) if read is not None else ())))
+
+
+# The endpoints each item needs (the tests need all four); read in one query either way.
+ENDPOINT_ITEMS = {
+    "AGVHD24": ("gvhd_acute_incidence", "gvhd_acute_estimates", "gvhd_tests"),
+    "AGVHD34": ("gvhd_acute_incidence", "gvhd_acute_estimates", "gvhd_tests"),
+    "CGVHD": ("gvhd_chronic_incidence", "gvhd_chronic_estimates", "gvhd_tests"),
+    "CGVHDMS": ("gvhd_chronic_incidence", "gvhd_chronic_estimates", "gvhd_tests")}
+ACUTE_CODES, CHRONIC_CODES = ("AGVHD24", "AGVHD34"), ("CGVHD", "CGVHDMS")
+DASHES = {"AGVHD24": "solid", "AGVHD34": "dot", "CGVHD": "solid", "CGVHDMS": "dot"}
+
+
+@dataclass(frozen=True)
+class Built:
+    """What the GvHD items are made from: the endpoints read (None when no item asked for
+    needs them), their estimates, the maximum grades and their query."""
+
+    read: EndpointRead | None
+    fits: dict[str, Estimate]
+    grades: pd.DataFrame
+    q_grades: Query
+    ep: EndpointSettings
+    footer: str
+
+    @property
+    def data(self) -> dict[str, pd.DataFrame]:
+        return {code: self.read[code] for code in self.fits} if self.read is not None else {}
+
+    def acute_days(self) -> list[int]:
+        window = max(self.ep.agvhd_windows_days)
+        return sorted({*self.ep.agvhd_windows_days,
+                       *(d for d in self.ep.landmark_days if d <= window)})
+
+    def estimates(self, codes: tuple[str, ...], days: list[int] | tuple[int, ...]
+                  ) -> pd.DataFrame:
+        return pd.concat([landmark_rows(code, self.read[code], days, survival=False,
+                                        fit=self.fits[code].fit)
+                          for code in codes], ignore_index=True)
+
+    def curves(self, key: str, title: str, codes: tuple[str, str],
+               ticks: tuple[int, ...]) -> PanelItem:
+        """Two endpoints, a plot per cohort; the risk tables have a row per endpoint."""
+        table, figure, caption = incidence_by_cohort(codes, self.data, self.fits, ticks,
+                                                     self.footer)
+        return PanelItem(key, title, table, figure, (self.read.query,), caption)
+
+
+def max_grade_items(grades: pd.DataFrame, q_grades: Query, grade_window: int,
+                    footer: str) -> list[PanelItem]:
+    max_grade = max_grade_table(grades)
+    distribution = max_grade[max_grade["grade"].isin(ROMAN.values())].copy()
+    distribution["grade"] = distribution["grade"].map({v: k for k, v in ROMAN.items()})
+    grade_figure = with_footer(grade_distribution_figure(
+        distribution, grade_labels={g: f"Grade {r}" for g, r in ROMAN.items()},
+        grade_colors=GRADE_COLORS,
+        x_title=f"% of patients (maximum acute GvHD grade by day {grade_window})"),
+        footer)
+    return [
+        PanelItem("gvhd_max_grade_chart", f"Maximum acute GvHD grade by day {grade_window}",
+                  distribution, grade_figure, (q_grades,),
+                  "Each patient counted once, at the worst MAGIC grade recorded by the day."),
+        PanelItem("gvhd_max_grade", f"Maximum acute GvHD grade by day {grade_window}: counts",
+                  max_grade, None, (q_grades,),
+                  "n = transplanted patients of the group (a patient with no assessment counts "
+                  "as grade 0); percent with the exact (Clopper-Pearson) 95% interval."),
+    ]
+
+
+def acute_curves_item(b: Built) -> PanelItem:
+    return b.curves("gvhd_acute_incidence", "Cumulative incidence of acute GvHD to day "
+                    f"{max(b.ep.agvhd_windows_days)}", ACUTE_CODES, ACUTE_TICKS)
+
+
+def acute_estimates_item(b: Built) -> PanelItem:
+    days = b.acute_days()
+    return PanelItem("gvhd_acute_estimates", f"Acute GvHD: estimates at day "
+                     f"{', '.join(str(d) for d in days)}", b.estimates(ACUTE_CODES, days), None,
+                     (b.read.query,),
+                     "Cumulative incidence with 95% interval (death without aGvHD competing); "
+                     "n_risk at the day, n_events on or before it.")
+
+
+def organ_involvement_item(b: Built) -> PanelItem:
+    return PanelItem("gvhd_organ_involvement", "Organ involvement at the worst acute GvHD "
+                     f"grade (by day {min(b.ep.agvhd_windows_days)})",
+                     organ_involvement(b.grades), None, (b.q_grades,),
+                     "Among patients with acute GvHD (grade I or worse): organs with stage 1 or "
+                     "more at the assessment of their worst grade, and the stage counts.")
+
+
+def chronic_curves_item(b: Built) -> PanelItem:
+    return b.curves("gvhd_chronic_incidence", "Cumulative incidence of chronic GvHD to 2 years",
+                    CHRONIC_CODES, CHRONIC_TICKS)
+
+
+def chronic_estimates_item(b: Built) -> PanelItem:
+    days = tuple(d for d in b.ep.landmark_days if d >= 365)
+    return PanelItem("gvhd_chronic_estimates", "Chronic GvHD: estimates at 1 and 2 years",
+                     b.estimates(CHRONIC_CODES, days), None, (b.read.query,),
+                     "Cumulative incidence with 95% interval; empty when no one was followed "
+                     "that far.")
+
+
+def tests_item(b: Built) -> PanelItem:
+    tests = pd.DataFrame([{"endpoint": code, "test": fit.test_name,
+                           "statistic": fit.statistic, "df": fit.df, "p_value": fit.p_value,
+                           "note": fit.note} for code, fit in b.fits.items()],
+                         columns=TEST_COLUMNS)
+    return PanelItem("gvhd_tests", "Tests between cohorts (Gray)", tests, None,
+                     (b.q_grades, b.read.query),
+                     "Descriptive: the control cohort is external and non-randomized.")
 
 
 LABELS = {"AGVHD24": "grade II-IV", "AGVHD34": "grade III-IV", "CGVHD": "any cGvHD",
@@ -219,17 +279,17 @@ def organ_involvement(grades: pd.DataFrame) -> pd.DataFrame:
 
 
 def _messages(n_per_group: dict[str, int], grades: pd.DataFrame,
-              acute: dict[str, pd.DataFrame], chronic: dict[str, pd.DataFrame]
-              ) -> list[Message]:
+              read: EndpointRead | None) -> list[Message]:
+    """What the counts and (when read) the endpoints say of the patients selected."""
     messages = group_messages(n_per_group, "the estimates and intervals")
     assessed = bool(grades["assessments"].sum())
     if not assessed:
         messages.append(Message(Level.INFO, "No GvHD assessment is recorded for the patients "
                                             "selected: every patient counts as grade 0."))
-    elif not (acute["AGVHD24"]["status"] == 1).any():
+    elif read is not None and not (read["AGVHD24"]["status"] == 1).any():
         messages.append(Message(Level.INFO, "No grade II-IV acute GvHD in the patients "
                                             "selected: the incidence is 0."))
-    if assessed and not (chronic["CGVHD"]["status"] == 1).any():
+    if assessed and read is not None and not (read["CGVHD"]["status"] == 1).any():
         messages.append(Message(Level.INFO, "No chronic GvHD in the patients selected: the "
                                             "incidence is 0."))
     return messages

@@ -19,9 +19,9 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import analysis_tables, infection_code
+from smart101_dash.analysis import EndpointRead, InfectionCounts, analysis_tables, infection_code
 from smart101_dash.charts import mean_cumulative_count_figure, step_curves_figure, with_footer
-from smart101_dash.config import Settings
+from smart101_dash.config import EndpointSettings, Settings
 from smart101_dash.contract import INFECTION_CATEGORIES
 from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult, no_patients
@@ -36,10 +36,11 @@ from smart101_dash.panels.curves import (
     risk_table,
     sort_groups,
 )
-from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget, wants
 from smart101_dash.panels.start import (
     ENROLLED,
     START_OPTIONS,
+    Start,
     read_messages,
     start_of,
 )
@@ -49,7 +50,7 @@ from smart101_dash.stats import (
     mean_cumulative_count,
     poisson_rate_exact,
 )
-from smart101_dash.store import Database, ExportCut
+from smart101_dash.store import Database, ExportCut, Query
 
 TITLE = "Infections (through 24 months)"
 CATEGORIES = ("ALL", *INFECTION_CATEGORIES)  # "ALL": any category; the page's choices
@@ -61,9 +62,11 @@ DENSITY_COLUMNS = ["group", "category", "episodes", "patient_days",
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer, category: str = "ALL", landmark: bool = False,
-          landmark_day: int = 7, population: str = ENROLLED) -> PanelResult:
+          landmark_day: int = 7, population: str = ENROLLED,
+          items: frozenset[str] | None = None) -> PanelResult:
     """The infections panel; `category` chooses the first-infection curve drawn (a page option:
-    every table covers all categories whatever it is). Every item is aggregate."""
+    every table covers all categories whatever it is). Every item is aggregate. `items`: the
+    items wanted (None: all)."""
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
     # Asked before the empty check, so an export without adinf always says so.
@@ -79,43 +82,56 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         return no_patients(TITLE, cut, filters)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
     groups = present_groups(at_risk)
-    read = tables.endpoints(db, filters, tuple(infection_code(c) for c in CATEGORIES), start)
-    q_first = read.query
-    first = {c: read[infection_code(c)] for c in CATEGORIES}
-
     messages = group_messages(n_per_group, "the rates and curves")
     if episodes.empty:
         messages.append(Message(Level.INFO, f"No infection episode from day 0 to day {window} "
                                             "in the patients selected: the tables show zeros."))
-
-    what = _category_words(category)
-    chosen = first[category]
-    fit = incidence_estimate(chosen, what)
-    cif_table = fit.table.assign(category=category)
-    cif_table = cif_table[["category", *fit.table.columns]]
-    cif_figure = None
-    if (chosen["status"] == 1).any():
-        cif_figure = step_curves_figure(fit.curves, risk_table(chosen, TICKS),
-                                        y_title=f"Cumulative incidence of the first {what}",
-                                        ticks=TICKS, footer=base.footer, rising=True)
-    elif not episodes.empty:
-        messages.append(Message(Level.INFO, f"No {what} through day {window} in the patients "
-                                            "selected: no curve to draw."))
-    cif_caption = (f"Death without a prior {what} competes. Gray's test: "
-                   f"{format_p(fit.p_value)}" + (f" ({fit.note})." if fit.note else "."))
-
-    mcc = _mean_count(at_risk, counts.episode_days)
-    mcc_table = sort_groups(mcc.table.assign(group=mcc.table["group"].astype(str)))
-    mcc_figure = None if episodes.empty else with_footer(
-        mean_cumulative_count_figure(mcc.table, mcc.max_time, groups, TICKS), base.footer)
-
-    landmarks = pd.concat([landmark_rows(c, first[c], ep.landmark_days, survival=False,
-                                         fit=fit.fit if c == category else None)
-                           for c in CATEGORIES], ignore_index=True)[LANDMARK_COLUMNS]
-    density, density_messages = infection_density(episodes, at_risk, groups)
-    messages += density_messages
     days = f"day 0 to day {window}"
-    items = (
+    first: list[PanelItem] = []
+    read_said: list[Message] = []
+    if wants(items, *FIRST_ITEMS):
+        read = tables.endpoints(db, filters, tuple(infection_code(c) for c in CATEGORIES),
+                                start)
+        first, said = first_infection_items(read, category, counts, ep, base.footer)
+        messages += said
+        read_said = read_messages(read, {infection_code(c): f"first {_category_words(c)}"
+                                         for c in CATEGORIES})
+    built: list[PanelItem] = []
+    if wants(items, *EPISODE_ITEMS):
+        density, density_messages = infection_density(episodes, at_risk, groups)
+        messages += density_messages
+        built += episode_items(counts, q_inf, density, n_per_group, groups, window)
+    built += first
+    messages += read_said
+    if wants(items, "inf_mcc"):
+        mcc = _mean_count(at_risk, counts.episode_days)
+        mcc_table = sort_groups(mcc.table.assign(group=mcc.table["group"].astype(str)))
+        mcc_figure = None if episodes.empty else with_footer(
+            mean_cumulative_count_figure(mcc.table, mcc.max_time, groups, TICKS), base.footer)
+        built.append(PanelItem(
+            "inf_mcc", "Mean cumulative count of infection episodes", mcc_table, mcc_figure,
+            q_inf, "Expected number of episodes per patient by each day, death ending "
+            "follow-up (Ghosh & Lin 2000); every episode counts. No interval is shown."))
+    if wants(items, "inf_viral_reactivations"):
+        built.append(PanelItem(
+            "inf_viral_reactivations", f"Viral reactivations by pathogen, {days}",
+            viral_reactivations(counts.reactivations, n_per_group, groups), None, q_inf,
+            "Episodes with VIRREACT = Y; patients: n and % of the group. ANY: all pathogens "
+            "together."))
+    return PanelResult(TITLE, cut, filters, tuple(built), definitions=_definitions(
+        ep, category, start), start=start.short(), n_per_group=n_per_group,
+        messages=tuple(messages))
+
+
+EPISODE_ITEMS = ("inf_episodes_by_grade", "inf_patients", "inf_density")
+FIRST_ITEMS = ("inf_first_infection_cif", "inf_first_infection_landmarks")
+
+
+def episode_items(counts: InfectionCounts, q_inf: tuple[Query, ...], density: pd.DataFrame,
+                  n_per_group: dict[str, int], groups: list[str], window: int
+                  ) -> list[PanelItem]:
+    episodes, days = counts.episodes, f"day 0 to day {window}"
+    return [
         PanelItem("inf_episodes_by_grade", f"Episodes by category and grade, {days}",
                   episodes_by_grade(episodes, groups), None, q_inf,
                   "Every episode counts (a patient may have several); grade: BMT CTN infection "
@@ -128,23 +144,48 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                   "Episodes per 100 patient-days at risk, with the exact Poisson 95% interval. "
                   "Patient-days run from day 0 to death, last known alive, the cut-off or day "
                   f"{window}, for every category alike."),
+    ]
+
+
+def first_infection_items(read: EndpointRead, category: str, counts: InfectionCounts,
+                          ep: EndpointSettings, footer: str
+                          ) -> tuple[list[PanelItem], list[Message]]:
+    """The first infection of the chosen category (its curve) and of every category (the
+    landmark estimates), and a message when the chosen category has no curve to draw."""
+    window = ep.follow_up_days
+    first = {c: read[infection_code(c)] for c in CATEGORIES}
+    what = _category_words(category)
+    chosen = first[category]
+    fit = incidence_estimate(chosen, what)
+    cif_table = fit.table.assign(category=category)[["category", *fit.table.columns]]
+    messages = []
+    cif_figure = None
+    if (chosen["status"] == 1).any():
+        cif_figure = step_curves_figure(fit.curves, risk_table(chosen, TICKS),
+                                        y_title=f"Cumulative incidence of the first {what}",
+                                        ticks=TICKS, footer=footer, rising=True)
+    elif not counts.episodes.empty:
+        messages.append(Message(Level.INFO, f"No {what} through day {window} in the patients "
+                                            "selected: no curve to draw."))
+    cif_caption = (f"Death without a prior {what} competes. Gray's test: "
+                   f"{format_p(fit.p_value)}" + (f" ({fit.note})." if fit.note else "."))
+    landmarks = pd.concat([landmark_rows(c, first[c], ep.landmark_days, survival=False,
+                                         fit=fit.fit if c == category else None)
+                           for c in CATEGORIES], ignore_index=True)[LANDMARK_COLUMNS]
+    return [
         PanelItem("inf_first_infection_cif", f"Cumulative incidence of the first {what}",
-                  cif_table, cif_figure, (q_first,), cif_caption),
+                  cif_table, cif_figure, (read.query,), cif_caption),
         PanelItem("inf_first_infection_landmarks", "First infection by category: day 100, 1 and "
-                  "2 years", landmarks, None, (q_first,),
+                  "2 years", landmarks, None, (read.query,),
                   "endpoint = infection category (ALL: any). Cumulative incidence with death "
                   "competing and its log(-log) 95% interval (empty when the estimate is 0); "
                   "n_risk at the day; n_events on or before it. Empty: no follow-up that far."),
-        PanelItem("inf_mcc", "Mean cumulative count of infection episodes", mcc_table,
-                  mcc_figure, q_inf,
-                  "Expected number of episodes per patient by each day, death ending follow-up "
-                  "(Ghosh & Lin 2000); every episode counts. No interval is shown."),
-        PanelItem("inf_viral_reactivations", f"Viral reactivations by pathogen, {days}",
-                  viral_reactivations(counts.reactivations, n_per_group, groups), None, q_inf,
-                  "Episodes with VIRREACT = Y; patients: n and % of the group. ANY: all "
-                  "pathogens together."),
-    )
-    definitions = (
+    ], messages
+
+
+def _definitions(ep: EndpointSettings, category: str, start: Start) -> tuple[str, ...]:
+    window = ep.follow_up_days
+    return (
         endpoints.definition("first_infection", ep, window_days=window),
         *((endpoints.definition("first_infection", ep, category=category, window_days=window),)
           if category != "ALL" else ()),
@@ -157,10 +198,6 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         (f"First infection: {start.describe()} Rates, densities and mean counts: every "
          f"patient from day 0, whatever the start."),
     )
-    messages += read_messages(read, {infection_code(c): f"first {_category_words(c)}"
-                                      for c in CATEGORIES})
-    return PanelResult(TITLE, cut, filters, items, definitions=definitions, start=start.short(),
-                       n_per_group=n_per_group, messages=tuple(messages))
 
 
 def _category_words(category: str) -> str:

@@ -3,6 +3,11 @@ each part, and the function that builds it.
 
 A panel module ends with `PANEL = Panel(...)`; `panels/registry.py` lists them once, and the
 app's pages, the `tables` command and the tests are all made from that list.
+
+A panel with sections builds only the items it is asked for: its `build` takes `items`, the
+keys wanted (None: every item the viewer may see). A page shows one section at a time and asks
+for that section's items, so a filter click computes one section, not the whole page; the
+print view, the reports and the `tables` command ask for every item.
 """
 
 from __future__ import annotations
@@ -42,6 +47,11 @@ class Section:
     title: str
 
 
+def wants(items: frozenset[str] | None, *keys: str) -> bool:
+    """Whether a build asked for `items` (None: every item) needs any of `keys`."""
+    return items is None or any(key in items for key in keys)
+
+
 @dataclass(frozen=True)
 class ItemSpec:
     """One table or chart of a panel; `subject_level` items hold rows about single subjects."""
@@ -50,6 +60,7 @@ class ItemSpec:
     kind: Kind
     subject_level: bool = False
     section: Section | None = None  # in a panel with sections, every item has one
+    needs: tuple[str, ...] = ()  # datasets beyond the panel's own, without which it is empty
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,7 @@ class Panel:
     icon: str  # a Material icon, as st.Page takes it
     datasets: tuple[str, ...]  # every dataset it needs; the first missing one is said
     items: tuple[ItemSpec, ...]
-    build: PanelBuild  # build(db, cut, filters, settings, *, viewer, **options)
+    build: PanelBuild  # build(db, cut, filters, settings, *, viewer, [items,] **options)
     options: tuple[Option, ...] = ()
 
     def item(self, key: str) -> ItemSpec:
@@ -111,9 +122,24 @@ class Panel:
         full = viewer.can(Permission.SUBJECT_LEVEL)
         return tuple(s for s in self.items if full or not s.subject_level)
 
-    def sections(self, viewer: Viewer) -> tuple[Section, ...]:
-        """The sections of the items the viewer may see, in their order (none: one page)."""
-        return tuple(dict.fromkeys(s.section for s in self.allowed_items(viewer) if s.section))
+    def sections(self, viewer: Viewer, cut: Any = None) -> tuple[Section, ...]:
+        """The sections of the items the viewer may see, in their order (none: one page);
+        with `cut`, only those with an item whose datasets the cut can serve."""
+        return tuple(dict.fromkeys(
+            s.section for s in self.allowed_items(viewer) if s.section and (
+                cut is None or all(cut.report.is_usable(d) for d in s.needs))))
+
+    def section(self, key: str, viewer: Viewer) -> Section:
+        """The section `key`, among those the viewer may see (ValueError otherwise)."""
+        for section in self.sections(viewer):
+            if section.key == key:
+                return section
+        raise ValueError(f"panel {self.key} has no section {key!r} for the role "
+                         f"{viewer.role!r}")
+
+    def section_item_keys(self, section: Section, viewer: Viewer) -> frozenset[str]:
+        """The keys of the section's items that the viewer may see."""
+        return frozenset(s.key for s in self.allowed_items(viewer) if s.section == section)
 
     @property
     def section_key(self) -> str:
@@ -141,11 +167,16 @@ class Panel:
                 viewer.require(Permission.SUBJECT_LEVEL, f"the option {option.label!r}")
         return values
 
-    def check_result(self, result: PanelResult, viewer: Viewer) -> None:
-        """Every item built is declared, and none is one the viewer may not see."""
+    def check_result(self, result: PanelResult, viewer: Viewer,
+                     wanted: frozenset[str] | None = None) -> None:
+        """Every item built is declared, none is one the viewer may not see, and (`wanted`:
+        the items asked for) none was not asked for."""
         allowed = {s.key for s in self.allowed_items(viewer)}
         for item in result.items:
             self.item(item.key)  # KeyError: an undeclared item is a bug in the panel
             if item.key not in allowed:
                 raise AccessDenied(f"panel {self.key} built the subject-level item {item.key} "
                                    f"for the role {viewer.role!r}")
+            if wanted is not None and item.key not in wanted:
+                raise ValueError(f"panel {self.key} built {item.key}, which was not asked "
+                                 "for")

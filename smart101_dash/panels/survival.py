@@ -14,7 +14,7 @@ import pandas as pd
 
 from smart101_dash import endpoints
 from smart101_dash.access import Viewer
-from smart101_dash.analysis import AnalysisTables, analysis_tables
+from smart101_dash.analysis import AnalysisTables, EndpointRead, analysis_tables
 from smart101_dash.charts import step_curves_figure
 from smart101_dash.config import Settings
 from smart101_dash.filters import Filters
@@ -32,7 +32,7 @@ from smart101_dash.panels.curves import (
     subjects_of,
     survival_estimate,
 )
-from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section
+from smart101_dash.panels.spec import ItemSpec, Kind, Panel, Section, wants
 from smart101_dash.panels.start import ENROLLED, START_OPTIONS, read_messages, start_of
 from smart101_dash.stats import KaplanMeier, median_follow_up
 from smart101_dash.store import Database, DatasetUnavailable, ExportCut, Query
@@ -49,106 +49,117 @@ LABELS = {"OS": "overall survival", "DFS": "disease-free survival", "RELAPSE": "
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer, landmark: bool = False, landmark_day: int = 7,
-          population: str = ENROLLED) -> PanelResult:
+          population: str = ENROLLED, items: frozenset[str] | None = None) -> PanelResult:
     """Every item is aggregate (curves, estimates, tests, follow-up). The options set where
-    the comparison starts (panels/start.py)."""
+    the comparison starts (panels/start.py). `items`: the items wanted (None: all); a curve
+    needs its own estimate only, the estimates and tests need every one."""
     ep = settings.endpoints
     start = start_of(landmark, landmark_day, population)
     tables = analysis_tables(db, cut, ep)
     extra, extra_messages = landmark_endpoints(cut, settings, tables)
     read = tables.endpoints(db, filters, ("OS", "DFS", "RELAPSE", "NRM", *extra), start)
-    query = read.query
-    os_data, dfs_data, relapse_data, nrm_data = (read[c] for c in ("OS", "DFS", "RELAPSE", "NRM"))
-    n_per_group = group_sizes(os_data)
+    n_per_group = group_sizes(read["OS"])
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
-    if os_data.empty:
+    if read["OS"].empty:
         return no_patients(TITLE, cut, filters)
 
-    os_fit = survival_estimate(os_data, "overall survival")
-    dfs_fit = survival_estimate(dfs_data, "disease-free survival")
-    relapse_fit = incidence_estimate(relapse_data, "relapse", dash="solid")
-    nrm_fit = incidence_estimate(nrm_data, "NRM", dash="dot")
-
-    follow = median_follow_up(os_data["time"], os_data["status"] == 1, os_data["group"],
-                              weights=subjects_of(os_data))
-    follow["group"] = follow["group"].astype(str)
-    follow = sort_groups(follow)
-    follow_text = "; ".join(f"{r.group} {_days(r.median)}{_interval(r.lower, r.upper)}"
-                            for r in follow.itertuples())
-
+    every = wants(items, *ESTIMATE_ITEMS)
+    fitted = {code: make(read[code]) for code, (key, make) in FITS.items()
+              if (code != "GRFS" or "GRFS" in extra) and (every or wants(items, key))}
     messages = group_messages(n_per_group, "the curves and intervals")
-    ready = {"OS": (os_data, os_fit), "DFS": (dfs_data, dfs_fit), "NRM": (nrm_data, nrm_fit),
-             "RELAPSE": (relapse_data, relapse_fit)}
-    grfs_fit = None
-    if "GRFS" in extra:
-        grfs_fit = survival_estimate(read["GRFS"], "GRFS")
-        ready["GRFS"] = (read["GRFS"], grfs_fit)
-    table = landmark_table(settings, extra, read, ready)
     messages += extra_messages
     messages += read_messages(read, {code: LABELS.get(code, code) for code in read.rows})
-    if grfs_fit is not None and tables.note("GRFS"):
+    if "GRFS" in fitted and tables.note("GRFS"):
         messages.append(Message(Level.INFO, f"GRFS: {tables.note('GRFS')}"))
-
-    def curve_item(key: str, title: str, fit: Estimate, data: pd.DataFrame, y_title: str,
-                   rising: bool, queries: tuple[Query, ...]) -> PanelItem:
-        figure = step_curves_figure(fit.curves, risk_table(data, TICKS), y_title=y_title,
-                                    ticks=TICKS, footer=base.footer, rising=rising)
-        caption = f"{fit.test_name} test: {format_p(fit.p_value)}"
-        if fit.note:
-            caption += f" ({fit.note})"
-        return PanelItem(key, title, fit.table, figure, queries, caption)
-
-    cif_fit = Estimate(
-        table=pd.concat([relapse_fit.table.assign(endpoint="RELAPSE"),
-                         nrm_fit.table.assign(endpoint="NRM")], ignore_index=True),
-        curves=pd.concat([relapse_fit.curves, nrm_fit.curves], ignore_index=True),
-        test_name="Gray", statistic=None, df=None, p_value=None)
-    cif_item = curve_item("relapse_nrm", "Cumulative incidence of relapse and NRM", cif_fit,
-                          relapse_data, "Cumulative incidence", rising=True,
-                          queries=(query,))
-    cif_item = replace(cif_item, caption=f"Gray's test, relapse: "
-                                         f"{format_p(relapse_fit.p_value)}; "
-                                         f"NRM: {format_p(nrm_fit.p_value)}.")
-    tests = pd.DataFrame([
-        {"endpoint": code, "test": fit.test_name, "statistic": fit.statistic, "df": fit.df,
-         "p_value": fit.p_value, "note": fit.note}
-        for code, fit in (("OS", os_fit), ("DFS", dfs_fit), ("RELAPSE", relapse_fit),
-                          ("NRM", nrm_fit), ("GRFS", grfs_fit)) if fit is not None])
-    grfs_items: tuple[PanelItem, ...] = ()
-    if grfs_fit is not None:
-        grfs_items = (curve_item("grfs", "GvHD-free relapse-free survival (GRFS)", grfs_fit,
-                                 read["GRFS"], "GRFS", rising=False, queries=(query,)),)
-    items = (
-        curve_item("overall_survival", "Overall survival", os_fit, os_data, "Overall survival",
-                   rising=False, queries=(query,)),
-        curve_item("disease_free_survival", "Disease-free survival", dfs_fit, dfs_data,
-                   "Disease-free survival", rising=False, queries=(query,)),
-        *grfs_items,
-        cif_item,
-        PanelItem("landmarks", "Landmark estimates: day 100, 1 and 2 years", table, None,
-                  (query,),
-                  "Estimate and 95% interval (Kaplan-Meier log-log for OS, DFS and GRFS; "
-                  "cumulative incidence with log(-log) interval otherwise); n_risk at the day; "
-                  "n_events on or before it. Empty: no follow-up that far."),
-        PanelItem("survival_tests", "Tests between cohorts", tests, None,
-                  (query,),
-                  "Descriptive: the control cohort is external and non-randomized."),
-        PanelItem("follow_up", "Median follow-up (reverse Kaplan-Meier)", follow, None,
-                  (query,), f"Median follow-up in days: {follow_text}."),
-    )
+    built = [curve_item(key, title, fitted[code], read[code], y_title, read.query, base.footer)
+             for key, code, title, y_title in CURVES if code in fitted and wants(items, key)]
+    if wants(items, "relapse_nrm"):
+        built.append(relapse_nrm_item(fitted["RELAPSE"], fitted["NRM"], read, base.footer))
+    if every:
+        built += estimate_items(settings, extra, read, fitted)
     definitions = (
         endpoints.definition("overall_survival", ep),
         endpoints.definition("disease_free_survival", ep),
         *((endpoints.definition("gvhd_relapse_free_survival", ep, chronic=(
-            "moderate_severe" if tables.note("GRFS") else "systemic")),) if grfs_fit else ()),
+            "moderate_severe" if tables.note("GRFS") else "systemic")),)
+          if "GRFS" in extra else ()),
         endpoints.definition("relapse", ep),
         endpoints.definition("non_relapse_mortality", ep),
         ("Kaplan-Meier with Greenwood variance and log-log 95% interval; log-rank test. "
          "Cumulative incidence: Aalen-Johansen with cmprsk's variance; Gray's test."),
         start.describe(),
     )
-    return PanelResult(TITLE, cut, filters, items, definitions=definitions, start=start.short(),
-                       n_per_group=n_per_group, messages=tuple(messages))
+    return PanelResult(TITLE, cut, filters, tuple(built), definitions=definitions,
+                       start=start.short(), n_per_group=n_per_group, messages=tuple(messages))
+
+
+# Each endpoint's estimate and the item that draws it (the estimates section needs all).
+FITS = {
+    "OS": ("overall_survival", lambda data: survival_estimate(data, "overall survival")),
+    "DFS": ("disease_free_survival",
+            lambda data: survival_estimate(data, "disease-free survival")),
+    "NRM": ("relapse_nrm", lambda data: incidence_estimate(data, "NRM", dash="dot")),
+    "RELAPSE": ("relapse_nrm", lambda data: incidence_estimate(data, "relapse", dash="solid")),
+    "GRFS": ("grfs", lambda data: survival_estimate(data, "GRFS")),
+}
+# The survival curves: item, endpoint, title, y axis.
+CURVES = (("overall_survival", "OS", "Overall survival", "Overall survival"),
+          ("disease_free_survival", "DFS", "Disease-free survival", "Disease-free survival"),
+          ("grfs", "GRFS", "GvHD-free relapse-free survival (GRFS)", "GRFS"))
+ESTIMATE_ITEMS = ("landmarks", "survival_tests", "follow_up")
+
+
+def curve_item(key: str, title: str, fit: Estimate, data: pd.DataFrame, y_title: str,
+               query: Query, footer: str, rising: bool = False) -> PanelItem:
+    figure = step_curves_figure(fit.curves, risk_table(data, TICKS), y_title=y_title,
+                                ticks=TICKS, footer=footer, rising=rising)
+    caption = f"{fit.test_name} test: {format_p(fit.p_value)}"
+    if fit.note:
+        caption += f" ({fit.note})"
+    return PanelItem(key, title, fit.table, figure, (query,), caption)
+
+
+def relapse_nrm_item(relapse: Estimate, nrm: Estimate, read: EndpointRead,
+                     footer: str) -> PanelItem:
+    both = Estimate(
+        table=pd.concat([relapse.table.assign(endpoint="RELAPSE"),
+                         nrm.table.assign(endpoint="NRM")], ignore_index=True),
+        curves=pd.concat([relapse.curves, nrm.curves], ignore_index=True),
+        test_name="Gray", statistic=None, df=None, p_value=None)
+    item = curve_item("relapse_nrm", "Cumulative incidence of relapse and NRM", both,
+                      read["RELAPSE"], "Cumulative incidence", read.query, footer, rising=True)
+    return replace(item, caption=f"Gray's test, relapse: {format_p(relapse.p_value)}; "
+                                 f"NRM: {format_p(nrm.p_value)}.")
+
+
+def estimate_items(settings: Settings, extra: dict[str, tuple[int, ...]], read: EndpointRead,
+                   fitted: dict[str, Estimate]) -> list[PanelItem]:
+    """The landmark estimates of every endpoint, the tests and the median follow-up."""
+    ready = {code: (read[code], fitted[code]) for code in ("OS", "DFS", "NRM", "RELAPSE",
+                                                           "GRFS") if code in fitted}
+    os_data = read["OS"]
+    follow = median_follow_up(os_data["time"], os_data["status"] == 1, os_data["group"],
+                              weights=subjects_of(os_data))
+    follow["group"] = follow["group"].astype(str)
+    follow = sort_groups(follow)
+    follow_text = "; ".join(f"{r.group} {_days(r.median)}{_interval(r.lower, r.upper)}"
+                            for r in follow.itertuples())
+    tests = pd.DataFrame([
+        {"endpoint": code, "test": fit.test_name, "statistic": fit.statistic, "df": fit.df,
+         "p_value": fit.p_value, "note": fit.note}
+        for code, fit in ((c, fitted[c]) for c in ("OS", "DFS", "RELAPSE", "NRM", "GRFS")
+                          if c in fitted)])
+    return [
+        PanelItem("landmarks", "Landmark estimates: day 100, 1 and 2 years",
+                  landmark_table(settings, extra, read, ready), None, (read.query,),
+                  "Estimate and 95% interval (Kaplan-Meier log-log for OS, DFS and GRFS; "
+                  "cumulative incidence with log(-log) interval otherwise); n_risk at the day; "
+                  "n_events on or before it. Empty: no follow-up that far."),
+        PanelItem("survival_tests", "Tests between cohorts", tests, None, (read.query,),
+                  "Descriptive: the control cohort is external and non-randomized."),
+        PanelItem("follow_up", "Median follow-up (reverse Kaplan-Meier)", follow, None,
+                  (read.query,), f"Median follow-up in days: {follow_text}."),
+    ]
 
 
 def landmark_endpoints(cut: ExportCut, settings: Settings, tables: AnalysisTables
@@ -211,12 +222,13 @@ ESTIMATES = Section("estimates", "Estimates and tests")
 PANEL = Panel(
     key="survival", title="Survival, relapse and NRM", icon=":material/timeline:",
     datasets=("adsl",),
-    items=tuple(ItemSpec(key, kind, section=section) for key, kind, section in (
-        ("overall_survival", Kind.FIGURE, Section("os", "Overall survival")),
-        ("disease_free_survival", Kind.FIGURE, Section("dfs", "Disease-free survival")),
-        ("grfs", Kind.FIGURE, Section("grfs", "GRFS")),
-        ("relapse_nrm", Kind.FIGURE, Section("relapse_nrm", "Relapse and NRM")),
-        ("landmarks", Kind.TABLE, ESTIMATES), ("survival_tests", Kind.TABLE, ESTIMATES),
-        ("follow_up", Kind.TABLE, ESTIMATES))),
+    items=tuple(ItemSpec(key, kind, section=section, needs=needs)
+                for key, kind, section, needs in (
+        ("overall_survival", Kind.FIGURE, Section("os", "Overall survival"), ()),
+        ("disease_free_survival", Kind.FIGURE, Section("dfs", "Disease-free survival"), ()),
+        ("grfs", Kind.FIGURE, Section("grfs", "GRFS"), ("adgvhd",)),  # GvHD is an event
+        ("relapse_nrm", Kind.FIGURE, Section("relapse_nrm", "Relapse and NRM"), ()),
+        ("landmarks", Kind.TABLE, ESTIMATES, ()), ("survival_tests", Kind.TABLE, ESTIMATES, ()),
+        ("follow_up", Kind.TABLE, ESTIMATES, ()))),
     options=START_OPTIONS,
     build=build)
