@@ -438,25 +438,41 @@ def access_key(viewer: Viewer) -> tuple[str, tuple[str, ...]]:
 @st.cache_resource(max_entries=64, show_spinner=False)
 def cached_panel(key: str, options: tuple[tuple[str, Any], ...], fingerprint: str,
                  filters: Filters, settings: Settings, access: tuple[str, tuple[str, ...]],
-                 _context: PageContext) -> PanelResult:
-    """A panel's result, kept per (panel, options, cut, filters, settings, role).
+                 _context: PageContext, section: str | None = None) -> PanelResult:
+    """A panel's result, kept per (panel, options, cut, filters, settings, role, section).
 
     A rerun with the same choices (a page revisited, a toggle flipped back) is then free. The
     role and its permissions are part of the key, so nothing built for one role is ever
     served to another. A result is immutable once built (frozen dataclasses; drawing does not
-    change it), so the cached object is shared rather than copied.
+    change it), so the cached object is shared rather than copied. `section`: only that
+    section's items (None: every item).
     """
     return build_panel(find_panel(key), _context.db, _context.cut, filters, settings,
-                       _context.viewer, dict(options))
+                       _context.viewer, dict(options), section=section)
+
+
+def shown_section(panel: Panel, context: PageContext) -> Section | None:
+    """The one section the page builds and draws: the open tab (the first until another is
+    clicked). None when the page shows every item: the print view, a single section (of
+    those the cut can fill: without adae the AE page is its deaths)."""
+    sections = panel.sections(context.viewer, context.cut)
+    if context.print_view or len(sections) < 2:
+        return None
+    title = st.session_state.get(panel.section_key)
+    return next((s for s in sections if s.title == title), sections[0])
 
 
 def run_panel(panel: Panel, context: PageContext) -> None:
     """Build a panel through the runner and draw it; a user error or a bug is a message."""
     viewer = context.viewer
+    section = shown_section(panel, context)
     try:
+        # One section at a time: a filter click computes and redraws one section, not the
+        # whole page (its charts, and at 100,000 controls its listings of thousands of rows).
         result = cached_panel(panel.key, tuple(sorted(context.options.items())),
                               context.cut.fingerprint, context.filters, context.settings,
-                              access_key(viewer), _context=context)
+                              access_key(viewer), _context=context,
+                              section=section.key if section else None)
     except DatasetUnavailable as exc:
         st.error(escape_markdown(exc.describe(shows_subject_ids(viewer))))
         audit_view(context, rows=0, detail=f"not built: {exc.dataset} unavailable")
@@ -476,7 +492,7 @@ def run_panel(panel: Panel, context: PageContext) -> None:
         return
     # Recorded before drawing: a trail that cannot be written stops the page with no data shown.
     audit_view(context, rows=sum(len(item.data) for item in result.items))
-    draw_panel(panel, result, context)
+    draw_panel(panel, result, context, section)
 
 
 def audit_view(context: PageContext, rows: int, detail: str = "") -> None:
@@ -501,35 +517,35 @@ def audit_visit(viewer: Viewer, page: str, state: object, **fields: Any) -> None
     record(viewer, action, page=page, **fields)
 
 
-def draw_panel(panel: Panel, result: PanelResult, context: PageContext) -> None:
+def draw_panel(panel: Panel, result: PanelResult, context: PageContext,
+               shown: Section | None = None) -> None:
+    """The result's messages and items; with `shown` (the section built), the sections as
+    tabs and that section's items in its tab."""
     st.subheader(escape_markdown(result.title), anchor=False)
     for message in result.messages:
         {Level.INFO: st.info, Level.WARNING: st.warning, Level.ERROR: st.error}[message.level](
             escape_markdown(message.text))
-    sections = built_sections(panel, result, context.viewer)
-    if context.print_view or len(sections) < 2:  # on paper, every item
+    if shown is None or not result.n_per_group:  # on paper, one section, or no patient
         for item in result.items:
             draw_item(result, item, context)
     else:
         # One section at a time: a filter click then redraws one section's charts and
         # tables, not the whole page's (the browser's time grew with each chart and grid).
+        sections = panel.sections(context.viewer, context.cut)
         tabs = st.tabs([s.title for s in sections], key=panel.section_key, on_change="rerun")
         for section, tab in zip(sections, tabs, strict=True):
             if tab.open:
                 with tab:
-                    for item in section_items(panel, result, section):
+                    items = section_items(panel, result, section)
+                    for item in items:
                         draw_item(result, item, context)
+                    if not items:
+                        st.info("Nothing to show in this section for this export and the "
+                                "patients selected; the notes above say why.")
     if result.definitions:
         with st.expander("Definitions in force"):  # one message, not one per line
             st.markdown("\n".join("- " + escape_markdown(line) for line in result.definitions))
     st.caption(escape_markdown(result.footer))
-
-
-def built_sections(panel: Panel, result: PanelResult, viewer: Viewer) -> list[Section]:
-    """The panel's sections that hold an item of this result (a missing dataset can leave
-    one empty)."""
-    built = {panel.item(item.key).section for item in result.items}
-    return [section for section in panel.sections(viewer) if section in built]
 
 
 def section_items(panel: Panel, result: PanelResult, section: Section) -> list[PanelItem]:

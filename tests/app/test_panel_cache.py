@@ -23,20 +23,34 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Filters, str]]:
     real = page.build_panel
 
     def counting(panel: object, db: Database, cut: object, filters: Filters, settings: object,
-                 viewer: Viewer, options: dict) -> PanelResult:
+                 viewer: Viewer, options: dict, section: str | None = None) -> PanelResult:
         seen.append((panel.key, filters, viewer.role))  # type: ignore[attr-defined]
-        return real(panel, db, cut, filters, settings, viewer, options)  # type: ignore[arg-type]
+        return real(panel, db, cut, filters, settings, viewer, options,  # type: ignore[arg-type]
+                    section=section)
 
     monkeypatch.setattr(page, "build_panel", counting)
     return seen
 
 
 def run(db: Database, export: Path, filters: Filters, viewer: Viewer, key: str = "overview",
-        options: tuple = ()) -> PanelResult:
+        options: tuple = (), section: str | None = None) -> PanelResult:
     context = page.PageContext(db, db.load(export), filters, SETTINGS, viewer, key,
                                dict(options))
     return page.cached_panel(key, options, context.cut.fingerprint, filters, SETTINGS,
-                             page.access_key(viewer), _context=context)
+                             page.access_key(viewer), _context=context, section=section)
+
+
+def test_each_section_is_built_and_kept_on_its_own(tmp_path: Path, calls: list) -> None:
+    db = Database()
+    export = write_export(tmp_path / "export")
+    deaths = run(db, export, Filters(), DSMB, "adverse_events", section="deaths")
+    assert [i.key for i in deaths.items] == ["causes_of_death", "death_listing"]
+    events = run(db, export, Filters(), DSMB, "adverse_events", section="events")
+    assert [i.key for i in events.items] == ["ae_summary", "ae_worst_grade", "ae_by_term"]
+    assert run(db, export, Filters(), DSMB, "adverse_events", section="deaths") is deaths
+    assert len(calls) == 2
+    whole = run(db, export, Filters(), DSMB, "adverse_events")  # the print view: every item
+    assert len(whole.items) == 6 and len(calls) == 3
 
 
 def test_same_choices_reuse_the_result_and_a_new_cut_does_not(tmp_path: Path,
