@@ -7,8 +7,13 @@ once to .bench-cache/ and reused. Prints a Markdown report; with --write, also p
 between the lines `<!-- bench_pages:start -->` and `<!-- bench_pages:end -->` (`make bench`
 writes docs/performance.md).
 
-Server time: `runner.build_panel` for the page's panel, as the dsmb role (every item), with the
-query cache cleared: "first view" with no filter, "filter change" over five filters in turn.
+Server time: `runner.build_panel` for the page's panel as the dsmb role, with the query cache
+cleared: "first view" with no filter, "filter change" over five filters in turn. A page with
+sections builds only its open section: these two are of the section it opens on; "slowest
+section" is the slowest of the others on a filter change, and "whole panel" (every item, as the
+print view, the reports and `tables` build it) is what the floor's ratio compares.
+The machine's speed is stated by a fixed pure-Python loop (`calibration_s`), so that runs on
+different machines can be compared.
 Browser time: from the click on an Arm choice until the page has finished rendering, on the
 page's own clock: the click event to the page's last change (a MutationObserver on the whole
 document, charts' SVG included), once the script is idle, every chart is drawn and nothing has
@@ -74,7 +79,21 @@ def export_with(controls: int) -> Path:
     return path
 
 
-def server_times(export: Path, runs: int) -> dict[str, tuple[float, float, float | None]]:
+def calibration_s() -> float:
+    """Seconds for 20 million additions in a Python loop (median of 3): the machine's speed."""
+    def loop() -> None:
+        total = 0
+        for i in range(20_000_000):
+            total += i
+    return median_ms(loop, 3) / 1000
+
+
+ServerTimes = tuple[float, float, str, float, float, float | None]
+
+
+def server_times(export: Path, runs: int) -> dict[str, ServerTimes]:
+    """Per page: first view and filter change of the section it opens on, the slowest other
+    section (its key and time) and the whole panel on a filter change, and the floor."""
     viewer = load_roles().viewer("benchmark", "dsmb")
     db = Database()
     cut = db.load(export)
@@ -84,14 +103,25 @@ def server_times(export: Path, runs: int) -> dict[str, tuple[float, float, float
     print(f"floor check: {compared} landmark estimates compared, {differ} differ")
     out = {}
     for panel in PANELS:
-        def build(filters: Filters, panel: object = panel) -> None:
+        def build(filters: Filters, section: str | None, panel: object = panel) -> None:
             db.clear_results()
-            build_panel(panel, db, cut, filters, SETTINGS, viewer)  # type: ignore[arg-type]
+            build_panel(panel, db, cut, filters, SETTINGS, viewer,  # type: ignore[arg-type]
+                        section=section)
 
-        turn, floor_turn = itertools.cycle(FILTERS), itertools.cycle(FILTERS)
+        def change(section: str | None) -> float:
+            turn = itertools.cycle(FILTERS)
+            return median_ms(lambda: build(next(turn), section), runs)
+
+        sections = [s.key for s in panel.sections(viewer)]
+        opens = sections[0] if sections else None
+        others = {key: change(key) for key in sections[1:]}
+        slowest = max(others, key=others.__getitem__) if others else ""
+        floor_turn = itertools.cycle(FILTERS)
         direct = FLOORS.get(panel.key)  # the DSMB review's pages have no floor of their own
-        out[panel.key] = (median_ms(lambda: build(Filters()), runs),
-                          median_ms(lambda turn=turn: build(next(turn)), runs),
+        changed = change(opens)
+        out[panel.key] = (median_ms(lambda opens=opens: build(Filters(), opens), runs),
+                          changed, slowest, others.get(slowest, 0.0),
+                          change(None) if sections else changed,
                           None if direct is None else
                           median_ms(lambda t=floor_turn, d=direct: d(con, next(t)), runs))
     db.close()
@@ -287,7 +317,8 @@ def main() -> None:
     say(f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
     say(f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}; load average before the run {load1:.2f} "
-          f"{load5:.2f} {load15:.2f}; medians of {args.runs} runs.\n")
+          f"{load5:.2f} {load15:.2f}; medians of {args.runs} runs; speed: a Python loop of "
+          f"20 million additions in {calibration_s():.2f} s.\n")
     trivial = None if args.no_browser else trivial_ms(args.runs)
     if trivial is not None:
         # The ratios are to the trivial page served as the app is (no garbage collection after
@@ -303,9 +334,10 @@ def main() -> None:
     for name, export in exports.items():
         server = server_times(export, args.runs)
         say(f"### {name}\n\nLoading a new cut (checks, views, analysis tables): {cut_load_ms(export):.0f} ms")
-        header = ("| page | server, first view | server, filter change | floor | "
-                  "ratio to the floor |")
-        rule = "|---|---|---|---|---|"
+        header = ("| page | server, first view | server, filter change | slowest other "
+                  "section, filter change | whole panel, filter change | floor | ratio of the "
+                  "whole panel to the floor |")
+        rule = "|---|---|---|---|---|---|---|"
         browser: dict[str, tuple[float, float, str, float]] = {}
         if not args.no_browser:
             browser, first_page, rss = browser_times(export, args.runs)
@@ -316,10 +348,11 @@ def main() -> None:
                        "choice made before | ratio |")
             rule += "---|---|---|---|---|---|"
         say(f"\n{header}\n{rule}")
-        for key, (first, change, direct) in server.items():
+        for key, (first, change, slow_key, slow, whole, direct) in server.items():
             floor = ("- | - |" if direct is None else
-                     f"{direct:.0f} ms | {change / direct:.1f} |")
-            row = f"| {key} | {first:.0f} ms | {change:.0f} ms | {floor}"
+                     f"{direct:.0f} ms | {whole / direct:.1f} |")
+            other = f"{slow_key}: {slow:.0f} ms" if slow_key else "-"
+            row = f"| {key} | {first:.0f} ms | {change:.0f} ms | {other} | {whole:.0f} ms | {floor}"
             if browser:
                 new, again, section, other = browser[key]
                 row += (f" {new:.0f} ms | {new / trivial:.1f} | {again:.0f} ms | "
