@@ -491,29 +491,35 @@ def run_panel(panel: Panel, context: PageContext) -> None:
                  "logged on the server. The other pages still work.")
         return
     # Recorded before drawing: a trail that cannot be written stops the page with no data shown.
-    audit_view(context, rows=sum(len(item.data) for item in result.items))
+    audit_view(context, rows=sum(len(item.data) for item in result.items),
+               section=section.key if section else None)
     draw_panel(panel, result, context, section)
 
 
-def audit_view(context: PageContext, rows: int, detail: str = "") -> None:
-    """Record a data page's view: its filters, options, export and the rows it returned."""
+def audit_view(context: PageContext, rows: int, detail: str = "",
+               section: str | None = None) -> None:
+    """Record a data page's view: its filters, options, export, the section shown (a page
+    with sections builds and shows one) and the rows it returned."""
     options = ", ".join(f"{k}={v}" for k, v in sorted(context.options.items()))
     audit_visit(context.viewer, context.page,
                 (context.filters, tuple(sorted(context.options.items()))),
                 filters=context.filters.describe(), export=context.cut.fingerprint, rows=rows,
-                detail="; ".join(p for p in (f"options: {options}" if options else "", detail)
-                                 if p))
+                detail="; ".join(p for p in (f"section: {section}" if section else "",
+                                             f"options: {options}" if options else "", detail)
+                                 if p), section=section)
 
 
-def audit_visit(viewer: Viewer, page: str, state: object, **fields: Any) -> None:
-    """A page view when the page changed; a filter change when only its `state` (filters,
+def audit_visit(viewer: Viewer, page: str, state: object, section: str | None = None,
+                **fields: Any) -> None:
+    """A page view when the page or its section changed (opening the SAE listing is a view
+    of subject-level rows of its own); a filter change when only its `state` (filters,
     options) did; nothing on a rerun that changed neither."""
-    view = (page, state)
+    view = ((page, section), state)
     last = st.session_state.get("_audit_last_view")
     if view == last:
         return
     st.session_state["_audit_last_view"] = view
-    action = Action.PAGE_VIEW if last is None or last[0] != page else Action.FILTER_CHANGE
+    action = Action.PAGE_VIEW if last is None or last[0] != view[0] else Action.FILTER_CHANGE
     record(viewer, action, page=page, **fields)
 
 

@@ -16,6 +16,7 @@ from conftest import (
     ROOT,
     each_section,
     every_section_tables,
+    open_section,
     option_key,
     page_tables,
     plain,
@@ -168,6 +169,24 @@ def test_every_action_is_audited(export: Path, audit_folder: Path) -> None:
     assert change["rows"] > 0 and len(change["export"]) == 12
     assert pd.Timestamp(change["time"]).tzname() == "UTC"
     assert verify(audit_folder).ok
+
+
+def test_opening_a_section_is_audited_with_its_rows(export: Path, audit_folder: Path) -> None:
+    # A page builds and shows one section: the SAE listing's subject-level rows are a view of
+    # their own in the trail, not hidden behind the first section's.
+    at = signed_in(USERS["dsmb"])
+    at.switch_page("pages/adverse_events.py").run()
+    open_section(at, "adverse_events", "Serious adverse events")
+    listing = page_tables(at)[0]
+    at.sidebar.radio(key="f_arm").set_value("Group A (adults)").run()
+    open_section(at, "adverse_events", "Adverse events")
+    records = [json.loads(line) for line in (audit_folder / FILE_NAME).read_text().splitlines()]
+    views = [(r["action"], r["detail"].split(";")[0], r["rows"]) for r in records
+             if r["page"] == "adverse_events"]
+    assert [(action, section) for action, section, _ in views] == [
+        ("page_view", "section: events"), ("page_view", "section: serious"),
+        ("filter_change", "section: serious"), ("page_view", "section: events")]
+    assert views[1][2] == len(listing) > 0
 
 
 @pytest.mark.parametrize("where", ["inside the export", "not writable"])
