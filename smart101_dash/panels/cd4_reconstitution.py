@@ -122,25 +122,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         built += reconstitution_items(data, at_day, by_visit, ep, windows,
                                       (*ir_queries, q_summary, q_at_day), base)
 
-    others = summary[summary["PARAMCD"].isin(OTHER_SUBSETS)]
-    if not wants(items, *SUBSET_ITEMS):
-        pass
-    elif others.empty:
-        messages.append(Message(Level.INFO, "The export has no CD3, CD8, CD19 or NK counts for "
-                                            "the patients selected."))
-    else:
-        subsets = subset_summary(others, groups, windows)
-        titles = {p: SUBSET_LABELS[p] for p in OTHER_SUBSETS}
-        figure = with_footer(subsets_figure(subsets, titles, log_axis=log_axis), base.footer)
-        built += [
-            PanelItem("cd4_other_subsets", "Other lymphocyte subsets (cells/uL) at the protocol "
-                      "days", subsets, None, queries, "Median and interquartile range; n = "
-                      "patients with a count in the visit window."),
-            PanelItem("cd4_other_subsets_chart", "Other lymphocyte subsets over time",
-                      subsets, figure, queries,
-                      "Median with interquartile range; one panel per subset. The CSV holds the "
-                      "medians and quartiles drawn."),
-        ]
+    if wants(items, *SUBSET_ITEMS):
+        subset_built, subset_messages = subset_items(summary, groups, windows, log_axis,
+                                                     queries, base.footer)
+        built += subset_built
+        messages += subset_messages
 
     messages += start_messages(start, {"CD4+IR": left_out})
     definitions = (
@@ -160,6 +146,29 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     return PanelResult(TITLE, cut, filters, tuple(built), definitions=definitions,
                        start=start.short(),
                        n_per_group=n_per_group, messages=tuple(messages))
+
+
+def subset_items(summary: pd.DataFrame, groups: tuple[str, ...], windows: dict[int, int],
+                 log_axis: bool, queries: tuple[Query, ...], footer: str
+                 ) -> tuple[list[PanelItem], list[Message]]:
+    """The other lymphocyte subsets at the protocol days: their table and chart, or a
+    message when the export has none for the patients selected."""
+    others = summary[summary["PARAMCD"].isin(OTHER_SUBSETS)]
+    if others.empty:
+        return [], [Message(Level.INFO, "The export has no CD3, CD8, CD19 or NK counts for "
+                                        "the patients selected.")]
+    subsets = subset_summary(others, groups, windows)
+    titles = {p: SUBSET_LABELS[p] for p in OTHER_SUBSETS}
+    figure = with_footer(subsets_figure(subsets, titles, log_axis=log_axis), footer)
+    return [
+        PanelItem("cd4_other_subsets", "Other lymphocyte subsets (cells/uL) at the protocol "
+                  "days", subsets, None, queries, "Median and interquartile range; n = "
+                  "patients with a count in the visit window."),
+        PanelItem("cd4_other_subsets_chart", "Other lymphocyte subsets over time",
+                  subsets, figure, queries,
+                  "Median with interquartile range; one panel per subset. The CSV holds the "
+                  "medians and quartiles drawn."),
+    ], []
 
 
 COUNT_ITEMS = ("cd4_by_visit", "cd4_over_time", "cd4_trajectories")
