@@ -84,6 +84,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     read = tables.endpoints(db, filters, tuple(ENDPOINT_ITEMS), start) if codes else None
     fits = {code: incidence_estimate(read[code], LABELS[code], dash=DASHES[code])
             for code in codes} if read is not None else {}
+    made = Built(read, fits, grades, q_grades, ep, base.footer)
     for key, make in (("gvhd_acute_incidence", acute_curves_item),
                       ("gvhd_acute_estimates", acute_estimates_item),
                       ("gvhd_organ_involvement", organ_involvement_item),
@@ -91,7 +92,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                       ("gvhd_chronic_estimates", chronic_estimates_item),
                       ("gvhd_tests", tests_item)):
         if wants(items, key):
-            built.append(make(Built(read, fits, grades, q_grades, ep, base.footer)))
+            built.append(make(made))
     definitions = (
         endpoints.definition("acute_gvhd_grade", ep, window_days=grade_window),
         endpoints.definition("acute_gvhd", ep, min_grade=2,
