@@ -24,6 +24,7 @@ from conftest import (
     section_tabs,
     wait_idle,
 )
+from playwright.sync_api import expect
 from viewers import DSMB
 
 from smart101_dash.config import SETTINGS
@@ -137,8 +138,12 @@ def test_outcome_page_renders_and_downloads_what_it_shows(page: object, export: 
         assert page.locator("[data-testid=stException]").count() == 0
         assert "not built yet" not in main.inner_text()
         charts = page.locator("[data-testid=stPlotlyChart]")
-        assert charts.count() == sum(item.figure is not None for item in items), section
+        # A chart's element can mount a moment after the run has finished (the section is
+        # built when opened): wait for the count, then check it.
+        expect(charts).to_have_count(sum(item.figure is not None for item in items),
+                                     timeout=30_000)
         for i in range(charts.count()):
+            charts.nth(i).locator(".main-svg").first.wait_for(state="visible", timeout=30_000)
             assert charts.nth(i).locator(".main-svg").first.bounding_box()["height"] > 250
         with_risk += risk_tables(page, result)
         page.screenshot(path=str(ARTIFACTS / f"{panel}-{section.split()[0].lower()}.png"),
