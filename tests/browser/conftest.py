@@ -134,29 +134,67 @@ def shared_server(shared_export: Path) -> Iterator[Server]:
     running.stop()
 
 
-@pytest.fixture
-def page(chromium: str, server: Server) -> Iterator[object]:
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[object]:
+    """One Chromium for a module (a launch costs 1-2 s a test); each test opens a context of
+    its own, so a session, cookies and downloads of its own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 2600},
-                                      accept_downloads=True)
-        tab = context.new_page()
-        tab.goto(server.url)
-        wait_idle(tab)
-        yield tab
-        browser.close()
+        launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: object, server: Server) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 2600},
+                                  accept_downloads=True)
+    tab = context.new_page()
+    tab.goto(server.url)
+    wait_idle(tab)
+    yield tab
+    context.close()
+
+
+# Counts the changes of the app's script state from a page's first wait on: a rerun shows as
+# changes since the last wait, however quickly it ran (a fixed pause could miss a rerun that
+# had not begun yet, or wait on one long done).
+WATCH_RUNS = """() => {
+  if (window.__smart101_changes !== undefined) return true;
+  window.__smart101_changes = 0;
+  window.__smart101_seen = 0;
+  new MutationObserver((records) => { window.__smart101_changes += records.length; }).observe(
+    document.body, {subtree: true, attributes: true,
+                    attributeFilter: ["data-test-script-state"]});
+  return false;
+}"""
 
 
 def wait_idle(tab: object) -> None:
     """Wait until Streamlit has finished running the script and the page has settled."""
-    tab.wait_for_timeout(300)  # let a just-triggered rerun begin
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    if tab.evaluate(WATCH_RUNS):
+        try:  # the rerun the last action began (none within 0.5 s: the action ran no script)
+            tab.wait_for_function("() => window.__smart101_changes > window.__smart101_seen",
+                                  timeout=500)
+        except PlaywrightTimeout:
+            pass
+    else:
+        tab.wait_for_timeout(300)  # a page just loaded: let its first run begin
     tab.wait_for_selector(IDLE, timeout=60_000)
     charts = tab.locator("[data-testid=stPlotlyChart]")
     for i in range(charts.count()):  # Plotly draws after the script has finished
         charts.nth(i).locator(".main-svg").first.wait_for(state="visible", timeout=30_000)
-    tab.wait_for_timeout(300)
+    settle_frames(tab)
+    tab.evaluate("() => { window.__smart101_seen = window.__smart101_changes; }")
+
+
+def settle_frames(tab: object) -> None:
+    """Let the page paint what the finished run sent: two animation frames, then 100 ms."""
+    tab.evaluate("() => new Promise((done) => requestAnimationFrame(() => "
+                 "requestAnimationFrame(() => setTimeout(done, 100))))")
 
 
 def section_tabs(tab: object) -> list[str]:

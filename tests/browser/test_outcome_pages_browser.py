@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 from conftest import (
     ARTIFACTS,
-    CHROMIUM_FLAGS,
     each_section,
     open_section,
     read_only_demo,
@@ -223,24 +222,20 @@ def test_a_filter_click_draws_each_chart_once(page: object) -> None:
     assert len(charts) >= 1 and all([c, "plotly_react"] in events for c in charts)
 
 
-def test_a_page_url_opened_first_gets_the_app_navigation(chromium: str, server: object) -> None:
+def test_a_page_url_opened_first_gets_the_app_navigation(browser: object, server: object) -> None:
     """A new session at /gvhd: Streamlit runs pages/gvhd.py itself before app.py has declared
     st.navigation; the page must hand over to app.py (its navigation, titles, wide layout),
     not show the legacy list of files in pages/."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1600})
-        tab.goto(f"{server.url}/gvhd")
-        wait_idle(tab)
-        links = tab.locator("[data-testid=stSidebarNavLink]").all_inner_texts()
-        assert any(text.strip().endswith("GvHD") for text in links), links
-        assert not any(text.strip() in ("app", "gvhd", "overview") for text in links), links
-        assert "Graft-versus-host disease" in tab.locator("[data-testid=stMain]").inner_text()
-        assert tab.locator("[data-testid=stException]").count() == 0
-        tab.screenshot(path=str(ARTIFACTS / "gvhd-direct-url.png"))
-        browser.close()
+    tab = browser.new_page(viewport={"width": 1400, "height": 1600})
+    tab.goto(f"{server.url}/gvhd")
+    wait_idle(tab)
+    links = tab.locator("[data-testid=stSidebarNavLink]").all_inner_texts()
+    assert any(text.strip().endswith("GvHD") for text in links), links
+    assert not any(text.strip() in ("app", "gvhd", "overview") for text in links), links
+    assert "Graft-versus-host disease" in tab.locator("[data-testid=stMain]").inner_text()
+    assert tab.locator("[data-testid=stException]").count() == 0
+    tab.screenshot(path=str(ARTIFACTS / "gvhd-direct-url.png"))
+    tab.context.close()
 
 
 @pytest.mark.parametrize("width", [1280, 1400])

@@ -19,7 +19,6 @@ import openpyxl
 import pandas as pd
 from conftest import (
     ARTIFACTS,
-    CHROMIUM_FLAGS,
     ROOT,
     each_section,
     open_section,
@@ -44,61 +43,74 @@ def download(tab: object, name: str, index: int = 0) -> tuple[str, bytes]:
     return info.value.suggested_filename, Path(info.value.path()).read_bytes()
 
 
-def tables_fit(tab: object) -> list[tuple[int, int, int]]:
-    """Each table's (scroll width, visible width, rows drawn or -1): a grid's scroller or a
-    printed table's box; a wider scroll than box is a cut column."""
-    return tab.evaluate("""() => [
-        ...[...document.querySelectorAll('[data-testid=stDataFrame] .dvn-scroller')].map(
-            s => [s.scrollWidth, s.clientWidth, s.scrollHeight <= s.clientHeight ? -1 : -2]),
-        ...[...document.querySelectorAll('.smart101-print-table')].map(
-            d => [d.scrollWidth, d.clientWidth, d.querySelectorAll('tbody tr').length])]""")
+# Each table's (scroll width, visible width): a grid's scroller (the grid draws after the
+# script, sizing its columns) or a printed table's box.
+TABLE_WIDTHS = """() => [
+  ...[...document.querySelectorAll('[data-testid=stDataFrame]')].map((g) => {
+    const s = g.querySelector('.dvn-scroller');
+    return s ? [s.scrollWidth, s.clientWidth] : null;
+  }),
+  ...[...document.querySelectorAll('.smart101-print-table')].map(
+    (d) => [d.scrollWidth, d.clientWidth])]"""
 
 
-def test_a_view_by_clicks_is_shared_by_its_url(chromium: str, server: object, export: Path,
+def settled_table_widths(tab: object, steady_ms: int = 250, timeout_ms: int = 10_000
+                         ) -> list[tuple[int, int]]:
+    """Each table's (scroll width, visible width) once every grid is drawn and no width has
+    changed for `steady_ms`: a wider scroll than box is a cut column."""
+    waited, last = 0, None
+    while waited < timeout_ms:
+        widths = tab.evaluate(TABLE_WIDTHS)
+        if None not in widths and widths == last:
+            return [tuple(w) for w in widths]
+        last = widths
+        tab.wait_for_timeout(steady_ms)
+        waited += steady_ms
+    raise AssertionError(f"the tables' widths did not settle within {timeout_ms} ms: {last}")
+
+
+def test_a_view_by_clicks_is_shared_by_its_url(browser: object, server: object, export: Path,
                                                tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    mine = browser.new_context(viewport={"width": 1280, "height": 5000},
+                               accept_downloads=True).new_page()
+    mine.goto(server.url)
+    wait_idle(mine)
+    mine.locator("[data-testid=stSidebarNavLink]", has_text="Survival").first.click()
+    wait_idle(mine)
+    mine.get_by_text("Group A (adults)", exact=True).first.click()
+    wait_idle(mine)
+    mine.get_by_text("From a landmark day", exact=True).click()
+    wait_idle(mine)
+    url = mine.url
+    assert "/survival?" in url and "arm=GROUP+A" in url and "landmark=1" in url
+    shown = main_text(mine)
+    assert "Comparison: From landmark day 7" in shown
+    assert "Group A (adults) · overall survival" in " ".join(
+        mine.locator("[data-testid=stPlotlyChart] .legendtext").all_text_contents())
+    # The risk table's rows are named too, and still hold their numbers.
+    first = mine.locator("[data-testid=stPlotlyChart]").first
+    assert "Controls, adults" in first.locator(".y2tick").all_text_contents()
+    assert first.locator(".subplot.x2y2 .textpoint").count() >= 8
+    name, mine_csv = download(mine, "Download CSV", 0)
+    mine.screenshot(path=str(ARTIFACTS / "shared-view-mine-1280.png"))
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        mine = browser.new_context(viewport={"width": 1280, "height": 5000},
-                                   accept_downloads=True).new_page()
-        mine.goto(server.url)
-        wait_idle(mine)
-        mine.locator("[data-testid=stSidebarNavLink]", has_text="Survival").first.click()
-        wait_idle(mine)
-        mine.get_by_text("Group A (adults)", exact=True).first.click()
-        wait_idle(mine)
-        mine.get_by_text("From a landmark day", exact=True).click()
-        wait_idle(mine)
-        url = mine.url
-        assert "/survival?" in url and "arm=GROUP+A" in url and "landmark=1" in url
-        shown = main_text(mine)
-        assert "Comparison: From landmark day 7" in shown
-        assert "Group A (adults) · overall survival" in " ".join(
-            mine.locator("[data-testid=stPlotlyChart] .legendtext").all_text_contents())
-        # The risk table's rows are named too, and still hold their numbers.
-        first = mine.locator("[data-testid=stPlotlyChart]").first
-        assert "Controls, adults" in first.locator(".y2tick").all_text_contents()
-        assert first.locator(".subplot.x2y2 .textpoint").count() >= 8
-        name, mine_csv = download(mine, "Download CSV", 0)
-        mine.screenshot(path=str(ARTIFACTS / "shared-view-mine-1280.png"))
-
-        # A colleague opens the link in their own browser.
-        theirs = browser.new_context(viewport={"width": 1280, "height": 5000},
-                                     accept_downloads=True).new_page()
-        theirs.goto(url)
-        wait_idle(theirs)
-        assert theirs.url == url
-        radio = theirs.locator("[data-testid=stSidebar] [role=radiogroup] input:checked")
-        assert radio.first.evaluate("e => e.closest('label').innerText") == "Group A (adults)"
-        assert theirs.get_by_role("switch", name="From a landmark day").is_checked()
-        for line in ("Group A (adults): 18 enrolled", "Comparison: From landmark day 7",
-                     "filters: arm GROUP A vs adult controls"):
-            assert line in main_text(theirs)
-        their_name, their_csv = download(theirs, "Download CSV", 0)
-        assert (their_name, their_csv) == (name, mine_csv)
-        theirs.screenshot(path=str(ARTIFACTS / "shared-view-theirs-1280.png"))
-        browser.close()
+    # A colleague opens the link in their own browser.
+    theirs = browser.new_context(viewport={"width": 1280, "height": 5000},
+                                 accept_downloads=True).new_page()
+    theirs.goto(url)
+    wait_idle(theirs)
+    assert theirs.url == url
+    radio = theirs.locator("[data-testid=stSidebar] [role=radiogroup] input:checked")
+    assert radio.first.evaluate("e => e.closest('label').innerText") == "Group A (adults)"
+    assert theirs.get_by_role("switch", name="From a landmark day").is_checked()
+    for line in ("Group A (adults): 18 enrolled", "Comparison: From landmark day 7",
+                 "filters: arm GROUP A vs adult controls"):
+        assert line in main_text(theirs)
+    their_name, their_csv = download(theirs, "Download CSV", 0)
+    assert (their_name, their_csv) == (name, mine_csv)
+    theirs.screenshot(path=str(ARTIFACTS / "shared-view-theirs-1280.png"))
+    mine.context.close()
+    theirs.context.close()
 
     # The same URL given to the tables command writes the page's file.
     run = subprocess.run([sys.executable, "-m", "smart101_dash", "tables", str(export),
@@ -115,8 +127,7 @@ def test_every_download_reads_back_and_every_table_fits(page: object, export: Pa
         page.locator("[data-testid=stSidebarNavLink]", has_text=title).first.click()
         wait_idle(page)
         for section in each_section(page):
-            page.wait_for_timeout(1500)  # grids draw after the script
-            for scroll, visible, _ in tables_fit(page):
+            for scroll, visible in settled_table_widths(page):
                 assert scroll <= visible + 1, (title, section)  # no column cut at 1280 pixels
             for index in range(page.get_by_role("button", name="Download CSV").count()):
                 name, raw = download(page, "Download CSV", index)
@@ -190,7 +201,6 @@ def test_no_page_cuts_a_column_at_1280_pixels(page: object) -> None:
         page.locator("[data-testid=stSidebarNavLink]", has_text=title).first.click()
         wait_idle(page)
         for section in each_section(page):
-            page.wait_for_timeout(1000)  # grids draw after the script
-            for scroll, visible, _ in tables_fit(page):
+            for scroll, visible in settled_table_widths(page):
                 assert scroll <= visible + 1, (title, section)
             assert page.locator("[data-testid=stException]").count() == 0, (title, section)
