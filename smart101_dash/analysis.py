@@ -8,7 +8,9 @@ docs/endpoints.md) and stored as DuckDB tables in a schema of its own:
 - `adgvhd_grade`: each subject's maximum acute GvHD grade by the grade window, with the organ
   stages of the assessment where it was reached and the subject's number of assessments;
 - `lab_daily` and `lab_visits`: each subject's count per subset and day (the day's mean), and
-  the count that stands for each protocol day (the closest within its visit window);
+  the count that stands for each protocol day (the closest within its visit window), made in
+  SQL from adlb's rows (`LAB_DAILY_SQL`, `LAB_VISITS_SQL`): millions of rows at registry
+  scale, which never reach Python;
 - `infection_followup` and `infection_episodes`: each subject's days at risk to the end of
   follow-up (day 730 at most) and every episode in them (`endpoints.infection_episodes`).
 
@@ -32,43 +34,92 @@ from smart101_dash.access import Viewer
 from smart101_dash.config import EndpointSettings
 from smart101_dash.contract import INFECTION_CATEGORIES, LYMPHOCYTE_PARAMS
 from smart101_dash.filters import Filters, with_population
+from smart101_dash.sql import quote_identifier
 from smart101_dash.store import Database, ExportCut, Query
 
-# The adsl columns every endpoint derivation takes.
-ADSL_COLUMNS = ("USUBJID, COHORT, ARM, AGEGR1, HSCTDT, TRTSDT, DCUTDT, LSTALVDT, DTHFL, DTHDT, "
-                "DTHCAUS, RLPSDT, ANCRDT, PLTRDT, GFDT, GFTYPE")
+# The derivations read their inputs with the transplanted subjects numbered in USUBJID's order
+# (`subject`): at registry scale pandas joins and groups on a number several times faster than
+# on a string, and only the stored tables get their USUBJID back (`_with_ids`).
+SUBJECT_IDS_SQL = "SELECT USUBJID FROM adsl WHERE HSCTDT IS NOT NULL ORDER BY USUBJID"
+NUMBERED = ("WITH subject AS (SELECT USUBJID, row_number() OVER (ORDER BY USUBJID) - 1 AS number "
+            "FROM adsl WHERE HSCTDT IS NOT NULL)\n")
+# The adsl columns every endpoint derivation takes: USUBJID and these.
+ADSL_VALUES = ("COHORT, ARM, AGEGR1, HSCTDT, TRTSDT, DCUTDT, LSTALVDT, DTHFL, DTHDT, DTHCAUS, "
+               "RLPSDT, ANCRDT, PLTRDT, GFDT, GFTYPE")
+ADSL_COLUMNS = f"USUBJID, {ADSL_VALUES}"
 LYMPHOCYTES = "['" + "', '".join(LYMPHOCYTE_PARAMS) + "']"
 INPUTS_SQL = {
-    "adsl": f"SELECT {ADSL_COLUMNS} FROM adsl WHERE HSCTDT IS NOT NULL ORDER BY USUBJID",
-    "adgvhd": ("SELECT USUBJID, ADT, SKINSTG, LIVERSTG, UGISTG, LGISTG, AGVHDGR, CGVHDSEV, "
-               "CGVHDIST FROM adgvhd ORDER BY USUBJID, ADT"),
-    # Several counts of a subset on one day count as their mean (as the derivations do): the
-    # reduction runs here, on every lab row, so only one row a subject, subset and day
-    # leaves DuckDB.
-    "labs": ("SELECT USUBJID, PARAMCD, ADT, avg(AVAL) AS AVAL FROM adlb "
-             f"WHERE list_contains({LYMPHOCYTES}, PARAMCD) "
-             "AND isfinite(AVAL) AND ADT IS NOT NULL "
-             "GROUP BY USUBJID, PARAMCD, ADT ORDER BY USUBJID, PARAMCD, ADT"),
-    "adinf": ("SELECT USUBJID, INFSEQ, ASTDT, INFCAT, PATHOGEN, INFSITE, INFSEV, VIRREACT "
-              "FROM adinf ORDER BY USUBJID, ASTDT"),
-    # The safety population's events from day 0 to the cut-off, with their days and
-    # treatment-emergent flag: stored as is (table `adverse_events`), so a click reads a
-    # table, not the Parquet files.
-    "adverse_events": (
-        "SELECT e.USUBJID, e.AESEQ, e.AEBODSYS, e.AEDECOD, e.ATOXGR, e.AESER, e.AEREL, "
-        "e.AEOUT, e.TRTEMFL, date_diff('day', a.HSCTDT, e.ASTDT) AS start_day, "
-        "date_diff('day', a.HSCTDT, e.AENDT) AS end_day "
-        "FROM adae e JOIN adsl a USING (USUBJID) "
-        "WHERE a.SAFFL = 'Y' AND a.HSCTDT IS NOT NULL "
-        "AND e.ASTDT >= a.HSCTDT AND e.ASTDT <= a.DCUTDT "
-        "ORDER BY e.USUBJID, start_day, e.AESEQ"),
+    "adsl": NUMBERED + (
+        f"SELECT s.number AS USUBJID, {ADSL_VALUES} "
+        "FROM adsl a JOIN subject s ON s.USUBJID = a.USUBJID ORDER BY s.number"),
+    "adgvhd": NUMBERED + (
+        "SELECT s.number AS USUBJID, g.ADT, g.SKINSTG, g.LIVERSTG, g.UGISTG, g.LGISTG, "
+        "g.AGVHDGR, g.CGVHDSEV, g.CGVHDIST "
+        "FROM adgvhd g JOIN subject s ON s.USUBJID = g.USUBJID ORDER BY s.number, g.ADT"),
+    # CD4+IR is derived in Python (endpoints.cd4_reconstitution): only the CD4 rows, several
+    # counts on one day already reduced to their mean here, as the derivation does.
+    "cd4": NUMBERED + (
+        "SELECT s.number AS USUBJID, l.PARAMCD, l.ADT, avg(l.AVAL) AS AVAL "
+        "FROM adlb l JOIN subject s ON s.USUBJID = l.USUBJID "
+        "WHERE l.PARAMCD = 'CD4' AND isfinite(l.AVAL) AND l.ADT IS NOT NULL "
+        "GROUP BY ALL ORDER BY s.number, l.ADT"),
+    "adinf": NUMBERED + (
+        "SELECT s.number AS USUBJID, i.INFSEQ, i.ASTDT, i.INFCAT, i.PATHOGEN, i.INFSITE, "
+        "i.INFSEV, i.VIRREACT "
+        "FROM adinf i JOIN subject s ON s.USUBJID = i.USUBJID "
+        "ORDER BY s.number, i.ASTDT, i.INFSEQ"),
 }
+NEEDS = {"adgvhd": ("adgvhd",), "cd4": ("adlb",), "adinf": ("adinf",)}
+
+# The safety population's events from day 0 to the cut-off, with their days and
+# treatment-emergent flag: stored as they are (table `adverse_events`), so a click reads a
+# table, not the Parquet files.
+ADVERSE_EVENTS_SQL = """\
+SELECT e.USUBJID, e.AESEQ, e.AEBODSYS, e.AEDECOD, e.ATOXGR, e.AESER, e.AEREL, e.AEOUT,
+       e.TRTEMFL, date_diff('day', a.HSCTDT, e.ASTDT) AS start_day,
+       date_diff('day', a.HSCTDT, e.AENDT) AS end_day
+FROM adae e
+JOIN adsl a USING (USUBJID)
+WHERE a.SAFFL = 'Y' AND a.HSCTDT IS NOT NULL AND e.ASTDT >= a.HSCTDT AND e.ASTDT <= a.DCUTDT
+ORDER BY e.USUBJID, start_day, e.AESEQ"""
+
+# Each transplanted subject's count per lymphocyte subset and transplant day (day 0 = HSCTDT),
+# from day 0 to the subject's cut-off; several counts on one day count as their mean (as the
+# CD4+IR derivation does). Dates are DATEs (the contract), so a day is a date's difference.
+LAB_DAILY_SQL = f"""\
+SELECT l.USUBJID, l.PARAMCD, date_diff('day', a.HSCTDT, l.ADT) AS day, avg(l.AVAL) AS AVAL
+FROM adlb l
+JOIN adsl a USING (USUBJID)
+WHERE a.HSCTDT IS NOT NULL AND list_contains({LYMPHOCYTES}, l.PARAMCD) AND isfinite(l.AVAL)
+  AND l.ADT >= a.HSCTDT AND (a.DCUTDT IS NULL OR l.ADT <= a.DCUTDT)
+GROUP BY ALL
+ORDER BY l.PARAMCD, l.USUBJID, day"""
+
+# Per subject, subset and protocol day ($days, each with its window's half-width in $halves):
+# the count closest to the day within the window; at equal distance the earlier count, a
+# fixed rule, so the choice never depends on row order. Reads `lab_daily` of the analysis
+# schema ({schema}).
+LAB_VISITS_SQL = """\
+SELECT USUBJID, PARAMCD, protocol_day, day, AVAL
+FROM (
+    SELECT d.USUBJID, d.PARAMCD, w.protocol_day, d.day, d.AVAL,
+           row_number() OVER (PARTITION BY d.USUBJID, d.PARAMCD, w.protocol_day
+                              ORDER BY abs(d.day - w.protocol_day), d.day) AS pick
+    FROM {schema}.lab_daily d
+    JOIN (SELECT CAST(unnest($days) AS BIGINT) AS protocol_day, unnest($halves) AS half_width) w
+      ON abs(d.day - w.protocol_day) <= w.half_width
+)
+WHERE pick = 1
+ORDER BY list_position($days, protocol_day), USUBJID, PARAMCD"""
+
 NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",),
          "adverse_events": ("adsl", "adae")}
 # Daily ANC, read only when adsl has no ANCRDT: neutrophil recovery is then derived from it.
-ANC_SQL = ("SELECT USUBJID, ADT, avg(AVAL) AS AVAL FROM adlb "
-           "WHERE PARAMCD = 'ANC' AND isfinite(AVAL) AND ADT IS NOT NULL "
-           "GROUP BY USUBJID, ADT ORDER BY USUBJID, ADT")
+ANC_SQL = NUMBERED + (
+    "SELECT s.number AS USUBJID, l.ADT, avg(l.AVAL) AS AVAL "
+    "FROM adlb l JOIN subject s ON s.USUBJID = l.USUBJID "
+    "WHERE l.PARAMCD = 'ANC' AND isfinite(l.AVAL) AND l.ADT IS NOT NULL "
+    "GROUP BY ALL ORDER BY s.number, l.ADT")
 SUBSET_ORDER = "['" + "', '".join(endpoints.LYMPHOCYTE_ORDER) + "']"
 
 # An endpoint as the estimators need it: subjects counted by group, day and status (`n`), so
@@ -239,8 +290,8 @@ def _parameters(ep: EndpointSettings, cut: ExportCut) -> tuple[Parameter, ...]:
         Parameter("DFS", (), lambda d, s: endpoints.disease_free_survival(d["adsl"], s)),
         Parameter("RELAPSE", (), lambda d, s: endpoints.relapse(d["adsl"], s)),
         Parameter("NRM", (), lambda d, s: endpoints.non_relapse_mortality(d["adsl"], s)),
-        Parameter("CD4IR", ("labs",),
-                  lambda d, s: endpoints.cd4_reconstitution(d["adsl"], d["labs"], s)),
+        Parameter("CD4IR", ("cd4",),
+                  lambda d, s: endpoints.cd4_reconstitution(d["adsl"], d["cd4"], s)),
     ]
     for code, grade in (("AGVHD24", 2), ("AGVHD34", 3)):
         params.append(Parameter(code, ("adgvhd",), lambda d, s, g=grade: endpoints.acute_gvhd(
@@ -538,8 +589,9 @@ def analysis_tables(db: Database, cut: ExportCut, ep: EndpointSettings) -> Analy
 
 
 def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
-            ) -> tuple[AnalysisTables, dict[str, pd.DataFrame]]:
-    """Read the inputs once, derive every parameter, return the tables to store."""
+            ) -> tuple[AnalysisTables, dict[str, pd.DataFrame | Query]]:
+    """Read the inputs once, derive every parameter, return the tables to store (those made
+    in SQL as queries, run where the rows are)."""
     inputs = {name: db.query(cut, Query(sql), cache=False) for name, sql in INPUTS_SQL.items()
               if all(cut.report.is_usable(d) for d in NEEDS.get(name, ("adsl",)))}
     if not cut.has_column("adsl", "ANCRDT") and cut.report.is_usable("adlb"):
@@ -561,13 +613,13 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
         counts = inputs["adgvhd"].groupby("USUBJID").size()
         grades["assessments"] = grades["USUBJID"].map(counts).fillna(0).astype("int64")
         tables["adgvhd_grade"] = grades
-    if "labs" in inputs:
-        daily = endpoints.daily_counts(inputs["adsl"], inputs["labs"])
-        windows = dict(zip(ep.lab_visit_days, ep.lab_visit_window_days, strict=True))
-        tables["lab_daily"] = daily
-        tables["lab_visits"] = endpoints.protocol_day_counts(daily, windows)
-    if "adverse_events" in inputs:
-        tables["adverse_events"] = inputs["adverse_events"]
+    if cut.report.is_usable("adlb"):
+        tables["lab_daily"] = Query(LAB_DAILY_SQL)
+        tables["lab_visits"] = Query(  # made after lab_daily, which it reads
+            LAB_VISITS_SQL.format(schema=quote_identifier(schema)),
+            {"days": list(ep.lab_visit_days), "halves": list(ep.lab_visit_window_days)})
+    if cut.report.is_usable("adae"):
+        tables["adverse_events"] = Query(ADVERSE_EVENTS_SQL)
     if "adinf" in inputs:
         followed = endpoints.infection_episodes(inputs["adsl"], inputs["adinf"], ep,
                                                 window_days=ep.follow_up_days)
@@ -584,5 +636,13 @@ def _derive(db: Database, cut: ExportCut, ep: EndpointSettings, schema: str
         notes.append(("GRFS", ("CGVHDIST is not in the export: chronic GvHD needing systemic "
                       "immunosuppression is stood in for by moderate or severe chronic GvHD "
                       "(NIH 2014).")))
+    ids = db.query(cut, Query(SUBJECT_IDS_SQL), cache=False)["USUBJID"].array
+    tables = {name: _with_ids(t, ids) if isinstance(t, pd.DataFrame) else t
+              for name, t in tables.items()}
     return (AnalysisTables(cut, schema, frozenset(codes), "adgvhd_grade" in tables,
                            min(ep.agvhd_windows_days), tuple(notes)), tables)
+
+
+def _with_ids(frame: pd.DataFrame, ids: pd.api.extensions.ExtensionArray) -> pd.DataFrame:
+    """`frame` with each subject's number turned back into its USUBJID."""
+    return frame.assign(USUBJID=ids.take(frame["USUBJID"].to_numpy(dtype=np.int64)))

@@ -384,7 +384,8 @@ class Database:
                 build: Callable[[], tuple[Any, Mapping[str, pd.DataFrame | Query]]]) -> Any:
         """Tables derived from `cut`, made once: `build()` returns a handle and the tables to
         store in `schema`, each a frame or a Query run on the cut (its rows never reach
-        Python, and keep their SQL types); later calls return the handle. One build per
+        Python, and keep their SQL types), stored in order (a Query may read a table stored
+        before it); later calls return the handle. One build per
         schema at a time; other cuts and queries go on meanwhile."""
         _checked_schema(schema)
         with self._lock:

@@ -20,8 +20,6 @@ from smart101_dash.endpoints.gvhd import acute_grade, acute_gvhd, acute_gvhd_gra
 from smart101_dash.endpoints.immune import (
     LYMPHOCYTE_ORDER,
     cd4_reconstitution,
-    daily_counts,
-    protocol_day_counts,
 )
 from smart101_dash.endpoints.infections import (
     InfectionEpisodes,
@@ -44,7 +42,6 @@ __all__ = [
     "acute_gvhd_grade",
     "cd4_reconstitution",
     "chronic_gvhd",
-    "daily_counts",
     "death_cause_categories",
     "death_causes",
     "definition",
@@ -58,7 +55,6 @@ __all__ = [
     "non_relapse_mortality",
     "overall_survival",
     "platelet_engraftment",
-    "protocol_day_counts",
     "relapse",
     "transplant_day",
 ]
