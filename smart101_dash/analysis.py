@@ -112,8 +112,6 @@ FROM (
 WHERE pick = 1
 ORDER BY list_position($days, protocol_day), USUBJID, PARAMCD"""
 
-NEEDS = {"adgvhd": ("adgvhd",), "labs": ("adlb",), "adinf": ("adinf",),
-         "adverse_events": ("adsl", "adae")}
 # Daily ANC, read only when adsl has no ANCRDT: neutrophil recovery is then derived from it.
 ANC_SQL = NUMBERED + (
     "SELECT s.number AS USUBJID, l.ADT, avg(l.AVAL) AS AVAL "
