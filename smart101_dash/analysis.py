@@ -40,9 +40,9 @@ from smart101_dash.store import Database, ExportCut, Query
 # The derivations read their inputs with the transplanted subjects numbered in USUBJID's order
 # (`subject`): at registry scale pandas joins and groups on a number several times faster than
 # on a string, and only the stored tables get their USUBJID back (`_with_ids`).
-SUBJECT_IDS_SQL = "SELECT USUBJID FROM adsl WHERE HSCTDT IS NOT NULL ORDER BY USUBJID"
 NUMBERED = ("WITH subject AS (SELECT USUBJID, row_number() OVER (ORDER BY USUBJID) - 1 AS number "
             "FROM adsl WHERE HSCTDT IS NOT NULL)\n")
+SUBJECT_IDS_SQL = NUMBERED + "SELECT USUBJID FROM subject ORDER BY number"  # row i: number i
 # The adsl columns every endpoint derivation takes: USUBJID and these.
 ADSL_VALUES = ("COHORT, ARM, AGEGR1, HSCTDT, TRTSDT, DCUTDT, LSTALVDT, DTHFL, DTHDT, DTHCAUS, "
                "RLPSDT, ANCRDT, PLTRDT, GFDT, GFTYPE")
