@@ -18,12 +18,12 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -39,6 +39,7 @@ from smart101_dash.validate import Finding, Severity, ValidationReport, validate
 
 KEPT_CUTS = 4  # cuts kept: one shown and one compared with, and older ones still drawn
 CACHED_RESULTS = 512
+T = TypeVar("T")
 # Read into memory when the cut loads, not a view over the files: every query's population
 # starts from adsl (one row a subject), and binding the view (Parquet scan and the dates'
 # rules) cost 4-5 ms of each query's planning; the table binds in under 1 ms.
@@ -158,6 +159,7 @@ class Database:
         self._cuts: OrderedDict[tuple[Path, str], ExportCut] = OrderedDict()
         self._results: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
         self._derived: dict[str, Any] = {}  # analysis schema -> what derived() returned
+        self._once: dict[tuple[str, Hashable], Any] = {}  # (fingerprint, key) -> once()'s value
         self._deriving: dict[str, threading.Lock] = {}
         self._creating: dict[tuple[Path, str], threading.Lock] = {}
         self._good: dict[Path, ExportCut] = {}  # each folder's newest cut that could be shown
@@ -300,6 +302,8 @@ class Database:
                 self._con.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(schema)} CASCADE")
                 self._derived.pop(schema, None)
             self._drop_results(old.fingerprint)
+            for key in [k for k in self._once if k[0] == old.fingerprint]:
+                del self._once[key]
             if old.copy is not None:
                 shutil.rmtree(old.copy, ignore_errors=True)
 
@@ -423,6 +427,21 @@ class Database:
                     self._derived[schema] = handle
             return handle
 
+    def once(self, cut: ExportCut, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, a value of `cut` that no filter changes (the stopping rules' results),
+        made once while the cut is kept, like its analysis tables; `key` names it and what it
+        depends on beyond the cut. Not cleared by `clear_results`: it is not a query's result
+        but the cut's. Two threads may both compute it the first time (the same value)."""
+        full = (cut.fingerprint, key)
+        with self._lock:
+            if full in self._once:
+                return self._once[full]
+        value = compute()
+        with self._lock:
+            if any(c.fingerprint == cut.fingerprint for c in self._cuts.values()):
+                self._once[full] = value
+        return value
+
     def read(self, cut: ExportCut, dataset: str, columns: tuple[str, ...],
              viewer: Viewer | None = None) -> pd.DataFrame:
         """Whole columns of one dataset (column names checked against the contract): rows as
@@ -436,10 +455,13 @@ class Database:
         return self.query(cut, Query(f"SELECT {cols} FROM {quote_identifier(dataset)}",
                                      subject_level=True), viewer)
 
-    def clear_results(self) -> None:
-        """Forget every cached query result (benchmarks measure the queries themselves)."""
+    def clear_results(self, *, once: bool = False) -> None:
+        """Forget every cached query result (benchmarks measure the queries themselves);
+        `once`: the cuts' own values too (`once`), as a cut's first view finds them."""
         with self._lock:
             self._results.clear()
+            if once:
+                self._once.clear()
 
     def _drop_results(self, fingerprint: str) -> None:
         for key in [k for k in self._results if k[0] == fingerprint]:

@@ -24,7 +24,7 @@ from smart101_dash.monitoring import (
     evaluate,
     load_monitoring,
 )
-from smart101_dash.panels import stopping_rules
+from smart101_dash.panels import safety, stopping_rules
 from smart101_dash.store import Database
 
 START = date(2025, 1, 1)
@@ -155,6 +155,35 @@ def test_a_rule_crossed_on_a_purpose_made_export(tmp_path: Path,
     assert table["posterior_probability"].iloc[0] == pytest.approx(
         round(1 - beta(2.5, 3).cdf(0.2), 4))
     assert any("Crossed: NRM by day 100" in m.text for m in result.messages)
+
+
+def test_rules_are_evaluated_once_per_cut_and_rules_file(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No filter applies to a rule: the safety summary's filter changes reuse the results;
+    an edited rules file is evaluated afresh on the same cut."""
+    rows = adsl_rows()
+    for row, death in zip([r for r in rows if r["USUBJID"] in ("T-A1", "T-B1")], (40, 60),
+                          strict=True):
+        row.update(DTHFL="Y", DTHDT=day(death), DTHCAUS="Infection", LSTALVDT=day(death),
+                   EOSSTT="DISCONTINUED", DCSREAS="DEATH")
+    export = write_export(tmp_path / "export", {**valid_tables(), "adsl": to_table("adsl", rows)})
+    rules = tmp_path / "rules.toml"
+    rules.write_text(NRM_RULE)
+    monkeypatch.setenv(MONITORING_ENV, str(rules))
+    evaluated = []
+    monkeypatch.setattr(stopping_rules, "evaluate",
+                        lambda rule, outcomes: evaluated.append(rule.key) or evaluate(rule,
+                                                                                      outcomes))
+    db = Database()
+    cut = db.load(export)
+    for filters in (Filters(), Filters(arm="GROUP A"), Filters(diagnoses=("AML",))):
+        shown = safety.build(db, cut, filters, SETTINGS, viewer=DSMB)
+        assert shown.item("safety_rules").data["status"].tolist() == ["crossed"]
+    assert evaluated == ["nrm100"]
+    rules.write_text(NRM_RULE.replace("threshold = 0.2", "threshold = 0.9"))
+    shown = stopping_rules.build(db, cut, Filters(), SETTINGS, viewer=DSMB)
+    assert shown.item("stopping_rules").data["status"].tolist() == ["within"]
+    assert evaluated == ["nrm100", "nrm100"]
 
 
 def test_demo_rules(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -96,6 +96,27 @@ def test_query_results_are_cached_and_copied(export: Path, db: Database) -> None
     assert list(adults["n"]) == [2, 2]
 
 
+def test_a_value_of_the_cut_is_made_once_and_dropped_with_the_cut(export: Path,
+                                                                  db: Database) -> None:
+    cut = db.load(export)
+    made: list[str] = []
+
+    def make(name: str) -> object:
+        return lambda: made.append(name) or len(made)
+
+    assert db.once(cut, "rules", make("rules")) == 1
+    db.clear_results()  # a query cache cleared keeps the cut's own values
+    assert db.once(cut, "rules", make("again")) == 1
+    assert db.once(cut, ("rules", "other file"), make("other")) == 2
+    for extra in range(1, KEPT_CUTS + 1):
+        replace_adsl(export, extra)
+        newest = db.load(export)
+    assert db.once(newest, "rules", make("newest")) == 3
+    # The first cut is no longer kept: its values went with it, and are not kept again.
+    assert db.once(cut, "rules", make("dropped")) == 4
+    assert db.once(cut, "rules", make("dropped")) == 5
+
+
 def test_values_are_bound_not_spliced(export: Path, db: Database) -> None:
     cut = db.load(export)
     hostile = "x') OR 1=1 --"

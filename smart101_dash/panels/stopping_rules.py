@@ -8,6 +8,8 @@ The filters of the sidebar do not apply: a rule is defined on its own population
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from smart101_dash.access import Viewer
@@ -119,20 +121,26 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
 
 def evaluate_rules(db: Database, cut: ExportCut, settings: Settings, monitoring: Monitoring
-                   ) -> tuple[list[RuleResult], tuple[Query, ...]]:
-    """Each rule's result on the cut, and the queries that read its outcomes."""
+                   ) -> tuple[tuple[RuleResult, ...], tuple[Query, ...]]:
+    """Each rule's result on the cut, and the queries that read its outcomes. Each rule has
+    its own population and no filter applies, so the results are made once per cut, rules
+    and endpoint definitions (the safety summary reads them on every filter change)."""
     cut.require("adsl")
     tables = analysis_tables(db, cut, settings.endpoints)
-    results, queries = [], []
-    for rule in monitoring.rules:
-        reason = _unavailable(rule, cut, tables, settings)
-        if reason:
-            results.append(not_evaluable(rule, reason))
-            continue
-        query = outcome_query(rule)
-        results.append(evaluate(rule, tables.query(db, query)))
-        queries.append(query)
-    return results, tuple(queries)
+
+    def compute() -> tuple[tuple[RuleResult, ...], tuple[Query, ...]]:
+        results, queries = [], []
+        for rule in monitoring.rules:
+            reason = _unavailable(rule, cut, tables, settings)
+            if reason:
+                results.append(not_evaluable(rule, reason))
+                continue
+            query = outcome_query(rule)
+            results.append(evaluate(rule, tables.query(db, query)))
+            queries.append(query)
+        return tuple(results), tuple(queries)
+
+    return db.once(cut, ("stopping_rules", tables.schema, monitoring), compute)
 
 
 def outcome_query(rule: Rule) -> Query:
@@ -159,7 +167,7 @@ def _unavailable(rule: Rule, cut: ExportCut, tables: AnalysisTables, settings: S
     return ""
 
 
-def accrual_table(results: list[RuleResult]) -> pd.DataFrame:
+def accrual_table(results: Sequence[RuleResult]) -> pd.DataFrame:
     """What the chart draws: per rule, the events among the first n evaluable patients and
     the fewest events that would cross the rule at n."""
     frames = [r.accrual.assign(rule=r.rule.title) for r in results if len(r.accrual)]
@@ -170,7 +178,7 @@ def accrual_table(results: list[RuleResult]) -> pd.DataFrame:
     return table[["rule", "evaluable", "events", "events_that_cross"]]
 
 
-def rules_table(results: list[RuleResult]) -> pd.DataFrame:
+def rules_table(results: Sequence[RuleResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         rows.append({
