@@ -25,7 +25,7 @@ from smart101_dash.filters import Filters
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
 from smart101_dash.panels.common import cohort_counts
 from smart101_dash.panels.curves import landmark_rows
-from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Widget
+from smart101_dash.panels.spec import ItemSpec, Kind, Option, Panel, Section, Widget, wants
 from smart101_dash.store import Database, ExportCut, Query
 
 TITLE = "Since the last cut"
@@ -44,9 +44,11 @@ def earlier_choices(cut: ExportCut) -> tuple[tuple[str, str], ...]:
 
 
 def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
-          viewer: Viewer, previous: str = EARLIER) -> PanelResult:
+          viewer: Viewer, previous: str = EARLIER,
+          items: frozenset[str] | None = None) -> PanelResult:
     """Counts per change and group and the estimates then and now (aggregate); the subjects
-    and the changed records only for a viewer allowed subject-level rows."""
+    and the changed records only for a viewer allowed subject-level rows. `items`: the keys
+    wanted (None: every item the viewer may see)."""
     chosen = earlier_cut(cut.export_dir) if previous == EARLIER else next(
         (c for c in sibling_cuts(cut.export_dir) if c.label == previous), None)
     if chosen is None:
@@ -66,34 +68,39 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     messages = [Message(Level.WARNING, f"Not compared: {', '.join(skipped)} (their dataset is "
                                        "not usable in one of the two cuts).")] if skipped else []
     search = (tables.schema,)
-    q_counts = Query(subject_changes_sql(counted=True), filters.params())
-    summary = summary_table(db.query(cut, q_counts, search=search), changes, settings)
-    q_estimates, estimates = headline_table(db, cut, old, filters, settings)
     label = f"cut of {old.cutoff or chosen.label}"
-    items = [
-        PanelItem("changes_summary", f"Subjects with each change since the {label}", summary,
-                  None, (q_counts,), "Subjects of the filtered population (a subject counts "
-                  "once per change). The lists of subjects are below, for roles that may see "
-                  "them."),
-        PanelItem("changes_estimates", "Headline estimates then and now", estimates, None,
-                  q_estimates, "Kaplan-Meier (OS) and cumulative incidence (NRM, aGvHD) on "
-                  "each cut, for the filtered population."),
-    ]
-    if viewer.can(Permission.SUBJECT_LEVEL):
+    shown = []
+    if wants(items, "changes_summary"):
+        q_counts = Query(subject_changes_sql(counted=True), filters.params())
+        summary = summary_table(db.query(cut, q_counts, search=search), changes, settings)
+        shown.append(PanelItem(
+            "changes_summary", f"Subjects with each change since the {label}", summary, None,
+            (q_counts,), "Subjects of the filtered population (a subject counts once per "
+            "change). The lists of subjects are under 'Subjects and records', for roles "
+            "that may see them."))
+    if wants(items, "changes_estimates"):
+        q_estimates, estimates = headline_table(db, cut, old, filters, settings)
+        shown.append(PanelItem(
+            "changes_estimates", "Headline estimates then and now", estimates, None,
+            q_estimates, "Kaplan-Meier (OS) and cumulative incidence (NRM, aGvHD) on each "
+            "cut, for the filtered population."))
+    subject_level = viewer.can(Permission.SUBJECT_LEVEL)
+    if subject_level and wants(items, "changes_subjects"):
         q_subjects = Query(subject_changes_sql(), filters.params(), subject_level=True)
+        shown.append(PanelItem(
+            "changes_subjects", "The subjects of each change",
+            db.query(cut, q_subjects, viewer, search=search), None, (q_subjects,),
+            "Day: days after the transplant (day 0) of the event."))
+    if subject_level and wants(items, "changes_records"):
         q_records = Query(RECORD_CHANGES_SQL, filters.params(), subject_level=True)
-        items += [
-            PanelItem("changes_subjects", "The subjects of each change",
-                      db.query(cut, q_subjects, viewer, search=search), None, (q_subjects,),
-                      "Day: days after the transplant (day 0) of the event."),
-            PanelItem("changes_records", "Records re-adjudicated or removed",
-                      db.query(cut, q_records, viewer, search=search), None, (q_records,),
-                      "A value known in both cuts that differs (a date or grade read again), "
-                      "and records of the earlier cut the later one no longer has."),
-        ]
+        shown.append(PanelItem(
+            "changes_records", "Records re-adjudicated or removed",
+            db.query(cut, q_records, viewer, search=search), None, (q_records,),
+            "A value known in both cuts that differs (a date or grade read again), and "
+            "records of the earlier cut the later one no longer has."))
     compared = (f"Compared: this cut ({cut.cutoff}) with the {label} (export "
                 f"{old.fingerprint}).")
-    return PanelResult(TITLE, cut, filters, tuple(items), messages=tuple(messages),
+    return PanelResult(TITLE, cut, filters, tuple(shown), messages=tuple(messages),
                        n_per_group=cohort_counts(db, cut, filters), definitions=(compared,))
 
 
@@ -135,11 +142,17 @@ def headline_table(db: Database, cut: ExportCut, old: ExportCut, filters: Filter
                                                  "n_now": "at_risk_now"})
 
 
+# The counts and estimates open the page; the lists of subjects and records (subject-level,
+# two more queries) are built when their tab is opened.
+SUMMARY = Section("summary", "Counts and estimates")
+LISTS = Section("subjects", "Subjects and records")
+
 PANEL = Panel(
     key="changes", title=TITLE, icon=":material/difference:", datasets=("adsl",),
-    items=(ItemSpec("changes_summary", Kind.TABLE), ItemSpec("changes_estimates", Kind.TABLE),
-           ItemSpec("changes_subjects", Kind.TABLE, subject_level=True),
-           ItemSpec("changes_records", Kind.TABLE, subject_level=True)),
+    items=(ItemSpec("changes_summary", Kind.TABLE, section=SUMMARY),
+           ItemSpec("changes_estimates", Kind.TABLE, section=SUMMARY),
+           ItemSpec("changes_subjects", Kind.TABLE, subject_level=True, section=LISTS),
+           ItemSpec("changes_records", Kind.TABLE, subject_level=True, section=LISTS)),
     options=(Option("previous", "Compared with", Widget.SELECT, lambda s: EARLIER,
                     cut_choices=earlier_choices,
                     help="The earlier cut of this export to compare the cut shown with."),),

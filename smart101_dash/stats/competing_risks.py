@@ -13,9 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.stats import chi2
 
-from smart101_dash.stats._steps import FloatArray, counts, group_column, nullable
+from smart101_dash.stats._steps import (
+    FloatArray,
+    counts,
+    group_column,
+    normal_quantile,
+    nullable,
+)
 from smart101_dash.stats._validate import (
     ArrayLike,
     StatsInputError,
@@ -67,7 +73,7 @@ def cif_log_log_limits(
     With se(log(-log F)) = sqrt(var) / |F log F| (delta method): lower = exp(-exp(log(-log F)
     + z se)), upper = exp(-exp(log(-log F) - z se)). NaN where F is 0 or 1 (undefined).
     """
-    z = norm.ppf(1 - (1 - conf_level) / 2)
+    z = normal_quantile(conf_level)
     inside = (est > 0) & (est < 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_f = np.log(np.where(inside, est, np.nan))

@@ -15,9 +15,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
-from smart101_dash.stats._steps import FloatArray, at_risk, counts, group_column, nullable
+from smart101_dash.stats._steps import (
+    FloatArray,
+    at_risk,
+    counts,
+    group_column,
+    normal_quantile,
+    nullable,
+)
 from smart101_dash.stats._validate import (
     ArrayLike,
     StatsInputError,
@@ -61,7 +67,7 @@ def confidence_limits(
     log-log (Kalbfleisch & Prentice 1980, R's "log-log"): exp(-exp(log(-log S) -/+ z se / log S)),
     which stays inside [0, 1]. NaN where undefined (S = 0; S = 1 for log-log).
     """
-    z = norm.ppf(1 - (1 - conf_level) / 2)
+    z = normal_quantile(conf_level)
     with np.errstate(divide="ignore", invalid="ignore"):
         if conf_type == "plain":
             half = z * se_log * surv
@@ -158,20 +164,24 @@ def kaplan_meier(
         for col in KM_COLUMNS:
             parts[col].append(block[col])
         drops = b["n_event"] > 0
-        medians.append({
-            "group": g, "n": int(data.weight[mask].sum()), "n_event": int(b["n_event"].sum()),
-            "median": _median_from_curve(b["time"], b["surv"], drops),
+        medians.append((
+            g, int(data.weight[mask].sum()), int(b["n_event"].sum()),
+            _median_from_curve(b["time"], b["surv"], drops),
             # The lower band crosses 0.5 first: it gives the median's lower limit.
-            "lower": _median_from_curve(b["time"], lower, drops),
-            "upper": _median_from_curve(b["time"], upper, drops),
-        })
+            _median_from_curve(b["time"], lower, drops),
+            _median_from_curve(b["time"], upper, drops)))
         max_time[g] = float(b["time"][-1])
     cols = {c: np.concatenate(v) for c, v in parts.items()}
     table = pd.DataFrame({**cols, "group": group_column(cols["group"], data.groups),
                           **{c: nullable(cols[c]) for c in ("std_err", "lower", "upper")}})
-    med = pd.DataFrame(medians, columns=list(MEDIAN_COLUMNS))
-    for col in ("median", "lower", "upper"):
-        med[col] = nullable(med[col].to_numpy(dtype=float))
+    # Built column by column: a frame from records and three columns replaced cost 1 ms.
+    by_column = dict(zip(MEDIAN_COLUMNS, zip(*medians, strict=True), strict=True))
+    med = pd.DataFrame({
+        "group": pd.array(by_column["group"], dtype="str"),
+        "n": np.array(by_column["n"], dtype=np.int64),
+        "n_event": np.array(by_column["n_event"], dtype=np.int64),
+        **{c: nullable(np.array(by_column[c], dtype=float)) for c in ("median", "lower",
+                                                                     "upper")}})
     return KaplanMeier(
         table=table, medians=med, conf_type=conf_type,
         conf_level=conf_level, groups=data.groups, max_time=max_time,
