@@ -136,7 +136,7 @@ def headers(columns: list[str], names: dict[str, str]) -> dict[str, str]:
 
 
 P_VALUE = "p"  # a p-value's format: 4 places, and "<0.0001" below that
-MEASURE_COLUMNS = ("median", "q1", "q3", "cd4_median", "cd4_q1", "cd4_q3")  # cells/µL
+MEASURE_COLUMNS = ("median", "q1", "q3", "cd4_median", "cd4_q1", "cd4_q3")  # cells/µL, days
 
 
 def column_formats(frame: pd.DataFrame, readable: pd.DataFrame) -> dict[int, str]:
@@ -151,7 +151,8 @@ def number_format(name: str, values: pd.Series, columns: tuple[str, ...] = ()) -
     """A column's one number format (printf style, or P_VALUE), the grid's and the plain
     tables': p-values to 4 places, percents (and their intervals) to 1, days whole, ages and
     CD4+ counts to 1, other estimates to 3, counts whole; None for a column that is not
-    numbers. `columns`: the table's columns (an interval's limits go with its percent)."""
+    numbers. `columns`: the table's columns (an interval's limits go with its percent or
+    its median)."""
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return None
     if pd.api.types.is_integer_dtype(values):
@@ -164,6 +165,7 @@ def number_format(name: str, values: pd.Series, columns: tuple[str, ...] = ()) -
         return "%.1f"
     if name in ("day", "time") or name.endswith("_day"):
         return "%.0f"
-    if name.endswith("_years") or name in MEASURE_COLUMNS:
+    if name.endswith("_years") or name in MEASURE_COLUMNS or \
+            (name in ("lower", "upper") and "median" in columns):  # a median's interval
         return "%.1f"
     return "%.3f"

@@ -137,6 +137,12 @@ def test_counts_headlines_and_roles(cuts: Path) -> None:
     os_now = survival.query("endpoint == 'OS' and group == 'SMART101' and day == 365")
     assert estimates.loc[("Overall survival at 1 year", "SMART101"), "now"] == pytest.approx(
         os_now["estimate"].iloc[0])
+    assert estimates.loc[("Overall survival at 1 year", "SMART101"), "at_risk_now"] == (
+        os_now["n_risk"].iloc[0])
+    # A cohort left out by the filters: at risk blank, the counts still whole numbers.
+    treated = build(cuts, filters=Filters(cohorts=("SMART101",))).item("changes_estimates").data
+    assert treated.dtypes[["at_risk_then", "at_risk_now"]].astype(str).tolist() == ["Int64"] * 2
+    assert treated.loc[treated["group"] == "CONTROL", "at_risk_now"].isna().all()
     # A sponsor gets the counts and estimates, never the subjects.
     sponsor = build(cuts, viewer=SPONSOR)
     assert [i.key for i in sponsor.items] == ["changes_summary", "changes_estimates"]

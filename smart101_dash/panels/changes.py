@@ -138,6 +138,8 @@ def headline_table(db: Database, cut: ExportCut, old: ExportCut, filters: Filter
                     hit["n_risk"].iloc[0])
             rows.append(row)
     table = pd.DataFrame(rows, columns=["estimate", "group", "then", "now", "n_then", "n_now"])
+    # Whole numbers, blank for a group the filters leave out (floats drew 21.000).
+    table = table.astype({"n_then": "Int64", "n_now": "Int64"})
     return tuple(queries), table.rename(columns={"n_then": "at_risk_then",
                                                  "n_now": "at_risk_now"})
 

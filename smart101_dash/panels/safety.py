@@ -87,6 +87,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         exposure_table.loc[len(exposure_table)] = [
             "Median follow-up, days (transplanted)",
             *[None if pd.isna(follow.get(g)) else int(follow[g]) for g in GROUPS]]
+    # Whole numbers, blank where a group has no one followed: not 0.000 for a group left
+    # out by the arm chosen (a column holding an empty cell would otherwise be floats).
+    exposure_table = exposure_table.astype({c: "Int64" for c in columns})
     n_per_group = {c: int(v) for c, v in zip(columns, exposure_table.iloc[1, 1:], strict=True)}
 
     tables = analysis_tables(db, cut, settings.endpoints)

@@ -70,6 +70,12 @@ def test_a_plain_table_shows_each_column_in_its_format() -> None:
                        '<td class="num">2.2</td>')
     assert '<th class="num" data-column="p_value">' in html
     assert '<th data-column="USUBJID">' in html
+    # A median's interval in the median's format (days of follow-up: 590.0, not 590.000).
+    medians = plain_table(pd.DataFrame({"median": [730.0, 412.5], "lower": [590.0, None],
+                                        "upper": [None, 601.25]}), {}, links=False)
+    assert medians.split("<tbody>")[1].count('class="num">') == 6
+    for shown in ("730.0", "590.0", "412.5", "601.2"):
+        assert f'class="num">{shown}</td>' in medians
 
 
 def test_a_table_drawn_again_is_not_made_again_and_is_let_go_with_its_result() -> None:

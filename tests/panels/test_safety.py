@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from export_factory import adae_rows, set_rows, valid_tables, write_export
 from viewers import DSMB, SPONSOR
@@ -61,6 +62,18 @@ def test_by_cohort_and_arm(export: Path) -> None:
     assert {i.key: i.link for i in result.items} == {
         "safety_exposure": "overview", "safety_deaths": "adverse_events",
         "safety_events": "adverse_events", "safety_rules": "stopping_rules"}  # one cut: no changes
+
+
+def test_an_arm_chosen_leaves_the_other_arm_at_zero_not_a_fraction(export: Path) -> None:
+    db = Database()
+    result = safety.build(db, db.load(export), Filters(arm="GROUP A"), SETTINGS, viewer=DSMB)
+    exposure = result.item("safety_exposure").data
+    # Group B is left out: its counts are whole zeros and its median blank (drawn "0.000"
+    # when the empty cell made the column floats).
+    assert rows(result, "safety_exposure")[:3] == [
+        ["Enrolled", 2, 0, 2], ["Transplanted (day 0)", 2, 0, 2], ["SMART101 infused", 2, 0, 0]]
+    assert exposure.loc[3, "Group B (pediatric)"] is pd.NA
+    assert all(str(exposure[c].dtype) == "Int64" for c in GROUPS)
 
 
 def test_pooled_has_no_comparison(export: Path) -> None:
