@@ -5,8 +5,7 @@ page; and the Reports page's download gives the report file."""
 from __future__ import annotations
 
 import pytest
-from conftest import ARTIFACTS, read_only_demo, wait_idle
-from pypdf import PdfReader
+from conftest import ARTIFACTS, pdf_pages_text, read_only_demo, wait_idle
 from viewers import DSMB
 
 from smart101_dash.config import SETTINGS
@@ -47,7 +46,7 @@ def test_printed_page(page: object, server: object, panel: object) -> None:
     path = ARTIFACTS / f"print-{panel.key}.pdf"
     page.pdf(path=str(path), format="A4", print_background=True)
     page.emulate_media(media="screen")
-    pages = [p.extract_text() for p in PdfReader(path).pages]
+    pages = pdf_pages_text(path)
     assert all(p.strip() for p in pages)  # no blank page
     text = "\n".join(pages)
     for widget in WIDGET_TEXT:

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, CHROMIUM_FLAGS, ROOT
-from pypdf import PdfReader
+from conftest import ARTIFACTS, CHROMIUM_FLAGS, ROOT, pdf_pages_text
 
 from smart101_dash.access import AccessDenied, load_roles
 from smart101_dash.config import SETTINGS
@@ -83,8 +82,7 @@ def test_html_offline_whole_tables_and_figures(closed: object, chromium: str) ->
 
 
 def test_pdf_pages_header_and_sections(closed: object) -> None:
-    reader = PdfReader(closed.pdf)
-    pages = [page.extract_text() for page in reader.pages]
+    pages = pdf_pages_text(closed.pdf)
     total = len(pages)
     assert total >= 20
     for number, text in enumerate(pages, start=1):
@@ -107,7 +105,7 @@ def test_open_session_has_no_comparison(tmp_path: Path) -> None:
     for label in ("Group A (adults)", "Group B (pediatric)", "<th>Control</th>", "USUBJID"):
         assert label not in text
     assert "All patients" in text
-    pages = [page.extract_text() for page in PdfReader(written.pdf).pages]
+    pages = pdf_pages_text(written.pdf)
     assert not any(CONFIDENTIAL in p for p in pages)
     with pytest.raises(AccessDenied):
         write_report(DEMO, tmp_path / "x", sponsor, "closed", pdf=False)
