@@ -135,9 +135,10 @@ level = 0.8
 """
 
 
-def test_a_rule_crossed_on_a_purpose_made_export(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    # Two of the three infused patients die without relapse, on days 40 and 60.
+def early_deaths_and_nrm_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                              ) -> tuple[Path, Path]:
+    """An export where two of the three infused patients die without relapse (days 40 and
+    60), and a rules file in force holding NRM_RULE: the export and the rules file."""
     rows = adsl_rows()
     for row, death in zip([r for r in rows if r["USUBJID"] in ("T-A1", "T-B1")], (40, 60),
                           strict=True):
@@ -147,6 +148,12 @@ def test_a_rule_crossed_on_a_purpose_made_export(tmp_path: Path,
     rules = tmp_path / "rules.toml"
     rules.write_text(NRM_RULE)
     monkeypatch.setenv(MONITORING_ENV, str(rules))
+    return export, rules
+
+
+def test_a_rule_crossed_on_a_purpose_made_export(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    export, _ = early_deaths_and_nrm_rule(tmp_path, monkeypatch)
     db = Database()
     result = stopping_rules.build(db, db.load(export), Filters(), SETTINGS, viewer=DSMB)
     table = result.item("stopping_rules").data
@@ -161,15 +168,7 @@ def test_rules_are_evaluated_once_per_cut_and_rules_file(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """No filter applies to a rule: the safety summary's filter changes reuse the results;
     an edited rules file is evaluated afresh on the same cut."""
-    rows = adsl_rows()
-    for row, death in zip([r for r in rows if r["USUBJID"] in ("T-A1", "T-B1")], (40, 60),
-                          strict=True):
-        row.update(DTHFL="Y", DTHDT=day(death), DTHCAUS="Infection", LSTALVDT=day(death),
-                   EOSSTT="DISCONTINUED", DCSREAS="DEATH")
-    export = write_export(tmp_path / "export", {**valid_tables(), "adsl": to_table("adsl", rows)})
-    rules = tmp_path / "rules.toml"
-    rules.write_text(NRM_RULE)
-    monkeypatch.setenv(MONITORING_ENV, str(rules))
+    export, rules = early_deaths_and_nrm_rule(tmp_path, monkeypatch)
     evaluated = []
     monkeypatch.setattr(stopping_rules, "evaluate",
                         lambda rule, outcomes: evaluated.append(rule.key) or evaluate(rule,
