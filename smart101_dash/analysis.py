@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -159,7 +160,8 @@ ORDER BY ALL""")
 # risk, the episodes per day, and episodes and patients per category and grade (NULL: all
 # categories or any grade) and per viral pathogen (NULL: any).
 FOLLOWUP_SQL = with_population("""\
-SELECT p.COHORT AS "group", f.time, f.status, count(*) AS n
+SELECT p.COHORT AS "group", f.time, f.status, count(*) AS n,
+       CAST(sum(f.n_episodes) AS BIGINT) AS episodes
 FROM infection_followup f
 JOIN population p USING (USUBJID)
 GROUP BY ALL
@@ -326,21 +328,44 @@ def infection_code(category: str) -> str:
     return f"INF{category}"
 
 
-@dataclass(frozen=True)
 class InfectionCounts:
     """Infections of a population through the follow-up window, as counts.
 
-    `followup`: group, time (days at risk), status (1 died), n subjects. `episode_days`:
-    group, day, n episodes. `episodes`: group, category, grade, all_categories, any_grade,
-    episodes, patients (the two flags mark the totals over categories and grades).
-    `reactivations`: group, pathogen, any_pathogen (the total), episodes, patients, of the
-    episodes with VIRREACT = Y.
+    `followup`: group, time (days at risk), status (1 died), n subjects, episodes (theirs).
+    `episode_days`: group, day, n episodes. `episodes`: group, category, grade,
+    all_categories, any_grade, episodes, patients (the two flags mark the totals over
+    categories and grades). `reactivations`: group, pathogen, any_pathogen (the total),
+    episodes, patients, of the episodes with VIRREACT = Y.
+
+    Each is read when first used: a section that shows none of the episodes' tables (the
+    first infection's) does not wait for their queries.
     """
 
-    followup: pd.DataFrame
-    episode_days: pd.DataFrame
-    episodes: pd.DataFrame
-    reactivations: pd.DataFrame
+    def __init__(self, read: Callable[[Query], pd.DataFrame], filters: Filters) -> None:
+        self._read = read
+        self.queries = tuple(Query(sql, filters.params()) for sql in (
+            FOLLOWUP_SQL, EPISODE_DAYS_SQL, EPISODE_COUNTS_SQL, REACTIVATIONS_SQL))
+
+    @cached_property
+    def followup(self) -> pd.DataFrame:
+        return self._read(self.queries[0])
+
+    @cached_property
+    def episode_days(self) -> pd.DataFrame:
+        return self._read(self.queries[1])
+
+    @cached_property
+    def episodes(self) -> pd.DataFrame:
+        return self._read(self.queries[2])
+
+    @cached_property
+    def reactivations(self) -> pd.DataFrame:
+        return self._read(self.queries[3])
+
+    @property
+    def any_episode(self) -> bool:
+        """Whether the population has an episode in the window (read from `followup`)."""
+        return bool(self.followup["episodes"].sum() > 0)
 
 
 @dataclass(frozen=True)
@@ -481,9 +506,8 @@ class AnalysisTables:
     def infections(self, db: Database, filters: Filters) -> tuple[InfectionCounts, tuple[Query, ...]]:
         """The filtered population's infections, counted (see `InfectionCounts`)."""
         self.cut.require("adinf")
-        queries = tuple(Query(sql, filters.params()) for sql in (
-            FOLLOWUP_SQL, EPISODE_DAYS_SQL, EPISODE_COUNTS_SQL, REACTIVATIONS_SQL))
-        return InfectionCounts(*(self.query(db, q) for q in queries)), queries
+        counts = InfectionCounts(partial(self.query, db), filters)
+        return counts, counts.queries
 
     def lab_visits(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
         """The count each patient of the population gives at each protocol day, by subset."""

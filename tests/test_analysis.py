@@ -145,6 +145,10 @@ def test_infection_follow_up_and_episodes_equal_the_selection(filters: Filters) 
 
     same(counts.followup, counted(followed, ["group", "time", "status"]),
          ["group", "time", "status"])
+    per_group = counts.followup.groupby("group")["episodes"].sum()
+    assert per_group.to_dict() == \
+        episodes.groupby("group").size().reindex(per_group.index, fill_value=0).to_dict()
+    assert counts.any_episode
     same(counts.episode_days, counted(episodes, ["group", "day"]), ["group", "day"])
 
     def totals(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

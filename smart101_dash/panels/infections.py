@@ -76,14 +76,14 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     tables = analysis_tables(db, cut, ep)
     start = start_of(landmark, landmark_day, population)
     counts, q_inf = tables.infections(db, filters)
-    at_risk, episodes = counts.followup, counts.episodes
+    at_risk = counts.followup
     n_per_group = group_sizes(at_risk)
     if at_risk.empty:
         return no_patients(TITLE, cut, filters)
     base = PanelResult(TITLE, cut, filters, n_per_group=n_per_group, start=start.short())
     groups = present_groups(at_risk)
     messages = group_messages(n_per_group, "the rates and curves")
-    if episodes.empty:
+    if not counts.any_episode:
         messages.append(Message(Level.INFO, f"No infection episode from day 0 to day {window} "
                                             "in the patients selected: the tables show zeros."))
     days = f"day 0 to day {window}"
@@ -98,7 +98,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                                          for c in CATEGORIES})
     built: list[PanelItem] = []
     if wants(items, *EPISODE_ITEMS):
-        density, density_messages = infection_density(episodes, at_risk, groups)
+        density, density_messages = infection_density(counts.episodes, at_risk, groups)
         messages += density_messages
         built += episode_items(counts, q_inf, density, n_per_group, groups, window)
     built += first
@@ -106,7 +106,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     if wants(items, "inf_mcc"):
         mcc = _mean_count(at_risk, counts.episode_days)
         mcc_table = sort_groups(mcc.table.assign(group=mcc.table["group"].astype(str)))
-        mcc_figure = None if episodes.empty else with_footer(
+        mcc_figure = None if not counts.any_episode else with_footer(
             mean_cumulative_count_figure(mcc.table, mcc.max_time, groups, TICKS), base.footer)
         built.append(PanelItem(
             "inf_mcc", "Mean cumulative count of infection episodes", mcc_table, mcc_figure,
@@ -164,7 +164,7 @@ def first_infection_items(read: EndpointRead, category: str, counts: InfectionCo
         cif_figure = step_curves_figure(fit.curves, risk_table(chosen, TICKS),
                                         y_title=f"Cumulative incidence of the first {what}",
                                         ticks=TICKS, footer=footer, rising=True)
-    elif not counts.episodes.empty:
+    elif counts.any_episode:
         messages.append(Message(Level.INFO, f"No {what} through day {window} in the patients "
                                             "selected: no curve to draw."))
     cif_caption = (f"Death without a prior {what} competes. Gray's test: "

@@ -261,3 +261,32 @@ def test_without_adinf_the_panel_says_why(tmp_path: Path) -> None:
     del tables["adinf"]
     with pytest.raises(DatasetUnavailable, match="adinf"):
         build(tmp_path, tables)
+
+
+def test_the_first_infection_section_reads_no_episode_table(
+        export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The section shows curves and landmarks: the episodes' counts, days and reactivations
+    # are three queries it must not wait for (a third of its time at 100,000 controls).
+    from smart101_dash import analysis
+
+    ran: list[str] = []
+    real = Database.query
+
+    def spy(self: Database, cut: object, query: object, *args: object, **kwargs: object):
+        ran.append(query.sql)  # type: ignore[attr-defined]
+        return real(self, cut, query, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "query", spy)
+    episode_reads = {analysis.EPISODE_DAYS_SQL, analysis.EPISODE_COUNTS_SQL,
+                     analysis.REACTIVATIONS_SQL}
+    db = Database()
+    cut = db.load(export)
+    first = frozenset(infections.FIRST_ITEMS)
+    section = infections.build(db, cut, Filters(arm="GROUP B"), SETTINGS, viewer=ANALYST,
+                               items=first)
+    assert [i.key for i in section.items] == list(infections.FIRST_ITEMS)
+    assert analysis.FOLLOWUP_SQL in ran and not episode_reads & set(ran)
+    # Still told that the selection has no episode at all (Group B has none).
+    assert any("No infection episode" in m.text for m in section.messages)
+    infections.build(db, cut, Filters(), SETTINGS, viewer=ANALYST)
+    assert episode_reads <= set(ran)
