@@ -99,7 +99,8 @@ ORDER BY l.PARAMCD, l.USUBJID, day"""
 # Per subject, subset and protocol day ($days, each with its window's half-width in $halves):
 # the count closest to the day within the window; at equal distance the earlier count, a
 # fixed rule, so the choice never depends on row order. Reads `lab_daily` of the analysis
-# schema ({schema}).
+# schema ({schema}). Stored by subset and day: a read of CD4 alone (most of the page) then
+# skips the other subsets' row groups.
 LAB_VISITS_SQL = """\
 SELECT USUBJID, PARAMCD, protocol_day, day, AVAL
 FROM (
@@ -111,7 +112,7 @@ FROM (
       ON abs(d.day - w.protocol_day) <= w.half_width
 )
 WHERE pick = 1
-ORDER BY list_position($days, protocol_day), USUBJID, PARAMCD"""
+ORDER BY PARAMCD, protocol_day, USUBJID"""
 
 # Daily ANC, read only when adsl has no ANCRDT: neutrophil recovery is then derived from it.
 ANC_SQL = NUMBERED + (
@@ -216,7 +217,7 @@ JOIN population p USING (USUBJID)
 ORDER BY p.COHORT DESC, list_position({SUBSET_ORDER}, v.PARAMCD), v.protocol_day, v.USUBJID""")
 
 # Count, median and quartiles (linear interpolation: R's type 7, numpy's default) of each
-# subset at each protocol day, by cohort: the rows stay in DuckDB.
+# subset of $subsets at each protocol day, by cohort: the rows stay in DuckDB.
 VISIT_QUARTILES_SQL = with_population(f"""\
 SELECT "group", PARAMCD, protocol_day, n, q[1] AS q1, q[2] AS median, q[3] AS q3
 FROM (
@@ -225,6 +226,7 @@ FROM (
            quantile_cont(v.AVAL, [0.25, 0.5, 0.75]) AS q
     FROM lab_visits v
     JOIN population p USING (USUBJID)
+    WHERE list_contains($subsets, v.PARAMCD)
     GROUP BY p.COHORT, v.PARAMCD, v.protocol_day
 )
 ORDER BY "group" DESC, list_position({SUBSET_ORDER}, PARAMCD), protocol_day""")
@@ -515,10 +517,12 @@ class AnalysisTables:
         query = Query(VISITS_SQL, filters.params())
         return self.query(db, query), query
 
-    def visit_quartiles(self, db: Database, filters: Filters) -> tuple[pd.DataFrame, Query]:
-        """group, PARAMCD, protocol_day, n, q1, median, q3 of the population (n > 0 only)."""
+    def visit_quartiles(self, db: Database, filters: Filters, subsets: tuple[str, ...]
+                        ) -> tuple[pd.DataFrame, Query]:
+        """group, PARAMCD, protocol_day, n, q1, median, q3 of the population (n > 0 only),
+        for the lymphocyte `subsets` (PARAMCDs) asked."""
         self.cut.require("adlb")
-        query = Query(VISIT_QUARTILES_SQL, filters.params())
+        query = Query(VISIT_QUARTILES_SQL, {**filters.params(), "subsets": list(subsets)})
         return self.query(db, query), query
 
     def cd4_at_day(self, db: Database, filters: Filters, protocol_day: int

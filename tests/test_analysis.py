@@ -243,8 +243,12 @@ def test_visit_quartiles_in_sql_equal_numpy() -> None:
     cut = db.load(DEMO)
     tables = analysis_tables(db, cut, EP)
     for filters in FILTERS:
-        summary, _ = tables.visit_quartiles(db, filters)
+        summary, _ = tables.visit_quartiles(db, filters, endpoints.LYMPHOCYTE_ORDER)
         values, _ = tables.lab_visits(db, filters)
+        assert set(summary["PARAMCD"]) == set(values["PARAMCD"]) and len(summary) > 0
+        cd4, _ = tables.visit_quartiles(db, filters, ("CD4",))
+        pd.testing.assert_frame_equal(
+            cd4, summary[summary["PARAMCD"] == "CD4"].reset_index(drop=True))
         for row in summary.itertuples(index=False):
             sample = values.loc[(values["group"] == row.group)
                                 & (values["PARAMCD"] == row.PARAMCD)

@@ -80,8 +80,6 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     read = tables.endpoints(db, filters, ("CD4IR",), start)
     reconstituted, q_reconstituted = read["CD4IR"], read.query
     left_out = read.left_out["CD4IR"]
-    summary, q_summary = tables.visit_quartiles(db, filters)
-    queries = (q_summary,)
     ep = endpoint_settings(settings.endpoints, threshold_cells_per_ul, threshold_inclusive,
                            window_days)
     n_per_group = group_sizes(reconstituted)
@@ -93,10 +91,11 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     groups = tuple(n_per_group)
     messages = group_messages(n_per_group, "medians, proportions and curves")
     built: list[PanelItem] = []
-    by_visit = None
+    by_visit, queries = None, ()
     if wants(items, *COUNT_ITEMS, *RECONSTITUTION_ITEMS):
         if tables.cd4_recorded(db, filters):
-            by_visit = visit_summary(summary[summary["PARAMCD"] == "CD4"], groups, windows)
+            summary, q_summary = tables.visit_quartiles(db, filters, ("CD4",))
+            by_visit, queries = visit_summary(summary, groups, windows), (q_summary,)
         else:
             messages.append(Message(Level.INFO, "No CD4 count is recorded for the patients "
                                                 "selected: no CD4+ summary or reconstitution."))
@@ -120,11 +119,12 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
             ir_queries = (q_subjects, q_days)
         at_day, q_at_day = tables.cd4_at_day(db, filters, PRIMARY_DAY)
         built += reconstitution_items(data, at_day, by_visit, ep, windows,
-                                      (*ir_queries, q_summary, q_at_day), base)
+                                      (*ir_queries, *queries, q_at_day), base)
 
     if wants(items, *SUBSET_ITEMS):
-        subset_built, subset_messages = subset_items(summary, groups, windows, log_axis,
-                                                     queries, base.footer)
+        others, q_others = tables.visit_quartiles(db, filters, OTHER_SUBSETS)
+        subset_built, subset_messages = subset_items(others, groups, windows, log_axis,
+                                                     (q_others,), base.footer)
         built += subset_built
         messages += subset_messages
 
