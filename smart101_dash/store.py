@@ -44,8 +44,20 @@ T = TypeVar("T")
 # starts from adsl (one row a subject), and binding the view (Parquet scan and the dates'
 # rules) cost 4-5 ms of each query's planning; the table binds in under 1 ms.
 MATERIALIZED = frozenset({"adsl"})
+# adsl's integer key (its rows numbered in USUBJID's order), carried by every analysis table:
+# they join the filtered population on it, at registry scale about twice as fast as on the
+# text of USUBJID. Not an export column: one of that name in the files is left out.
+SUBJECT_NUMBER = "subject"
 SQL_TYPES = {Kind.STRING: "VARCHAR", Kind.INTEGER: "BIGINT", Kind.NUMBER: "DOUBLE",
              Kind.DATE: "DATE"}
+
+
+def _numbered(select: str, clashes: bool) -> str:
+    """adsl's SELECT with its rows numbered (`SUBJECT_NUMBER`); `clashes`: the files have a
+    column of that name, left out (it is not in the contract)."""
+    drop = f" EXCLUDE ({SUBJECT_NUMBER})" if clashes else ""
+    return (f"SELECT *{drop}, CAST(row_number() OVER (ORDER BY USUBJID) AS INTEGER) AS "
+            f"{SUBJECT_NUMBER} FROM ({select})")
 
 
 def export_fingerprint(export_dir: Path) -> str:
@@ -339,6 +351,8 @@ class Database:
                 floating = {c for c, t in present.items() if t in ("FLOAT", "DOUBLE")}
                 select = view_sql(name, f"(SELECT *{absent} FROM {scan})", set(present),
                                   report.cutoff, floating)
+                if name == "adsl":
+                    select = _numbered(select, SUBJECT_NUMBER in present)
                 kind = "TABLE" if name in MATERIALIZED else "VIEW"
                 cur.execute(f"CREATE OR REPLACE {kind} {schema}.{quote_identifier(name)} AS "
                             f"{select}")

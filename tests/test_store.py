@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from export_factory import adsl_rows, to_table, write_export
@@ -334,3 +335,40 @@ def test_many_cuts_published_while_pages_are_drawn(export: Path, db: Database) -
         stop.set()
         published, *drawn = [job.result() for job in jobs]
     assert published > 20 and all(n > 0 for n in drawn)
+
+
+def test_adsl_numbers_its_subjects_whatever_the_files_hold(tmp_path: Path) -> None:
+    # The analysis tables join the population on adsl's number (`subject`), not on USUBJID:
+    # the same numbers must come out when adsl's rows come in another order and when the
+    # files have a column of that name of their own (it is not in the contract).
+    import pyarrow as pa
+    from export_factory import valid_tables
+    from viewers import DSMB
+
+    from smart101_dash.analysis import analysis_tables
+    from smart101_dash.panels.registry import PANELS
+    from smart101_dash.store import SUBJECT_NUMBER
+
+    plain = write_export(tmp_path / "plain")
+    tables = valid_tables()
+    adsl = tables["adsl"]
+    adsl = adsl.take(pa.array(range(adsl.num_rows - 1, -1, -1)))
+    tables["adsl"] = adsl.append_column(SUBJECT_NUMBER, pa.array(["x"] * adsl.num_rows))
+    odd = write_export(tmp_path / "odd", tables)
+    db = Database()
+    cuts = [db.load(plain), db.load(odd)]
+    assert all(cut.report.ok for cut in cuts)
+    for cut in cuts:
+        numbered = db.query(cut, Query(f"SELECT USUBJID, {SUBJECT_NUMBER} FROM adsl "
+                                       f"ORDER BY {SUBJECT_NUMBER}"))
+        assert numbered[SUBJECT_NUMBER].tolist() == list(range(1, len(numbered) + 1))
+        assert numbered["USUBJID"].tolist() == sorted(numbered["USUBJID"])
+        tables = analysis_tables(db, cut, SETTINGS.endpoints)
+        listing, _ = tables.subjects(db, Filters(), DSMB)
+        assert SUBJECT_NUMBER not in listing.columns and len(listing) == len(numbered)
+    for spec in PANELS:
+        shown = [build_panel(spec, db, cut, Filters(), SETTINGS, DSMB) for cut in cuts]
+        assert [i.key for i in shown[0].items] == [i.key for i in shown[1].items], spec.key
+        for a, b in zip(shown[0].items, shown[1].items, strict=True):
+            assert SUBJECT_NUMBER not in a.data.columns, (spec.key, a.key)
+            pd.testing.assert_frame_equal(a.data, b.data, obj=f"{spec.key}: {a.key}")

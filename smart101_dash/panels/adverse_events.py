@@ -56,7 +56,7 @@ SELECT p.COHORT AS cohort, p.ARM AS arm, e.USUBJID AS usubjid, e.AESEQ AS aeseq,
        p.COHORT = 'SMART101' AND e.start_day < date_diff('day', p.HSCTDT, p.TRTSDT)
            AS before_infusion
 FROM adverse_events e
-JOIN population p USING (USUBJID)
+JOIN population p USING (subject)
 WHERE e.start_day <= $window_days
   AND NOT ($treatment_emergent AND p.COHORT = 'SMART101' AND e.TRTEMFL IS DISTINCT FROM 'Y')"""
 SAE_LISTING_SQL = with_population(_EVENTS + """
@@ -114,7 +114,7 @@ DEATHS_SQL = with_population("""\
 SELECT p.COHORT AS cohort, p.ARM AS arm, d.USUBJID AS usubjid, d.day AS death_day,
        d.DTHCAUS AS cause, d.category, d.relapse_related AS relapsed_before_death
 FROM deaths d
-JOIN population p USING (USUBJID)
+JOIN population p USING (subject)
 ORDER BY d.day, d.USUBJID""")
 
 

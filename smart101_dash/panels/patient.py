@@ -59,7 +59,7 @@ SELECT p.USUBJID AS usubjid, p.ARM AS arm,
        max(t.time) FILTER (WHERE t.PARAMCD = 'RELAPSE' AND t.status = 1) AS relapse_day,
        max(t.time) FILTER (WHERE t.PARAMCD = 'OS' AND t.status = 1) AS death_day
 FROM population p
-LEFT JOIN adtte t USING (USUBJID)
+LEFT JOIN adtte t USING (subject)
 WHERE p.COHORT = 'SMART101'
 GROUP BY p.USUBJID, p.ARM, p.HSCTDT, p.TRTSDT
 ORDER BY follow_up_days DESC NULLS LAST, p.USUBJID""")

@@ -46,18 +46,18 @@ GROUP BY ALL""")
 # day 100 (the worst overall grade per patient, analysis table adgvhd_grade).
 EVENTS_SQL = with_population("""\
 SELECT p.COHORT AS cohort, p.ARM AS arm, 'Patients with an SAE' AS criterion,
-       count(DISTINCT e.USUBJID) AS patients
-FROM adverse_events e JOIN population p USING (USUBJID) WHERE e.AESER = 'Y' GROUP BY ALL
+       count(DISTINCT e.subject) AS patients
+FROM adverse_events e JOIN population p USING (subject) WHERE e.AESER = 'Y' GROUP BY ALL
 UNION ALL
-SELECT p.COHORT, p.ARM, 'Patients with a SMART101-related grade 3+ AE', count(DISTINCT e.USUBJID)
-FROM adverse_events e JOIN population p USING (USUBJID)
+SELECT p.COHORT, p.ARM, 'Patients with a SMART101-related grade 3+ AE', count(DISTINCT e.subject)
+FROM adverse_events e JOIN population p USING (subject)
 WHERE e.AEREL = 'Y' AND e.ATOXGR >= 3 GROUP BY ALL
 UNION ALL
 SELECT p.COHORT, p.ARM, 'Patients with grade III-IV aGvHD by day 100', count(*)
-FROM adgvhd_grade g JOIN population p USING (USUBJID) WHERE g.max_grade >= 3 GROUP BY ALL
+FROM adgvhd_grade g JOIN population p USING (subject) WHERE g.max_grade >= 3 GROUP BY ALL
 UNION ALL
-SELECT p.COHORT, p.ARM, 'Patients with a grade 3 infection', count(DISTINCT e.USUBJID)
-FROM infection_episodes e JOIN population p USING (USUBJID) WHERE e.INFSEV = 3 GROUP BY ALL""")
+SELECT p.COHORT, p.ARM, 'Patients with a grade 3 infection', count(DISTINCT e.subject)
+FROM infection_episodes e JOIN population p USING (subject) WHERE e.INFSEV = 3 GROUP BY ALL""")
 CRITERIA = ("Patients with an SAE", "Patients with a SMART101-related grade 3+ AE",
             "Patients with grade III-IV aGvHD by day 100", "Patients with a grade 3 infection")
 
