@@ -17,7 +17,9 @@ floor does the work of the largest ones:
 - infections: the first infection of each category (cumulative incidence, death competing)
   and episodes by category and grade;
 - CD4: the count of each subset standing for each protocol day (the nearest in its window)
-  and the quartiles; not CD4+ reconstitution (the page's curve), so this floor is low.
+  and the quartiles; CD4+ reconstitution (two consecutive daily counts above the threshold
+  within the window, death competing) derived in one statement from adlb and adsl, its
+  cumulative incidence and Gray's test, and the day-100 counts compared (Wilcoxon).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from smart101_dash.stats import (
     kaplan_meier,
     landmarks,
     log_rank_test,
+    wilcoxon_rank_sum,
 )
 
 EP = SETTINGS.endpoints
@@ -166,19 +169,54 @@ OVERVIEW_SQL = [with_population(sql) for sql in (
 # at equal distance, several on one day averaged.
 _VISITS = ", ".join(f"({d}, {w})" for d, w in zip(EP.lab_visit_days, EP.lab_visit_window_days,
                                                    strict=True))
-CD4_SQL = with_population("""\
-SELECT "group", PARAMCD, protocol_day, count(*), quantile_cont(AVAL, [0.25, 0.5, 0.75])
-FROM standing GROUP BY ALL""", days="""\
+_CD4_CTES = {"days": """\
 SELECT p.COHORT AS "group", l.USUBJID, l.PARAMCD, date_diff('day', p.HSCTDT, l.ADT) AS day,
        avg(l.AVAL) AS AVAL
 FROM adlb l JOIN population p USING (USUBJID)
 WHERE l.AVAL IS NOT NULL AND NOT isnan(l.AVAL)
-GROUP BY ALL""", visits=f"SELECT * FROM (VALUES {_VISITS}) v(protocol_day, half)",
-    standing="""\
+GROUP BY ALL""", "visits": f"SELECT * FROM (VALUES {_VISITS}) v(protocol_day, half)",
+    "standing": """\
 SELECT d."group", d.PARAMCD, v.protocol_day,
        arg_min(d.AVAL, abs(d.day - v.protocol_day) * 2 + (d.day > v.protocol_day)::INT) AS AVAL
 FROM days d JOIN visits v ON d.day BETWEEN v.protocol_day - v.half AND v.protocol_day + v.half
-GROUP BY d."group", d.USUBJID, d.PARAMCD, v.protocol_day""")
+GROUP BY d."group", d.USUBJID, d.PARAMCD, v.protocol_day"""}
+CD4_SQL = with_population("""\
+SELECT "group", PARAMCD, protocol_day, count(*), quantile_cont(AVAL, [0.25, 0.5, 0.75])
+FROM standing GROUP BY ALL""", **_CD4_CTES)
+# The day-100 CD4 counts by cohort (the page's Wilcoxon comparison).
+CD4_DAY100_SQL = with_population("""\
+SELECT "group", list(AVAL) AS counts FROM standing
+WHERE PARAMCD = 'CD4' AND protocol_day = 100 GROUP BY ALL""", **_CD4_CTES)
+
+
+# CD4+IR (docs/endpoints.md): each subject's daily CD4 means from day 0 to the window and the
+# end of follow-up; the event on the first of two consecutive days above the threshold;
+# death within the window, before it, competes; else censored at the window or the end.
+_ABOVE = ">=" if EP.cd4_threshold_inclusive else ">"
+_WINDOW = (min(EP.cd4_window_days, EP.follow_up_days) if EP.censor_at_follow_up
+           else EP.cd4_window_days)
+CD4IR_SQL = with_population(f"""\
+SELECT 'CD4IR' AS code, "group",
+       CASE WHEN onset IS NOT NULL AND NOT coalesce(death_day <= {_WINDOW} AND death_day < onset,
+                                                    false) THEN onset
+            WHEN death_day <= {_WINDOW} THEN death_day
+            ELSE least(end_day, {_WINDOW}) END AS time,
+       CASE WHEN onset IS NOT NULL AND NOT coalesce(death_day <= {_WINDOW} AND death_day < onset,
+                                                    false) THEN 1
+            WHEN death_day <= {_WINDOW} THEN 2 ELSE 0 END AS status,
+       count(*) AS n
+FROM follow f LEFT JOIN (
+    SELECT USUBJID, min(day) FILTER (WHERE above AND next_above) AS onset
+    FROM (SELECT USUBJID, day, AVAL {_ABOVE} {EP.cd4_threshold_cells_per_ul} AS above,
+                 lead(AVAL {_ABOVE} {EP.cd4_threshold_cells_per_ul}, 1, false)
+                     OVER (PARTITION BY USUBJID ORDER BY day) AS next_above
+          FROM (SELECT l.USUBJID, date_diff('day', p.HSCTDT, l.ADT) AS day, avg(l.AVAL) AS AVAL
+                FROM adlb l JOIN population p USING (USUBJID) JOIN follow f USING (USUBJID)
+                WHERE l.PARAMCD = 'CD4' AND isfinite(l.AVAL)
+                  AND date_diff('day', p.HSCTDT, l.ADT) BETWEEN 0 AND least({_WINDOW}, f.end_day)
+                GROUP BY ALL))
+    GROUP BY USUBJID) e USING (USUBJID)
+GROUP BY ALL""", follow=FOLLOW_UP)
 
 
 def connect(export: Path) -> duckdb.DuckDBPyConnection:
@@ -244,7 +282,13 @@ def overview(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[object]:
 
 
 def cd4_reconstitution(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[object]:
-    return con.execute(CD4_SQL, filters.params()).fetchall()
+    quartiles = con.execute(CD4_SQL, filters.params()).fetchall()
+    fits = _fits(con, CD4IR_SQL, filters)
+    samples = [np.asarray(c, dtype=float) for _, c in
+               con.execute(CD4_DAY100_SQL, filters.params()).fetchall()]
+    if len(samples) == 2 and all(s.size for s in samples):
+        wilcoxon_rank_sum(*samples)
+    return [quartiles, fits]
 
 
 FLOORS = {"overview": overview, "cd4_reconstitution": cd4_reconstitution, "gvhd": gvhd,
@@ -253,14 +297,17 @@ FLOORS = {"overview": overview, "cd4_reconstitution": cd4_reconstitution, "gvhd"
 
 def differences(con: duckdb.DuckDBPyConnection, filters: Filters,
                 landmark_table: object) -> tuple[int, int]:
-    """(estimates compared, estimates that differ by more than 1e-9): the floor's survival
-    and GvHD landmarks against the survival page's landmark table (endpoint, group, day,
-    estimate)."""
+    """(estimates compared, estimates that differ by more than 1e-9): the floor's survival,
+    GvHD and CD4+IR landmarks against the survival page's landmark table (endpoint, group,
+    day, estimate)."""
     table = landmark_table
     compared = differ = 0
-    for code, (_, _, at) in {**survival(con, filters), **gvhd(con, filters)}.items():
+    cd4ir = _fits(con, CD4IR_SQL, filters)  # the table has CD4+IR at its window's day only
+    for code, (_, _, at) in {**survival(con, filters), **gvhd(con, filters), **cd4ir}.items():
         column = "surv" if "surv" in at else "est"
         rows = at[at["cause"] == 1] if "cause" in at else at
+        if code == "CD4IR":
+            rows = rows[rows["time"] == EP.cd4_window_days]
         for row in rows.itertuples(index=False):
             shown = table[(table["endpoint"] == code) & (table["group"] == str(row.group))
                           & (table["day"] == row.time)]["estimate"]
