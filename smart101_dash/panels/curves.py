@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,21 @@ def subjects_of(data: pd.DataFrame) -> np.ndarray:
     return data["n"].to_numpy(dtype=np.int64)
 
 
+class Columns(NamedTuple):
+    """An endpoint's rows as the estimators take them: plain numpy arrays (the estimators
+    cost about a third less on these than on the frame's Arrow-backed columns)."""
+
+    time: np.ndarray  # float days
+    status: np.ndarray  # 0 censored, 1 event, 2 competing event
+    group: np.ndarray  # the cohort, as text
+    n: np.ndarray  # the subjects each row stands for
+
+
+def columns_of(data: pd.DataFrame) -> Columns:
+    return Columns(data["time"].to_numpy(dtype=float), data["status"].to_numpy(dtype=np.int64),
+                   data["group"].to_numpy().astype(str), subjects_of(data))
+
+
 def group_messages(n_per_group: dict[str, int], what: str) -> list[Message]:
     """A warning per small group and a note when only one cohort is left to compare."""
     messages = [Message(Level.WARNING, f"{group} has {patients(n)}: {what} are very "
@@ -90,7 +106,12 @@ def sort_groups(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def present_groups(data: pd.DataFrame) -> tuple[str, ...]:
-    present = set(data["group"].unique())
+    """The cohorts present in `data`'s rows, SMART101 first."""
+    return _present(data["group"].unique())
+
+
+def _present(groups: Sequence[str] | np.ndarray) -> tuple[str, ...]:
+    present = set(np.unique(np.asarray(groups, dtype=str)).tolist())
     return tuple(g for g in GROUP_ORDER if g in present)
 
 
@@ -110,40 +131,38 @@ class Estimate:
 
 def survival_estimate(data: pd.DataFrame, label: str) -> Estimate:
     """Kaplan-Meier (log-log 95% interval) by group, and the log-rank test."""
-    fit = kaplan_meier(data["time"], data["status"] == 1, data["group"],
-                       weights=subjects_of(data))
+    c = columns_of(data)
+    fit = kaplan_meier(c.time, c.status == 1, c.group, weights=c.n)
     table = sort_groups(fit.table)
     curves = _curves(table, "surv", 1.0, label)
-    test = _two_group_test(lambda: log_rank_test(data["time"], data["status"] == 1,
-                                                 data["group"], weights=subjects_of(data)), data)
+    test = _two_group_test(lambda: log_rank_test(c.time, c.status == 1, c.group, weights=c.n),
+                           c)
     return Estimate(table, curves, "log-rank", *test, fit=fit)
 
 
 def incidence_estimate(data: pd.DataFrame, label: str, cause: int = 1,
                        dash: str = "solid") -> Estimate:
     """Aalen-Johansen cumulative incidence of `cause` by group (others compete), Gray's test."""
-    fit = cumulative_incidence(data["time"], data["status"], data["group"], causes=[1, 2],
-                               weights=subjects_of(data))
+    c = columns_of(data)
+    fit = cumulative_incidence(c.time, c.status, c.group, causes=[1, 2], weights=c.n)
     table = sort_groups(fit.table[fit.table["cause"] == cause].drop(columns=["cause"]))
-    table["n_censor"] = _censored_at(data, table)
+    table["n_censor"] = _censored_at(c, table)
     curves = _curves(table, "est", 0.0, label, dash)
 
     def run() -> tuple[float | None, int | None, float | None, str]:
-        row = gray_test(data["time"], data["status"], data["group"], causes=[1, 2],
-                        weights=subjects_of(data)).table
+        row = gray_test(c.time, c.status, c.group, causes=[1, 2], weights=c.n).table
         row = row[row["cause"] == cause].iloc[0]
         return _number(row["stat"]), int(row["df"]), _number(row["p_value"]), ""
 
-    test = _two_group_test(run, data)
+    test = _two_group_test(run, c)
     return Estimate(table, curves, "Gray", *test, fit=fit)
 
 
-def _two_group_test(run: object, data: pd.DataFrame
+def _two_group_test(run: object, c: Columns
                     ) -> tuple[float | None, int | None, float | None, str]:
-    groups = present_groups(data)
-    if len(groups) < 2:
+    if np.unique(c.group).size < 2:
         return None, None, None, "one group only: no test"
-    if not (data["status"] == 1).any():
+    if not (c.status == 1).any():
         return None, None, None, "no event: no test"
     result = run()  # type: ignore[operator]
     if isinstance(result, tuple):
@@ -158,11 +177,10 @@ def _number(value: object) -> float | None:
     return None if np.isnan(number) else number
 
 
-def _censored_at(data: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
-    """For each (group, time) row of `table`, the subjects of `data` censored at that time
-    (the censor marks of a curve)."""
-    groups, times = data["group"].to_numpy().astype(str), data["time"].to_numpy(dtype=float)
-    censored, n = data["status"].to_numpy() == 0, subjects_of(data)
+def _censored_at(c: Columns, table: pd.DataFrame) -> np.ndarray:
+    """For each (group, time) row of `table`, the subjects of the endpoint's rows `c`
+    censored at that time (the censor marks of a curve)."""
+    groups, times, censored, n = c.group, c.time, c.status == 0, c.n
     at_group = table["group"].to_numpy().astype(str)
     at_time = table["time"].to_numpy(dtype=float)
     out = np.zeros(len(table), dtype=np.int64)
@@ -215,8 +233,8 @@ def _curves(table: pd.DataFrame, estimate: str, start: float, label: str,
 
 def risk_table(data: pd.DataFrame, ticks: Sequence[int]) -> pd.DataFrame:
     """Numbers at risk by group at the plot's ticks (the table under the time axis)."""
-    return sort_groups(number_at_risk(data["time"], list(ticks), data["group"],
-                                      weights=subjects_of(data)))
+    c = columns_of(data)
+    return sort_groups(number_at_risk(c.time, list(ticks), c.group, weights=c.n))
 
 
 def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
@@ -231,21 +249,18 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
     by day 42, say), so the estimate stays at its last value.
     `fit`: the same fit made already for the curves (an `Estimate.fit`), not made again.
     """
+    c = columns_of(data)
     if fit is None:
-        weights = subjects_of(data)
-        fit = (kaplan_meier(data["time"], data["status"] == 1, data["group"], weights=weights)
-               if survival else cumulative_incidence(data["time"], data["status"], data["group"],
-                                                     causes=[1, 2], weights=weights))
+        fit = (kaplan_meier(c.time, c.status == 1, c.group, weights=c.n) if survival
+               else cumulative_incidence(c.time, c.status, c.group, causes=[1, 2], weights=c.n))
     estimate = "surv" if survival else "est"
-    settled = _settled_times(data)
+    settled = _settled_times(c)
     wanted = sorted({float(d) for d in days} | set(settled.values()))
     found = {(str(r.group), float(day)): (r, i) for r in read_at(fit, wanted)
              if r.cause in (None, 1) for i, day in enumerate(r.time)}
-    groups = data["group"].to_numpy().astype(str)
-    times = data["time"].to_numpy(dtype=float)
-    events, n = data["status"].to_numpy() == 1, subjects_of(data)
+    groups, times, events, n = c.group, c.time, c.status == 1, c.n
     rows = []
-    for group in present_groups(data):
+    for group in _present(groups):
         mine = events & (groups == group)
         by_day = _counted_up_to(times[mine], n[mine], np.asarray(days, dtype=float))
         for day, n_events in zip(days, by_day.tolist(), strict=True):
@@ -266,14 +281,12 @@ def landmark_rows(code: str, data: pd.DataFrame, days: Sequence[int], *,
     return pd.DataFrame(rows, columns=LANDMARK_COLUMNS)
 
 
-def _settled_times(data: pd.DataFrame) -> dict[str, float]:
+def _settled_times(c: Columns) -> dict[str, float]:
     """Per group whose last follow-up time has no censored patient: that time (after it the
     estimate cannot change: nobody is left at risk)."""
-    groups = data["group"].to_numpy().astype(str)
-    times = data["time"].to_numpy(dtype=float)
-    censored = data["status"].to_numpy() == 0
+    groups, times, censored = c.group, c.time, c.status == 0
     out = {}
-    for group in present_groups(data):
+    for group in _present(groups):
         mine = groups == group
         last = float(times[mine].max())
         if not censored[mine & (times == last)].any():
