@@ -120,7 +120,8 @@ class Estimate:
     """One endpoint estimated by cohort: the step table, the curves to draw, and the test."""
 
     table: pd.DataFrame  # the estimator's table (what the CSV of the chart holds)
-    curves: pd.DataFrame  # curve, group, dash, time, estimate, lower, upper, n_censor
+    # curve, group, dash, time, estimate, lower, upper, n_censor; None: not to be drawn
+    curves: pd.DataFrame | None
     test_name: str
     statistic: float | None
     df: int | None
@@ -129,25 +130,27 @@ class Estimate:
     fit: KaplanMeier | CumulativeIncidence | None = None  # for landmark_rows: fitted once
 
 
-def survival_estimate(data: pd.DataFrame, label: str) -> Estimate:
-    """Kaplan-Meier (log-log 95% interval) by group, and the log-rank test."""
+def survival_estimate(data: pd.DataFrame, label: str, *, curves: bool = True) -> Estimate:
+    """Kaplan-Meier (log-log 95% interval) by group, and the log-rank test; `curves`: with
+    the curves to draw (a section of estimates and tests draws none)."""
     c = columns_of(data)
     fit = kaplan_meier(c.time, c.status == 1, c.group, weights=c.n)
     table = sort_groups(fit.table)
-    curves = _curves(table, "surv", 1.0, label)
+    drawn = _curves(table, "surv", 1.0, label) if curves else None
     test = _two_group_test(lambda: log_rank_test(c.time, c.status == 1, c.group, weights=c.n),
                            c)
-    return Estimate(table, curves, "log-rank", *test, fit=fit)
+    return Estimate(table, drawn, "log-rank", *test, fit=fit)
 
 
 def incidence_estimate(data: pd.DataFrame, label: str, cause: int = 1,
-                       dash: str = "solid") -> Estimate:
-    """Aalen-Johansen cumulative incidence of `cause` by group (others compete), Gray's test."""
+                       dash: str = "solid", *, curves: bool = True) -> Estimate:
+    """Aalen-Johansen cumulative incidence of `cause` by group (others compete), Gray's test;
+    `curves` as in `survival_estimate`."""
     c = columns_of(data)
     fit = cumulative_incidence(c.time, c.status, c.group, causes=[1, 2], weights=c.n)
     table = sort_groups(fit.table[fit.table["cause"] == cause].drop(columns=["cause"]))
     table["n_censor"] = _censored_at(c, table)
-    curves = _curves(table, "est", 0.0, label, dash)
+    drawn = _curves(table, "est", 0.0, label, dash) if curves else None
 
     def run() -> tuple[float | None, int | None, float | None, str]:
         row = gray_test(c.time, c.status, c.group, causes=[1, 2], weights=c.n).table
@@ -155,7 +158,7 @@ def incidence_estimate(data: pd.DataFrame, label: str, cause: int = 1,
         return _number(row["stat"]), int(row["df"]), _number(row["p_value"]), ""
 
     test = _two_group_test(run, c)
-    return Estimate(table, curves, "Gray", *test, fit=fit)
+    return Estimate(table, drawn, "Gray", *test, fit=fit)
 
 
 def _two_group_test(run: object, c: Columns

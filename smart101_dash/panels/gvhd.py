@@ -82,7 +82,8 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         built += max_grade_items(grades, q_grades, grade_window, base.footer)
     codes = tuple(code for code, keys in ENDPOINT_ITEMS.items() if wants(items, *keys))
     read = tables.endpoints(db, filters, tuple(ENDPOINT_ITEMS), start) if codes else None
-    fits = {code: incidence_estimate(read[code], LABELS[code], dash=DASHES[code])
+    fits = {code: incidence_estimate(read[code], LABELS[code], dash=DASHES[code],
+                                     curves=wants(items, ENDPOINT_ITEMS[code][0]))
             for code in codes} if read is not None else {}
     made = Built(read, fits, grades, q_grades, ep, base.footer)
     for key, make in (("gvhd_acute_incidence", acute_curves_item),
@@ -113,6 +114,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
 
 
 # The endpoints each item needs (the tests need all four); read in one query either way.
+# Per endpoint the items that need its estimate, the one drawing its curve first.
 ENDPOINT_ITEMS = {
     "AGVHD24": ("gvhd_acute_incidence", "gvhd_acute_estimates", "gvhd_tests"),
     "AGVHD34": ("gvhd_acute_incidence", "gvhd_acute_estimates", "gvhd_tests"),

@@ -64,7 +64,7 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
         return no_patients(TITLE, cut, filters)
 
     every = wants(items, *ESTIMATE_ITEMS)
-    fitted = {code: make(read[code]) for code, (key, make) in FITS.items()
+    fitted = {code: make(read[code], wants(items, key)) for code, (key, make) in FITS.items()
               if (code != "GRFS" or "GRFS" in extra) and (every or wants(items, key))}
     messages = group_messages(n_per_group, "the curves and intervals")
     messages += extra_messages
@@ -93,14 +93,18 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
                        start=start.short(), n_per_group=n_per_group, messages=tuple(messages))
 
 
-# Each endpoint's estimate and the item that draws it (the estimates section needs all).
+# Each endpoint's estimate (with its curves when drawn) and the item that draws it (the
+# estimates section needs every estimate, and draws none).
 FITS = {
-    "OS": ("overall_survival", lambda data: survival_estimate(data, "overall survival")),
+    "OS": ("overall_survival",
+           lambda data, draw: survival_estimate(data, "overall survival", curves=draw)),
     "DFS": ("disease_free_survival",
-            lambda data: survival_estimate(data, "disease-free survival")),
-    "NRM": ("relapse_nrm", lambda data: incidence_estimate(data, "NRM", dash="dot")),
-    "RELAPSE": ("relapse_nrm", lambda data: incidence_estimate(data, "relapse", dash="solid")),
-    "GRFS": ("grfs", lambda data: survival_estimate(data, "GRFS")),
+            lambda data, draw: survival_estimate(data, "disease-free survival", curves=draw)),
+    "NRM": ("relapse_nrm",
+            lambda data, draw: incidence_estimate(data, "NRM", dash="dot", curves=draw)),
+    "RELAPSE": ("relapse_nrm",
+                lambda data, draw: incidence_estimate(data, "relapse", curves=draw)),
+    "GRFS": ("grfs", lambda data, draw: survival_estimate(data, "GRFS", curves=draw)),
 }
 # The survival curves: item, endpoint, title, y axis.
 CURVES = (("overall_survival", "OS", "Overall survival", "Overall survival"),
