@@ -18,6 +18,8 @@ ARM_AGE_GROUP = {"GROUP A": "ADULT", "GROUP B": "PEDIATRIC"}
 
 POPULATION_SQL = """\
 population AS (
+    -- adsl's columns and `subject`, its rows numbered in USUBJID's order when the cut
+    -- loads: the key the analysis tables are joined on (USING (subject))
     SELECT * FROM adsl
     WHERE list_contains($cohorts, COHORT)
       AND ($arm IS NULL
