@@ -17,7 +17,7 @@ from smart101_dash.config import Settings
 from smart101_dash.contract import COHORTS
 from smart101_dash.filters import Filters, with_population
 from smart101_dash.panels.base import Level, Message, PanelItem, PanelResult
-from smart101_dash.panels.common import as_count_table, cohort_counts, count_and_percent
+from smart101_dash.panels.common import as_count_table, count_and_percent
 from smart101_dash.panels.spec import ItemSpec, Kind, Panel
 from smart101_dash.store import Database, ExportCut, Query
 
@@ -72,7 +72,13 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
           viewer: Viewer) -> PanelResult:
     """Every item is aggregate: enrollment is counted by date and arm, without subject IDs."""
     cut.require("adsl")
-    counts = cohort_counts(db, cut, filters)
+    q_age, q_baseline = (Query(sql, filters.params()) for sql in (BASELINE_AGE_SQL,
+                                                                    BASELINE_SQL))
+    ages = db.query(cut, q_age)
+    # N per cohort: the age table's n (the same count as `common.cohort_counts`, one query
+    # fewer).
+    sizes = dict(zip(ages["cohort"].astype(str), ages["n"].astype(int), strict=True))
+    counts = {c: sizes[c] for c in COHORTS if c in sizes}
     study = settings.study
     messages: list[Message] = []
     arms = (filters.arm,) if filters.arm else study.arms
@@ -100,9 +106,6 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     q_status = Query(STATUS_SQL, filters.params())
     status = enrollment_status(db.query(cut, q_status), arms, labels)
 
-    q_age, q_baseline = (Query(sql, filters.params()) for sql in (BASELINE_AGE_SQL,
-                                                                    BASELINE_SQL))
-    ages = db.query(cut, q_age)
     baseline = baseline_characteristics(ages, db.query(cut, q_baseline))
     if any(n < 10 for n in counts.values()):
         messages.append(Message(Level.WARNING, "A group has fewer than 10 patients: percentages "

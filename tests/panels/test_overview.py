@@ -134,3 +134,17 @@ def test_csv_holds_exactly_the_rows_shown_and_xlsx_the_context(setup: tuple) -> 
     assert context["Data cut-off"] == "2025-06-30" and context["Filters"] == "diagnosis ALL"
     assert context["N"] == "SMART101 n=2, CONTROL n=1"
     assert context["Table"].startswith("Overview") and context["Table"].endswith("by cohort")
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(), Filters(arm="GROUP A"), Filters(cohorts=("CONTROL",)),
+    Filters(diagnoses=("no such diagnosis",))], ids=["all", "group A", "controls", "nobody"])
+def test_n_per_cohort_is_the_banner_count(setup: tuple, filters: Filters) -> None:
+    # The panel's N comes from its age table's n (one query fewer): the same count as the
+    # population's per cohort, SMART101 first, and no entry for a cohort nobody is left in.
+    from smart101_dash.panels.common import cohort_counts
+
+    db, cut = setup
+    shown = overview.build(db, cut, filters, SETTINGS, viewer=ANALYST).n_per_group
+    expected = cohort_counts(db, cut, filters)
+    assert shown == expected and list(shown) == list(expected)
