@@ -42,9 +42,10 @@ from smart101_dash.filters import Filters, with_population
 from smart101_dash.sql import quote_identifier
 from smart101_dash.store import Database, ExportCut, Query
 
-# The derivations read their inputs with the transplanted subjects numbered in USUBJID's order
-# (`subject`): at registry scale pandas joins and groups on a number several times faster than
-# on a string, and only the stored tables get their USUBJID back (`_with_ids`).
+# The derivations read their inputs with the transplanted subjects numbered 0, 1, ... in
+# USUBJID's order (`numbered`, a dense number of their own): at registry scale pandas joins and
+# groups on a number several times faster than on a string, and the stored tables get their
+# USUBJID back, with adsl's `subject` beside it (`_with_ids`).
 NUMBERED = ("WITH numbered AS (SELECT USUBJID, subject, "
             "row_number() OVER (ORDER BY USUBJID) - 1 AS number "
             "FROM adsl WHERE HSCTDT IS NOT NULL)\n")
