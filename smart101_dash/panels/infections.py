@@ -106,8 +106,9 @@ def build(db: Database, cut: ExportCut, filters: Filters, settings: Settings, *,
     if wants(items, "inf_mcc"):
         mcc = _mean_count(at_risk, counts.episode_days)
         mcc_table = sort_groups(mcc.table.assign(group=mcc.table["group"].astype(str)))
-        mcc_figure = None if not counts.any_episode else with_footer(
-            mean_cumulative_count_figure(mcc.table, mcc.max_time, groups, TICKS), base.footer)
+        mcc_figure = with_footer(
+            mean_cumulative_count_figure(mcc.table, mcc.max_time, groups, TICKS), base.footer
+        ) if counts.any_episode else None
         built.append(PanelItem(
             "inf_mcc", "Mean cumulative count of infection episodes", mcc_table, mcc_figure,
             q_inf, "Expected number of episodes per patient by each day, death ending "
