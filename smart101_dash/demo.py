@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from datetime import date, timedelta
-from itertools import repeat
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,7 @@ TREATED_ONLY_AES = (  # possible reactions to SMART101 itself (related)
      (1, 1, 2), False),
     ("Cytokine release syndrome", "Immune system disorders", 0.05, (1, 2, 2), False),
 )
+PRODUCT_REACTIONS = {term for term, *_ in TREATED_ONLY_AES}
 FATAL_AE = {"Infection": ("Sepsis", "Infections and infestations"),
             "GvHD": ("Graft versus host disease", "Immune system disorders"),
             "Organ toxicity": ("Multiple organ dysfunction syndrome",
@@ -147,6 +148,8 @@ def _weibull_days(rng: np.random.Generator, p_2y: float, shape: float, size: int
 
 def _spread_dates(rng: np.random.Generator, n: int, first: date, last: date) -> list[date]:
     """n sorted dates from first to last with irregular gaps (single-centre accrual)."""
+    if n == 0:
+        return []
     gaps = rng.exponential(1.0, n)
     position = np.cumsum(gaps) - gaps[0]
     position = position / position[-1] if n > 1 else np.zeros(1)
@@ -322,32 +325,94 @@ def _last_day(subject: dict) -> int:
     return (subject["LSTALVDT"] - subject["HSCTDT"]).days
 
 
-def _lymphocytes(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
-    rows = _Rows("USUBJID", "PARAMCD", "PARAM", "AVAL", "AVALU", "ADT", "AVISIT", "AVISITN")
-    params = ("CD4", *OTHER_LYMPHOCYTES)
-    labels = [PARAM_LABELS[p] for p in params]
-    # Each cohort's medians by visit (rows) and subset (columns), as floats.
-    medians = {c: np.array([cd4, *OTHER_LYMPHOCYTES.values()], dtype=float).T
-               for c, cd4 in CD4_MEDIAN.items()}
-    for s in _records(subjects):  # dicts: fast to read, same order
-        last = _last_day(s)
-        own = rng.normal(0, 0.55)  # the patient's own level, on the log scale
-        child = 1.2 if s["AGEGR1"] == "PEDIATRIC" else 1.0
+class _LabDraws(NamedTuple):
+    """The lymphocyte draws of every subject, in the order they were drawn."""
+    own: list[float]  # each subject's own level, on the log scale
+    visits: list[tuple[int, int, int]]  # (subject, visit, day) of each visit done
+    errors: list[np.ndarray]  # per visit done, the five subsets' errors
+    unscheduled: list[tuple[int, float]]  # (subject, error) of each unscheduled CD4 count
+
+
+def _lymphocyte_draws(rng: np.random.Generator, last: list[int]) -> _LabDraws:
+    """Only the draws, subject by subject (the stream's order); the rows are made from them
+    as arrays (`_lymphocytes`): a tuple per row cost most of the demo's time at 100,000."""
+    draws = _LabDraws([], [], [], [])
+    for k, last_day in enumerate(last):
+        draws.own.append(rng.normal(0, 0.55))
         for v, visit in enumerate(VISIT_DAYS):
             day = visit + int(rng.integers(-3, 4))
-            if day > last or rng.random() < 0.08:  # not yet due, or a missed visit
+            if day > last_day or rng.random() < 0.08:  # not yet due, or a missed visit
                 continue
+            draws.visits.append((k, v, day))
             # One draw of the five subsets' errors: the same numbers as five draws.
-            values = medians[s["COHORT"]][v] * child * np.exp(own + rng.normal(0, 0.3, 5))
-            rows.extend(zip(repeat(s["USUBJID"]), params, labels,
-                            [round(x, 1) for x in values.tolist()], repeat("cells/uL"),
-                            repeat(s["HSCTDT"] + timedelta(days=day)), repeat(f"DAY {visit}"),
-                            repeat(float(visit))))
-        if rng.random() < 0.1 and last >= 45:  # an unscheduled CD4 count
-            value = CD4_MEDIAN[s["COHORT"]][1] * child * np.exp(own + rng.normal(0, 0.3))
-            rows.add(s["USUBJID"], "CD4", PARAM_LABELS["CD4"], round(float(value), 1),
-                     "cells/uL", s["HSCTDT"] + timedelta(days=45), "UNSCHEDULED", None)
-    return rows.frame().sort_values(["PARAMCD", "USUBJID", "ADT"]).reset_index(drop=True)
+            draws.errors.append(rng.normal(0, 0.3, 5))
+        if rng.random() < 0.1 and last_day >= 45:  # an unscheduled CD4 count on day 45
+            draws.unscheduled.append((k, rng.normal(0, 0.3)))
+    return draws
+
+
+LYMPHOCYTES = ("CD4", *OTHER_LYMPHOCYTES)
+UNSCHEDULED_DAY = 45
+
+
+def _lymphocytes(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
+    """CD4 and the other subsets at the protocol visits (some missed), and an unscheduled
+    CD4 count for some; by subset, subject and day."""
+    draws = _lymphocyte_draws(rng, _last_days(subjects).tolist())
+    cohort = pd.Index(tuple(CD4_MEDIAN)).get_indexer(subjects["COHORT"])
+    level = np.where(subjects["AGEGR1"] == "PEDIATRIC", 1.2, 1.0)  # children's counts higher
+    own = np.asarray(draws.own, dtype=float)
+    # Each cohort's medians by visit and subset, as floats: [cohort, visit, subset].
+    medians = np.array([np.array([cd4, *OTHER_LYMPHOCYTES.values()], dtype=float).T
+                        for cd4 in CD4_MEDIAN.values()])
+    k, v, day = np.asarray(draws.visits, dtype=np.int64).reshape(-1, 3).T
+    errors = np.asarray(draws.errors, dtype=float).reshape(-1, len(LYMPHOCYTES))
+    values = medians[cohort[k], v] * level[k, None] * np.exp(own[k, None] + errors)
+    extra_k, extra_error = (np.asarray(c).reshape(-1) for c in zip(*draws.unscheduled)) \
+        if draws.unscheduled else (np.zeros(0, np.int64), np.zeros(0))
+    extra = medians[cohort[extra_k], 1, 0] * level[extra_k] * np.exp(own[extra_k] + extra_error)
+    n = len(k)
+    subject = np.concatenate([np.repeat(k, len(LYMPHOCYTES)), extra_k.astype(np.int64)])
+    param = np.concatenate([np.tile(np.arange(len(LYMPHOCYTES)), n), np.zeros(len(extra_k), int)])
+    visit = np.concatenate([np.repeat(v, len(LYMPHOCYTES)), np.full(len(extra_k), -1)])
+    day = np.concatenate([np.repeat(day, len(LYMPHOCYTES)), np.full(len(extra_k),
+                                                                    UNSCHEDULED_DAY)])
+    # By subset code, then subject (subjects come in USUBJID's order), then day.
+    order = np.lexsort((day, subject, np.argsort(np.argsort(LYMPHOCYTES))[param]))
+    subject, param, visit, day = subject[order], param[order], visit[order], day[order]
+    visit_names = np.array([f"DAY {d}" for d in VISIT_DAYS] + ["UNSCHEDULED"], dtype=object)
+    return pd.DataFrame({
+        "USUBJID": subjects["USUBJID"].to_numpy(dtype=object)[subject],
+        "PARAMCD": np.array(LYMPHOCYTES, dtype=object)[param],
+        "PARAM": np.array([PARAM_LABELS[p] for p in LYMPHOCYTES], dtype=object)[param],
+        "AVAL": _round_1(np.concatenate([values.ravel(), extra])[order]),
+        "AVALU": "cells/uL",
+        "ADT": _dates(subjects["HSCTDT"], subject, day),
+        "AVISIT": visit_names[visit],
+        "AVISITN": np.array([*VISIT_DAYS, np.nan], dtype=float)[visit]})
+
+
+def _last_days(subjects: pd.DataFrame) -> np.ndarray:
+    """Each subject's last transplant day on which it can have a record."""
+    return (pd.to_datetime(subjects["LSTALVDT"]) - pd.to_datetime(subjects["HSCTDT"])
+            ).dt.days.to_numpy(dtype=np.int64)
+
+
+def _dates(transplants: pd.Series, subject: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The date of each transplant day `day` of subject `subject` (a row of `transplants`),
+    as date objects like the other datasets' dates."""
+    day_0 = pd.to_datetime(transplants).to_numpy().astype("datetime64[D]")
+    return (day_0[subject] + day.astype("timedelta64[D]")).astype(object)
+
+
+def _round_1(values: np.ndarray) -> np.ndarray:
+    """Python's round(x, 1) of each value, as arrays. np.round multiplies by ten first, which
+    can move a value that lies near a half across it; those few are rounded by Python."""
+    rounded = np.round(values, 1)
+    tenfold = values * 10
+    near_half = np.abs(tenfold - np.floor(tenfold) - 0.5) < 1e-6
+    rounded[near_half] = [round(x, 1) for x in values[near_half].tolist()]
+    return rounded
 
 
 def _stages_for(rng: np.random.Generator, grade: int) -> tuple[int, int, int, int]:
@@ -364,32 +429,86 @@ def _stages_for(rng: np.random.Generator, grade: int) -> tuple[int, int, int, in
     return stages
 
 
-def _gvhd(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
-    rows = _Rows("USUBJID", "ADT", "SKINSTG", "LIVERSTG", "UGISTG", "LGISTG", "AGVHDGR",
-                 "CGVHDSEV")
-    for s in _records(subjects):  # dicts: fast to read, same order
-        last = _last_day(s)
-        grade = AGVHD_GRADE[s["COHORT"]].draw(rng)
+class _GvhdDraws(NamedTuple):
+    """Each subject's GvHD draws: the acute grade, its onset, duration and organ stages; if
+    chronic GvHD comes, its onset and its worst severity."""
+    grade: int
+    onset: int
+    duration: int
+    skin: int
+    liver: int
+    upper_gi: int
+    lower_gi: int
+    chronic: bool
+    chronic_onset: int
+    severity: str
+
+
+def _gvhd_draws(rng: np.random.Generator, cohorts: Iterable[str]) -> pd.DataFrame:
+    """Only the draws, subject by subject (the stream's order); `_gvhd` makes the rows."""
+    draws = []
+    for cohort in cohorts:
+        grade = AGVHD_GRADE[cohort].draw(rng)
         onset = int(rng.integers(14, 85)) if rng.random() < 0.85 else int(rng.integers(100, 170))
         duration = int(rng.integers(14, 36))
         stages = _stages_for(rng, grade)
-        for day in range(7, 181, 7 if grade else 14):
-            if day > last or (day > 100 and not grade):
-                break
-            active = grade and onset <= day < onset + duration
-            stage = stages if active else (0, 0, 0, 0)  # `stages` grade `grade` (_stages_for)
-            rows.add(s["USUBJID"], s["HSCTDT"] + timedelta(days=day), *stage,
-                     grade if active else 0, None)
-        chronic = rng.random() < CGVHD_2Y[s["COHORT"]]
+        chronic = rng.random() < CGVHD_2Y[cohort]
         chronic_onset = int(rng.integers(120, 500))
-        severity = CGVHD_SEVERITY.draw(rng)
-        for day in (100, 180, 270, 365, 545, 730):
-            if day > last:
-                break
-            rows.add(s["USUBJID"], s["HSCTDT"] + timedelta(days=day), None, None, None, None,
-                     None, severity if chronic and day >= chronic_onset else "NONE")
-    return rows.frame().sort_values(["USUBJID", "ADT", "CGVHDSEV"], na_position="first",
-                                          kind="stable").reset_index(drop=True)
+        draws.append(_GvhdDraws(grade, onset, duration, *stages, chronic, chronic_onset,
+                                CGVHD_SEVERITY.draw(rng)))
+    return pd.DataFrame(draws, columns=_GvhdDraws._fields)
+
+
+# Acute GvHD is assessed weekly to day 180 if it comes, else every two weeks to day 100;
+# chronic GvHD at the long-term visits.
+ACUTE_DAYS = (np.arange(7, 101, 14), np.arange(7, 181, 7))  # without, with acute GvHD
+CHRONIC_DAYS = np.array([100, 180, 270, 365, 545, 730])
+
+
+def _gvhd(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
+    """Staged acute GvHD assessments and chronic GvHD severities, by subject and day."""
+    draws = _gvhd_draws(rng, subjects["COHORT"].tolist())
+    last = _last_days(subjects)
+    acute = draws["grade"].to_numpy() > 0
+    k_acute, acute_day = _visits(last, ACUTE_DAYS, acute.astype(int))
+    k_chronic, chronic_day = _visits(last, (CHRONIC_DAYS,), np.zeros(len(last), int))
+    active = acute[k_acute] & (draws["onset"].to_numpy()[k_acute] <= acute_day) & (
+        acute_day < (draws["onset"] + draws["duration"]).to_numpy()[k_acute])
+    chronic = draws["chronic"].to_numpy()[k_chronic] & (
+        chronic_day >= draws["chronic_onset"].to_numpy()[k_chronic])
+    subject = np.concatenate([k_acute, k_chronic])
+    day = np.concatenate([acute_day, chronic_day])
+    order = np.lexsort((day, subject))  # no day is both an acute and a chronic visit
+
+    def acute_only(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.where(active, values[k_acute], 0),
+                               np.full(len(k_chronic), np.nan)])[order]
+
+    severity = np.where(chronic, draws["severity"].to_numpy(dtype=object)[k_chronic], "NONE")
+    frame = pd.DataFrame({
+        "USUBJID": subjects["USUBJID"].to_numpy(dtype=object)[subject[order]],
+        "ADT": _dates(subjects["HSCTDT"], subject[order], day[order])})
+    for column, drawn in (("SKINSTG", "skin"), ("LIVERSTG", "liver"), ("UGISTG", "upper_gi"),
+                          ("LGISTG", "lower_gi"), ("AGVHDGR", "grade")):
+        frame[column] = acute_only(draws[drawn].to_numpy(dtype=float))
+    frame["CGVHDSEV"] = np.concatenate([np.full(len(k_acute), None, dtype=object),
+                                        severity.astype(object)])[order]
+    return frame
+
+
+def _visits(last: np.ndarray, schedules: tuple[np.ndarray, ...], schedule: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The visits each subject has had by its last day, in order of subject and day: the
+    subject and the day of each. Subject k's visit days are `schedules[schedule[k]]`."""
+    counts = np.zeros(len(last), dtype=np.int64)
+    for i, days in enumerate(schedules):
+        theirs = schedule == i
+        counts[theirs] = np.searchsorted(days, last[theirs], side="right")
+    subject = np.repeat(np.arange(len(last)), counts)
+    position = np.arange(len(subject)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = max(len(days) for days in schedules)
+    table = np.array([np.pad(days, (0, width - len(days))) for days in schedules])
+    return subject, table[schedule[subject], position]
 
 
 def _infections(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
@@ -424,7 +543,7 @@ def _adverse_events(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.Data
         for term, soc, p, grades, serious_if_severe in catalog:
             if rng.random() >= p:
                 continue
-            related_to_product = term in {t[0] for t in TREATED_ONLY_AES}
+            related_to_product = term in PRODUCT_REACTIONS
             start = 8 + int(rng.integers(0, 3)) if related_to_product else \
                 int(rng.integers(0, 90))
             if rng.random() < 0.15:  # a later episode, in the second year of follow-up

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from smart101_dash import endpoints
-from smart101_dash.demo import _Weighted, as_of, build_demo_export, write_demo_export
+from smart101_dash.demo import _round_1, _Weighted, as_of, build_demo_export, write_demo_export
 from smart101_dash.grading import magic_grade, magic_grades
 from smart101_dash.validate import Severity, validate_export
 
@@ -82,6 +82,22 @@ def test_controls_option(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     adsl = pd.read_parquet(tmp_path / "x" / "adsl.parquet")
     assert (adsl["COHORT"] == "CONTROL").sum() == 40
+
+
+def test_no_controls_is_the_treated_patients_alone(tmp_path: Path) -> None:
+    write_demo_export(tmp_path / "x", n_controls=0)
+    adsl = pd.read_parquet(tmp_path / "x" / "adsl.parquet")
+    assert set(adsl["COHORT"]) == {"SMART101"} and len(adsl) == 36
+    report = validate_export(tmp_path / "x")
+    assert [f.format() for f in report.findings if f.severity is Severity.ERROR] == []
+
+
+def test_rounding_as_arrays_is_pythons_round() -> None:
+    # The lab values are rounded as arrays; np.round alone differs from round() near halves.
+    values = np.concatenate([np.arange(100_000) / 100 + 0.05, [0.15, 0.25, 2.675, 1e5 + 0.05],
+                             np.random.default_rng(5).lognormal(5, 2, 100_000)])
+    assert (np.round(values, 1) != [round(x, 1) for x in values.tolist()]).any()
+    assert _round_1(values).tolist() == [round(x, 1) for x in values.tolist()]
 
 
 @pytest.mark.parametrize("cut", ["2026-06-30", "2026-10-31"])
