@@ -119,8 +119,9 @@ def _present(groups: Sequence[str] | np.ndarray) -> tuple[str, ...]:
 class Estimate:
     """One endpoint estimated by cohort: the step table, the curves to draw, and the test."""
 
-    table: pd.DataFrame  # the estimator's table (what the CSV of the chart holds)
-    # curve, group, dash, time, estimate, lower, upper, n_censor; None: not to be drawn
+    # The estimator's table (what the CSV of the chart holds) and the curves to draw (curve,
+    # group, dash, time, estimate, lower, upper, n_censor); both None when not drawn.
+    table: pd.DataFrame | None
     curves: pd.DataFrame | None
     test_name: str
     statistic: float | None
@@ -132,11 +133,13 @@ class Estimate:
 
 def survival_estimate(data: pd.DataFrame, label: str, *, curves: bool = True) -> Estimate:
     """Kaplan-Meier (log-log 95% interval) by group, and the log-rank test; `curves`: with
-    the curves to draw (a section of estimates and tests draws none)."""
+    the table and curves to draw (a section of estimates and tests draws none)."""
     c = columns_of(data)
     fit = kaplan_meier(c.time, c.status == 1, c.group, weights=c.n)
-    table = sort_groups(fit.table)
-    drawn = _curves(table, "surv", 1.0, label) if curves else None
+    table = drawn = None
+    if curves:
+        table = sort_groups(fit.table)
+        drawn = _curves(table, "surv", 1.0, label)
     test = _two_group_test(lambda: log_rank_test(c.time, c.status == 1, c.group, weights=c.n),
                            c)
     return Estimate(table, drawn, "log-rank", *test, fit=fit)
@@ -148,9 +151,11 @@ def incidence_estimate(data: pd.DataFrame, label: str, cause: int = 1,
     `curves` as in `survival_estimate`."""
     c = columns_of(data)
     fit = cumulative_incidence(c.time, c.status, c.group, causes=[1, 2], weights=c.n)
-    table = sort_groups(fit.table[fit.table["cause"] == cause].drop(columns=["cause"]))
-    table["n_censor"] = _censored_at(c, table)
-    drawn = _curves(table, "est", 0.0, label, dash) if curves else None
+    table = drawn = None
+    if curves:
+        table = sort_groups(fit.table[fit.table["cause"] == cause].drop(columns=["cause"]))
+        table["n_censor"] = _censored_at(c, table)
+        drawn = _curves(table, "est", 0.0, label, dash)
 
     def run() -> tuple[float | None, int | None, float | None, str]:
         row = gray_test(c.time, c.status, c.group, causes=[1, 2], weights=c.n).table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,16 @@ def nullable(values: FloatArray) -> pd.arrays.FloatingArray:
 def group_column(codes: IntArray, labels: tuple[str, ...]) -> pd.Categorical:
     """The group column of a result table: categorical, its categories the sorted labels."""
     return pd.Categorical.from_codes(codes, categories=list(labels))
+
+
+def step_table(columns: dict[str, np.ndarray], groups: tuple[str, ...], order: Sequence[str],
+               undefined: Sequence[str]) -> pd.DataFrame:
+    """A fit's table from its columns as arrays: `group` (codes into `groups`) as the
+    categorical group column, and NaN as <NA> in the `undefined` columns."""
+    table = {c: columns[c] for c in order}
+    table["group"] = group_column(columns["group"], groups)
+    table.update({c: nullable(columns[c]) for c in undefined})
+    return pd.DataFrame(table)
 
 
 @functools.cache  # scipy's distribution call costs about 0.3 ms, and a page fits dozens of curves

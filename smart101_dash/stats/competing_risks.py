@@ -8,8 +8,9 @@ Gray) step by step, vectorised over times; the tests compare them with `cuminc` 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,9 +19,9 @@ from scipy.stats import chi2
 from smart101_dash.stats._steps import (
     FloatArray,
     counts,
-    group_column,
     normal_quantile,
     nullable,
+    step_table,
 )
 from smart101_dash.stats._validate import (
     ArrayLike,
@@ -42,13 +43,22 @@ class CumulativeIncidence:
     censoring) with columns group, cause, time, n_risk, n_event (of this cause), est, var
     (cmprsk's estimator, carried forward between the cause's own event times as cmprsk's step
     function does), std_err, lower, upper (log-log interval, <NA> where est is 0 or 1).
+    `columns`: the same as arrays (group as codes into `groups`, NaN for <NA>); the table is
+    made from them when first asked for.
     """
 
-    table: pd.DataFrame
+    columns: dict[str, np.ndarray] = field(repr=False)
     conf_level: float
     groups: tuple[str, ...]
     causes: tuple[int, ...]
     max_time: dict[str, float]
+
+    @functools.cached_property
+    def table(self) -> pd.DataFrame:
+        # Made when asked for: a landmark reading needs only the arrays.
+        if not self.columns["time"].size:
+            return pd.DataFrame(columns=list(CIF_COLUMNS))
+        return step_table(self.columns, self.groups, CIF_COLUMNS, ("lower", "upper"))
 
 
 @dataclass(frozen=True)
@@ -170,17 +180,10 @@ def cumulative_incidence(
             parts["n_risk"].append(n_risk)
             for col in ("n_event", "est", "var"):
                 parts[col].append(b[col])
-    if not parts["time"]:
-        table = pd.DataFrame(columns=list(CIF_COLUMNS))
-    else:
-        cols = {c: np.concatenate(v) for c, v in parts.items()}
-        lower, upper = cif_log_log_limits(cols["est"], cols["var"], conf_level)
-        table = pd.DataFrame({
-            **cols, "group": group_column(cols["group"], data.groups),
-            "std_err": np.sqrt(np.maximum(cols["var"], 0.0)),
-            "lower": nullable(lower), "upper": nullable(upper),
-        })
-    return CumulativeIncidence(table=table, conf_level=conf_level, groups=data.groups,
+    cols = {c: np.concatenate(v) if v else np.zeros(0) for c, v in parts.items()}
+    lower, upper = cif_log_log_limits(cols["est"], cols["var"], conf_level)
+    cols.update(std_err=np.sqrt(np.maximum(cols["var"], 0.0)), lower=lower, upper=upper)
+    return CumulativeIncidence(columns=cols, conf_level=conf_level, groups=data.groups,
                                causes=chosen, max_time=max_time)
 
 

@@ -9,8 +9,9 @@ the reference the tests compare with to 1e-6.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -20,9 +21,9 @@ from smart101_dash.stats._steps import (
     FloatArray,
     at_risk,
     counts,
-    group_column,
     normal_quantile,
     nullable,
+    step_table,
 )
 from smart101_dash.stats._validate import (
     ArrayLike,
@@ -46,16 +47,24 @@ class KaplanMeier:
     group, time, n_risk, n_event, n_censor, surv, std_err (standard error of `surv`, as R's
     summary prints it), lower, upper. Undefined values are <NA>, never NaN: the standard error
     and the log and log-log limits where surv is 0, and the log-log limits where surv is 1
-    (as R). `medians`: per group n, n_event, median, lower, upper (<NA> when not reached).
-    `max_time`: each group's last observed time (landmarks after it are left out).
+    (as R). `columns`: the same as arrays (group as codes into `groups`, NaN for <NA>); the
+    table is made from them when first asked for. `medians`: per group n, n_event, median,
+    lower, upper (<NA> when not reached). `max_time`: each group's last observed time
+    (landmarks after it are left out).
     """
 
-    table: pd.DataFrame
+    columns: dict[str, np.ndarray] = field(repr=False)
     medians: pd.DataFrame
     conf_type: str
     conf_level: float
     groups: tuple[str, ...]
     max_time: dict[str, float]
+
+    @functools.cached_property
+    def table(self) -> pd.DataFrame:
+        # Made when asked for: a landmark reading needs only the arrays, and a frame costs
+        # about as much as the estimate.
+        return step_table(self.columns, self.groups, KM_COLUMNS, ("std_err", "lower", "upper"))
 
 
 def confidence_limits(
@@ -172,8 +181,6 @@ def kaplan_meier(
             _median_from_curve(b["time"], upper, drops)))
         max_time[g] = float(b["time"][-1])
     cols = {c: np.concatenate(v) for c, v in parts.items()}
-    table = pd.DataFrame({**cols, "group": group_column(cols["group"], data.groups),
-                          **{c: nullable(cols[c]) for c in ("std_err", "lower", "upper")}})
     # Built column by column: a frame from records and three columns replaced cost 1 ms.
     by_column = dict(zip(MEDIAN_COLUMNS, zip(*medians, strict=True), strict=True))
     med = pd.DataFrame({
@@ -183,7 +190,7 @@ def kaplan_meier(
         **{c: nullable(np.array(by_column[c], dtype=float)) for c in ("median", "lower",
                                                                      "upper")}})
     return KaplanMeier(
-        table=table, medians=med, conf_type=conf_type,
+        columns=cols, medians=med, conf_type=conf_type,
         conf_level=conf_level, groups=data.groups, max_time=max_time,
     )
 

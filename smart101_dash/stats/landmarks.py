@@ -44,17 +44,13 @@ def read_at(fit: Fit, days: Sequence[float]) -> list[Reading]:
         raise StatsInputError("landmarks: days must be a list of finite days >= 0")
     points = np.unique(points)
     start = _start_values(fit)
-    table = fit.table
-    times = table["time"].to_numpy(dtype=float)
-    n_risk = (table["n_risk"].to_numpy() if "n_risk" in table
-              else np.zeros(len(table), dtype=np.int64))
-    columns = {c: table[c].to_numpy(dtype=float, na_value=np.nan) for c in start}
-    group = pd.Categorical(table["group"])
-    codes = np.asarray(group.codes)
-    causes = table["cause"].to_numpy() if "cause" in table else np.zeros(len(table), int)
+    codes, labels, columns = _columns(fit, start)
+    times = columns["time"]
+    n_risk = columns.get("n_risk", np.zeros(times.size, dtype=np.int64))
+    causes = columns.get("cause", np.zeros(times.size, dtype=np.int64))
     out = []
     for code, cause in sorted(set(zip(codes.tolist(), causes.tolist(), strict=True))):
-        label = group.categories[code]
+        label = labels[code]
         inside = points[points <= fit.max_time[label]]
         if inside.size == 0:
             continue
@@ -68,8 +64,20 @@ def read_at(fit: Fit, days: Sequence[float]) -> list[Reading]:
                   for c, v in start.items()}
         risk = np.where(first_after < rows.size,
                         n_risk[rows[np.minimum(first_after, rows.size - 1)]], 0)
-        out.append(Reading(label, cause if "cause" in table else None, inside, risk, values))
+        out.append(Reading(label, cause if "cause" in columns else None, inside, risk, values))
     return out
+
+
+def _columns(fit: Fit, start: dict[str, object]
+             ) -> tuple[np.ndarray, Sequence[object], dict[str, np.ndarray]]:
+    """The fit's group codes, their labels, and its columns as arrays (NaN for <NA>)."""
+    if not isinstance(fit, MeanCumulativeCount):
+        return np.asarray(fit.columns["group"], dtype=np.int64), fit.groups, fit.columns
+    table = fit.table
+    group = pd.Categorical(table["group"])
+    columns = {c: table[c].to_numpy(dtype=float, na_value=np.nan) for c in ("time", *start)}
+    columns["n_risk"] = table["n_risk"].to_numpy()
+    return np.asarray(group.codes), group.categories, columns
 
 
 def _start_values(fit: Fit) -> dict[str, object]:
