@@ -325,18 +325,26 @@ def _last_day(subject: dict) -> int:
     return (subject["LSTALVDT"] - subject["HSCTDT"]).days
 
 
+LYMPHOCYTES = ("CD4", *OTHER_LYMPHOCYTES)
+# Each cohort's medians by visit and subset, as floats: [cohort, visit, subset].
+LYMPHOCYTE_MEDIANS = np.array([np.array([cd4, *OTHER_LYMPHOCYTES.values()], dtype=float).T
+                               for cd4 in CD4_MEDIAN.values()])
+UNSCHEDULED_DAY = 45  # the day of the unscheduled CD4 counts
+
+
 class _LabDraws(NamedTuple):
     """The lymphocyte draws of every subject, in the order they were drawn."""
     own: list[float]  # each subject's own level, on the log scale
     visits: list[tuple[int, int, int]]  # (subject, visit, day) of each visit done
     errors: list[np.ndarray]  # per visit done, the five subsets' errors
-    unscheduled: list[tuple[int, float]]  # (subject, error) of each unscheduled CD4 count
+    unscheduled: list[int]  # the subjects with an unscheduled CD4 count
+    unscheduled_errors: list[float]  # and its error
 
 
 def _lymphocyte_draws(rng: np.random.Generator, last: list[int]) -> _LabDraws:
     """Only the draws, subject by subject (the stream's order); the rows are made from them
     as arrays (`_lymphocytes`): a tuple per row cost most of the demo's time at 100,000."""
-    draws = _LabDraws([], [], [], [])
+    draws = _LabDraws([], [], [], [], [])
     for k, last_day in enumerate(last):
         draws.own.append(rng.normal(0, 0.55))
         for v, visit in enumerate(VISIT_DAYS):
@@ -346,50 +354,51 @@ def _lymphocyte_draws(rng: np.random.Generator, last: list[int]) -> _LabDraws:
             draws.visits.append((k, v, day))
             # One draw of the five subsets' errors: the same numbers as five draws.
             draws.errors.append(rng.normal(0, 0.3, 5))
-        if rng.random() < 0.1 and last_day >= 45:  # an unscheduled CD4 count on day 45
-            draws.unscheduled.append((k, rng.normal(0, 0.3)))
+        if rng.random() < 0.1 and last_day >= UNSCHEDULED_DAY:
+            draws.unscheduled.append(k)
+            draws.unscheduled_errors.append(rng.normal(0, 0.3))
     return draws
-
-
-LYMPHOCYTES = ("CD4", *OTHER_LYMPHOCYTES)
-UNSCHEDULED_DAY = 45
 
 
 def _lymphocytes(rng: np.random.Generator, subjects: pd.DataFrame) -> pd.DataFrame:
     """CD4 and the other subsets at the protocol visits (some missed), and an unscheduled
     CD4 count for some; by subset, subject and day."""
-    draws = _lymphocyte_draws(rng, _last_days(subjects).tolist())
+    rows = _lymphocyte_rows(subjects, _lymphocyte_draws(rng, _last_days(subjects).tolist()))
+    # By subset code, then subject (subjects come in USUBJID's order), then day.
+    code_rank = np.argsort(np.argsort(LYMPHOCYTES))
+    order = np.lexsort((rows["day"], rows["subject"], code_rank[rows["subset"]]))
+    subject, subset, visit, day = (rows[c][order] for c in ("subject", "subset", "visit", "day"))
+    return pd.DataFrame({
+        "USUBJID": subjects["USUBJID"].to_numpy(dtype=object)[subject],
+        "PARAMCD": np.array(LYMPHOCYTES, dtype=object)[subset],
+        "PARAM": np.array([PARAM_LABELS[p] for p in LYMPHOCYTES], dtype=object)[subset],
+        "AVAL": _round_1(rows["value"][order]),
+        "AVALU": "cells/uL",
+        "ADT": _dates(subjects["HSCTDT"], subject, day),
+        "AVISIT": np.array([f"DAY {d}" for d in VISIT_DAYS] + ["UNSCHEDULED"], dtype=object)[visit],
+        "AVISITN": np.array([*VISIT_DAYS, np.nan], dtype=float)[visit]})
+
+
+def _lymphocyte_rows(subjects: pd.DataFrame, draws: _LabDraws) -> dict[str, np.ndarray]:
+    """Subject, subset, visit, day and value of every count, as arrays: the five subsets at
+    each visit done, then the unscheduled CD4 counts."""
     cohort = pd.Index(tuple(CD4_MEDIAN)).get_indexer(subjects["COHORT"])
     level = np.where(subjects["AGEGR1"] == "PEDIATRIC", 1.2, 1.0)  # children's counts higher
     own = np.asarray(draws.own, dtype=float)
-    # Each cohort's medians by visit and subset, as floats: [cohort, visit, subset].
-    medians = np.array([np.array([cd4, *OTHER_LYMPHOCYTES.values()], dtype=float).T
-                        for cd4 in CD4_MEDIAN.values()])
     k, v, day = np.asarray(draws.visits, dtype=np.int64).reshape(-1, 3).T
     errors = np.asarray(draws.errors, dtype=float).reshape(-1, len(LYMPHOCYTES))
-    values = medians[cohort[k], v] * level[k, None] * np.exp(own[k, None] + errors)
-    extra_k, extra_error = (np.asarray(c).reshape(-1) for c in zip(*draws.unscheduled)) \
-        if draws.unscheduled else (np.zeros(0, np.int64), np.zeros(0))
-    extra = medians[cohort[extra_k], 1, 0] * level[extra_k] * np.exp(own[extra_k] + extra_error)
-    n = len(k)
-    subject = np.concatenate([np.repeat(k, len(LYMPHOCYTES)), extra_k.astype(np.int64)])
-    param = np.concatenate([np.tile(np.arange(len(LYMPHOCYTES)), n), np.zeros(len(extra_k), int)])
-    visit = np.concatenate([np.repeat(v, len(LYMPHOCYTES)), np.full(len(extra_k), -1)])
-    day = np.concatenate([np.repeat(day, len(LYMPHOCYTES)), np.full(len(extra_k),
-                                                                    UNSCHEDULED_DAY)])
-    # By subset code, then subject (subjects come in USUBJID's order), then day.
-    order = np.lexsort((day, subject, np.argsort(np.argsort(LYMPHOCYTES))[param]))
-    subject, param, visit, day = subject[order], param[order], visit[order], day[order]
-    visit_names = np.array([f"DAY {d}" for d in VISIT_DAYS] + ["UNSCHEDULED"], dtype=object)
-    return pd.DataFrame({
-        "USUBJID": subjects["USUBJID"].to_numpy(dtype=object)[subject],
-        "PARAMCD": np.array(LYMPHOCYTES, dtype=object)[param],
-        "PARAM": np.array([PARAM_LABELS[p] for p in LYMPHOCYTES], dtype=object)[param],
-        "AVAL": _round_1(np.concatenate([values.ravel(), extra])[order]),
-        "AVALU": "cells/uL",
-        "ADT": _dates(subjects["HSCTDT"], subject, day),
-        "AVISIT": visit_names[visit],
-        "AVISITN": np.array([*VISIT_DAYS, np.nan], dtype=float)[visit]})
+    values = LYMPHOCYTE_MEDIANS[cohort[k], v] * level[k, None] * np.exp(own[k, None] + errors)
+    extra = np.asarray(draws.unscheduled, dtype=np.int64)  # at the CD4 median of day 60
+    extra_values = LYMPHOCYTE_MEDIANS[cohort[extra], 1, 0] * level[extra] * np.exp(
+        own[extra] + np.asarray(draws.unscheduled_errors, dtype=float))
+    each = len(LYMPHOCYTES)
+    return {"subject": np.concatenate([np.repeat(k, each), extra]),
+            "subset": np.concatenate([np.tile(np.arange(each), k.size),
+                                      np.zeros(extra.size, np.int64)]),
+            # Unscheduled: the visit after the protocol visits (UNSCHEDULED, no AVISITN).
+            "visit": np.concatenate([np.repeat(v, each), np.full(extra.size, len(VISIT_DAYS))]),
+            "day": np.concatenate([np.repeat(day, each), np.full(extra.size, UNSCHEDULED_DAY)]),
+            "value": np.concatenate([values.ravel(), extra_values])}
 
 
 def _last_days(subjects: pd.DataFrame) -> np.ndarray:
