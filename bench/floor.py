@@ -8,7 +8,8 @@ formatted and no figure is built. Each page's floor computes the same numbers as
 survival page's table; the benchmark prints the result); where a page shows many tables, the
 floor does the work of the largest ones:
 
-- overview: enrollment status and baseline counts (two aggregate queries);
+- overview: SMART101's enrollment dates by arm (the cumulative enrollment curve), its
+  status, and the baseline counts and ages by cohort (four queries, as the page);
 - adverse events: patients by criterion, by worst grade, and by SOC and term;
 - survival: OS, DFS, relapse and NRM derived in one statement from adsl, Kaplan-Meier and
   cumulative incidence with their tests, read at the landmark days; and, as the page's
@@ -159,6 +160,8 @@ WHERE p.SAFFL = 'Y' AND e.ASTDT BETWEEN p.HSCTDT AND p.DCUTDT
        FROM events GROUP BY GROUPING SETS ((cohort, soc, pt), (cohort, soc))""")]
 
 OVERVIEW_SQL = [with_population(sql) for sql in (
+    """SELECT ARM, ENRLDT, count(*) OVER (PARTITION BY ARM ORDER BY ENRLDT, USUBJID)
+       FROM population WHERE COHORT = 'SMART101' ORDER BY ENRLDT, USUBJID""",
     """SELECT ARM, count(*), count(HSCTDT), count(TRTSDT), count(*) FILTER (WHERE DTHFL = 'Y')
        FROM population WHERE COHORT = 'SMART101' GROUP BY ARM""",
     """SELECT COHORT, count(*), median(AGE), min(AGE), max(AGE), count(*) FILTER (WHERE SEX = 'F'),
