@@ -40,6 +40,7 @@ demo: $(VENV)/.runtime  ## regenerate the committed demo export (two cuts of the
 
 bench: $(VENV)/.test  ## timing and memory figures, written to docs/performance.md
 	$(BIN)/python bench/bench_stats.py
+	$(BIN)/python bench/bench_demo.py --controls 100000 --runs 3
 	$(BIN)/python bench/bench_pages.py --controls 10000 100000 --write docs/performance.md
 
 load: $(VENV)/.test  ## ten browser sessions changing pages and filters for a minute (docs/load-test.md)
