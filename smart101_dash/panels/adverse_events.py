@@ -50,7 +50,7 @@ GROUP BY COHORT""")
 # counts only when TRTEMFL = 'Y'; controls keep every event from day 0.
 # `before_infusion`: a SMART101 event starting before the patient's infusion day.
 _EVENTS = """\
-SELECT p.COHORT AS cohort, p.ARM AS arm, e.USUBJID AS usubjid, e.AESEQ AS aeseq,
+SELECT p.COHORT AS cohort, p.ARM AS arm, e.USUBJID AS usubjid, subject, e.AESEQ AS aeseq,
        e.AEBODSYS AS soc, e.AEDECOD AS pt, e.ATOXGR AS grade, e.AESER AS serious,
        e.AEREL AS related, e.AEOUT AS outcome, e.start_day, e.end_day,
        p.COHORT = 'SMART101' AND e.start_day < date_diff('day', p.HSCTDT, p.TRTSDT)
@@ -66,8 +66,9 @@ ORDER BY p.COHORT DESC, e.USUBJID, e.start_day, e.AESEQ""")
 # Patients counted in SQL (the events of 100,000 controls never reach Python), each patient's
 # events first reduced to one row (worst grade, whether serious, ...), then counted: the same
 # numbers as count(DISTINCT usubjid) per criterion, at a fifth of the cost (one grouping
-# of the events, not one distinct-count table per criterion). Per cohort, patients meeting
-# each criterion of the summary ...
+# of the events, not one distinct-count table per criterion). A patient is grouped by number
+# (`subject`, docs/architecture.md): at 100,000 controls 10-25% faster than by USUBJID's text.
+# Per cohort, patients meeting each criterion of the summary ...
 SUMMARY_SQL = with_population("""\
 SELECT cohort,
        count(*) AS with_events,
@@ -80,17 +81,17 @@ SELECT cohort,
        count(*) FILTER (WHERE serious_related) AS serious_related,
        CAST(sum(before_infusion) AS BIGINT) AS events_before_infusion,
        count(*) FILTER (WHERE before_infusion > 0) AS patients_before_infusion
-FROM (SELECT cohort, usubjid, max(grade) AS worst, bool_or(serious = 'Y') AS serious,
+FROM (SELECT cohort, subject, max(grade) AS worst, bool_or(serious = 'Y') AS serious,
              bool_or(related = 'Y') AS related,
              bool_or(serious = 'Y' AND related = 'Y') AS serious_related,
              count(*) FILTER (WHERE before_infusion) AS before_infusion
-      FROM events GROUP BY cohort, usubjid)
+      FROM events GROUP BY cohort, subject)
 GROUP BY cohort""", events=_EVENTS)
 
 # ... patients by their worst grade (NULL: no graded event) ...
 WORST_GRADE_SQL = with_population("""\
 SELECT cohort, worst_grade, count(*) AS patients
-FROM (SELECT cohort, usubjid, max(grade) AS worst_grade FROM events GROUP BY ALL)
+FROM (SELECT cohort, subject, max(grade) AS worst_grade FROM events GROUP BY ALL)
 GROUP BY ALL""", events=_EVENTS)
 
 # ... and patients per system organ class (pt NULL with any_term: all its terms) and term:
@@ -102,9 +103,9 @@ FROM by_term
 GROUP BY ALL
 UNION ALL
 SELECT cohort, soc, CAST(NULL AS VARCHAR), true, count(*), count(*) FILTER (WHERE worst >= 3)
-FROM (SELECT cohort, soc, usubjid, max(worst) AS worst FROM by_term GROUP BY ALL)
+FROM (SELECT cohort, soc, subject, max(worst) AS worst FROM by_term GROUP BY ALL)
 GROUP BY ALL""", events=_EVENTS, by_term="""\
-SELECT cohort, soc, pt, usubjid, max(grade) AS worst
+SELECT cohort, soc, pt, subject, max(grade) AS worst
 FROM events
 WHERE soc IS NOT NULL
 GROUP BY ALL""")
@@ -304,7 +305,7 @@ def sae_listing(db: Database, cut: ExportCut, viewer: Viewer, params: dict[str, 
     viewer without that permission."""
     query = Query(SAE_LISTING_SQL, params, subject_level=True)
     serious = db.query(cut, query, viewer, search=(schema,)).drop(
-        columns=["serious", "before_infusion"])
+        columns=["subject", "serious", "before_infusion"])
     return PanelItem("sae_listing", f"Serious adverse events, {window_text}", serious, None,
                      (query,), "Days count from the transplant (day 0).")
 
