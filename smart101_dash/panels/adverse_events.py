@@ -67,7 +67,7 @@ ORDER BY p.COHORT DESC, e.USUBJID, e.start_day, e.AESEQ""")
 # events first reduced to one row (worst grade, whether serious, ...), then counted: the same
 # numbers as count(DISTINCT usubjid) per criterion, at a fifth of the cost (one grouping
 # of the events, not one distinct-count table per criterion). A patient is grouped by number
-# (`subject`, docs/architecture.md): at 100,000 controls 10-25% faster than by USUBJID's text.
+# (`subject`, docs/architecture.md): at 100,000 controls 3-17% faster than by USUBJID's text.
 # Per cohort, patients meeting each criterion of the summary ...
 SUMMARY_SQL = with_population("""\
 SELECT cohort,
