@@ -44,7 +44,7 @@ WHERE SAFFL = 'Y' AND HSCTDT IS NOT NULL
 GROUP BY COHORT""")
 
 # The events of the window (a CTE of the counts below); the SAE listing is the same rows
-# restricted to serious events.
+# restricted to serious events, without the columns only the counts use.
 # `adverse_events`: the analysis table of the safety population's events from day 0 to the
 # cut-off (analysis.py). With $treatment_emergent ("SMART101 from infusion") a SMART101 event
 # counts only when TRTEMFL = 'Y'; controls keep every event from day 0.
@@ -59,9 +59,11 @@ FROM adverse_events e
 JOIN population p USING (subject)
 WHERE e.start_day <= $window_days
   AND NOT ($treatment_emergent AND p.COHORT = 'SMART101' AND e.TRTEMFL IS DISTINCT FROM 'Y')"""
-SAE_LISTING_SQL = with_population(_EVENTS + """
-  AND e.AESER = 'Y'
-ORDER BY p.COHORT DESC, e.USUBJID, e.start_day, e.AESEQ""")
+SAE_LISTING_SQL = with_population("""\
+SELECT * EXCLUDE (subject, serious, before_infusion)
+FROM events
+WHERE serious = 'Y'
+ORDER BY cohort DESC, usubjid, start_day, aeseq""", events=_EVENTS)
 
 # Patients counted in SQL (the events of 100,000 controls never reach Python), each patient's
 # events first reduced to one row (worst grade, whether serious, ...), then counted: the same
@@ -304,8 +306,7 @@ def sae_listing(db: Database, cut: ExportCut, viewer: Viewer, params: dict[str, 
     """The serious events of the window: a subject-level read, refused by the data layer to a
     viewer without that permission."""
     query = Query(SAE_LISTING_SQL, params, subject_level=True)
-    serious = db.query(cut, query, viewer, search=(schema,)).drop(
-        columns=["subject", "serious", "before_infusion"])
+    serious = db.query(cut, query, viewer, search=(schema,))
     return PanelItem("sae_listing", f"Serious adverse events, {window_text}", serious, None,
                      (query,), "Days count from the transplant (day 0).")
 
